@@ -1,0 +1,105 @@
+"""Which analyser handles which kind, and the guard rails around every call.
+
+Analysers are imported lazily (a hook that only sees shell commands never imports the SQL
+parser). Whatever goes wrong here — unknown kind, oversized input, an analyser that raises or
+overruns its time budget — comes back as an unknown Finding, so the policy sees it and the
+result can never be allow.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from safehold.analysis.interface import AnalysisContext, Analyzer, Limits
+from safehold.model import Action, Facts, Finding
+
+#: kind -> "module:Class". One line per kind; a new kind is a new package plus a line here.
+ANALYZERS: dict[str, str] = {
+    "shell": "safehold.analysis.shell.analyzer:ShellAnalyzer",
+    "sql": "safehold.analysis.sql.analyzer:SqlAnalyzer",
+    "http": "safehold.analysis.http.analyzer:HttpAnalyzer",
+    "mcp": "safehold.analysis.mcp.analyzer:McpAnalyzer",
+}
+
+_instances: dict[str, Analyzer] = {}
+
+
+def get_analyzer(kind: str) -> Analyzer | None:
+    """The analyser for `kind`, built once per process; None when safehold has none."""
+    inst = _instances.get(kind)
+    if inst is not None:
+        return inst
+    ref = ANALYZERS.get(kind)
+    if ref is None:
+        return None
+    module_name, _, cls_name = ref.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            return None  # this kind's analyser is not part of this build
+        raise
+    inst = getattr(module, cls_name)()
+    _instances[kind] = inst
+    return inst
+
+
+def _unknown(kind: str, rule: str, reason: str, source: str = "") -> Facts:
+    return Facts(kind=kind, unknowns=(Finding(f"{kind}:{rule}", reason, source),))
+
+
+def _size(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value.encode("utf-8", "surrogatepass"))
+    if isinstance(value, bytes):
+        return len(value)
+    import json
+
+    try:
+        return len(json.dumps(value, default=str))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _run(kind: str, input: Any, options: Mapping[str, str], ctx: AnalysisContext) -> Facts:
+    analyzer = get_analyzer(kind)
+    if analyzer is None:
+        return _unknown(kind, "not-understood", f"safehold has no analyser for {kind!r} input")
+    if _size(input) > ctx.limits.max_input_bytes:
+        return _unknown(
+            kind,
+            "too-large",
+            f"input is larger than {ctx.limits.max_input_bytes} bytes; not analysed",
+        )
+    try:
+        facts = analyzer.analyze(input, options, ctx)
+    except RecursionError:
+        return _unknown(kind, "too-deep", "input nests too deeply to analyse")
+    except Exception as exc:  # noqa: BLE001 - any analyser failure must become an unknown
+        return _unknown(
+            kind, "internal-error", f"analysis failed: {type(exc).__name__}: {exc}"
+        )
+    if ctx.expired():
+        facts = facts.merged(
+            _unknown(
+                kind,
+                "timeout",
+                f"analysis exceeded its {ctx.limits.time_budget_s}s budget; result incomplete",
+            )
+        )
+    return facts
+
+
+def analyze(action: Action, limits: Limits | None = None) -> Facts:
+    """Facts for one action. Never raises for bad input; failures are unknown findings."""
+    limits = limits or Limits()
+    ctx = AnalysisContext(
+        action=action,
+        limits=limits,
+        deadline=time.monotonic() + limits.time_budget_s,
+        _embed=_run,
+    )
+    return _run(action.kind, action.input, action.options, ctx)

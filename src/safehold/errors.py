@@ -1,0 +1,40 @@
+"""Errors safehold raises, in one place.
+
+SafeholdError
+├── AnalysisError      an analyser could not finish (the caller turns it into an "unknown" fact)
+├── CatalogError       a catalog data file is malformed (names the file and entry)
+├── PolicyError        a policy file does not parse or validate (names the file and line)
+└── ConfigError        a configuration file is malformed or inconsistent
+
+Third-party errors are converted at the boundary (`raise PolicyError(...) from exc`); only the
+CLI turns an error into an exit status.
+"""
+
+from __future__ import annotations
+
+
+class SafeholdError(Exception):
+    """Base class of every error safehold raises on purpose."""
+
+
+class AnalysisError(SafeholdError):
+    pass
+
+
+class CatalogError(SafeholdError):
+    pass
+
+
+class PolicyError(SafeholdError):
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None):
+        where = path or "<policy>"
+        if line is not None:
+            where = f"{where}:{line}"
+        super().__init__(f"{where}: {message}")
+        self.path = path
+        self.line = line
+        self.detail = message
+
+
+class ConfigError(SafeholdError):
+    pass
