@@ -4,7 +4,11 @@ SafeholdError
 ├── AnalysisError      an analyser could not finish (the caller turns it into an "unknown" fact)
 ├── CatalogError       a catalog data file is malformed (names the file and entry)
 ├── PolicyError        a policy file does not parse or validate (names the file and line)
-└── ConfigError        a configuration file is malformed or inconsistent
+├── ConfigError        a configuration file is malformed or inconsistent
+├── StoreError         the database cannot be opened, migrated or written
+├── AuditError         an audit record cannot be written or read
+├── ApprovalError      an approval request or vote is refused (NotFound, SelfApproval, …)
+└── DelayError         a delayed action cannot be held, cancelled or run
 
 Third-party errors are converted at the boundary (`raise PolicyError(...) from exc`); only the
 CLI turns an error into an exit status.
@@ -37,4 +41,36 @@ class PolicyError(SafeholdError):
 
 
 class ConfigError(SafeholdError):
+    pass
+
+
+class StoreError(SafeholdError):
+    pass
+
+
+class AuditError(SafeholdError):
+    pass
+
+
+class ApprovalError(SafeholdError):
+    pass
+
+
+class ApprovalNotFound(ApprovalError):
+    pass
+
+
+class SelfApprovalError(ApprovalError):
+    pass
+
+
+class ApprovalClosed(ApprovalError):
+    """A vote on a request that is no longer pending (decided, expired or used)."""
+
+
+class DelayError(SafeholdError):
+    pass
+
+
+class DelayNotFound(DelayError):
     pass

@@ -1,0 +1,403 @@
+"""One `safehold.toml`: where it is found, what it may say, and the defaults when it is absent.
+
+Every component takes the frozen settings it needs from `Config` as constructor arguments, so
+nothing reads the file (or the environment) behind the caller's back. A missing file means the
+built-in defaults; a malformed one is a `ConfigError` naming the file, the key and the problem,
+because a guard running on a silently half-read configuration is worse than one that refuses to
+start.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from safehold.errors import ConfigError
+
+CONFIG_NAME = "safehold.toml"
+ENV_VAR = "SAFEHOLD_CONFIG"
+
+#: Notification events a webhook may subscribe to.
+EVENTS = ("approval.requested", "approval.decided", "deny.production", "delay.created")
+DEFAULT_EVENTS = ("approval.requested", "deny.production")
+
+#: Inventory keys an environment may list, each a list of strings.
+RESOURCE_KEYS = (
+    "resource_ids",
+    "databases",
+    "hosts",
+    "kubernetes",
+    "buckets",
+    "paths",
+    "urls",
+    "git_remotes",
+)
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)?\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentSettings:
+    """One environment and the resources that live in it, as written in the file."""
+
+    name: str
+    protected: bool = False
+    resource_ids: tuple[str, ...] = ()
+    databases: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()
+    kubernetes: tuple[str, ...] = ()
+    buckets: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+    urls: tuple[str, ...] = ()
+    git_remotes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8474
+    base_url: str = "http://127.0.0.1:8474"
+    secret_key_path: str = ""
+    session_ttl_seconds: int = 12 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalSettings:
+    ttl_seconds: int = 3600
+    production_approvers: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class DelaySettings:
+    default_seconds: int = 900
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    url: str
+    events: tuple[str, ...] = DEFAULT_EVENTS
+    timeout_seconds: float = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationSettings:
+    webhooks: tuple[WebhookSettings, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything safehold is configured with. `path` is None when the defaults are in force."""
+
+    path: str | None
+    database_url: str
+    policy_path: str | None = None
+    environments: tuple[EnvironmentSettings, ...] = ()
+    server: ServerSettings = field(default_factory=ServerSettings)
+    approvals: ApprovalSettings = field(default_factory=ApprovalSettings)
+    delays: DelaySettings = field(default_factory=DelaySettings)
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
+    session_environment: str | None = None
+
+    def environment(self, name: str) -> EnvironmentSettings | None:
+        return next((e for e in self.environments if e.name == name), None)
+
+
+def data_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """`$XDG_DATA_HOME/safehold`, the home of the default database and secret key."""
+    environ = os.environ if environ is None else environ
+    base = environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "safehold"
+
+
+def user_config_path(environ: Mapping[str, str] | None = None) -> Path:
+    environ = os.environ if environ is None else environ
+    base = environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "safehold" / CONFIG_NAME
+
+
+def find_config(
+    explicit: str | os.PathLike[str] | None = None,
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Path | None:
+    """The file in force: `--config`, then `$SAFEHOLD_CONFIG`, then the project (walking up to
+    the git root), then the user config dir. An explicitly named file that does not exist is an
+    error, never a silent fall-back to defaults."""
+    environ = os.environ if environ is None else environ
+    for named, origin in ((explicit, "--config"), (environ.get(ENV_VAR), ENV_VAR)):
+        if named:
+            p = Path(named).expanduser()
+            if not p.is_file():
+                raise ConfigError(f"{p}: configuration file named by {origin} does not exist")
+            return p
+    start = Path(cwd) if cwd is not None else Path.cwd()
+    for d in (start, *start.parents):
+        for candidate in (d / CONFIG_NAME, d / ".safehold" / CONFIG_NAME):
+            if candidate.is_file():
+                return candidate
+        if (d / ".git").exists():
+            break
+    user = user_config_path(environ)
+    return user if user.is_file() else None
+
+
+def load_config(
+    explicit: str | os.PathLike[str] | None = None,
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Find and parse the configuration; the built-in defaults when there is no file."""
+    environ = os.environ if environ is None else environ
+    path = find_config(explicit, cwd=cwd, environ=environ)
+    if path is None:
+        return default_config(environ)
+    return parse_config_file(path, environ=environ)
+
+
+def default_config(environ: Mapping[str, str] | None = None) -> Config:
+    home = data_dir(environ)
+    return Config(
+        path=None,
+        database_url=f"sqlite:///{home / 'safehold.db'}",
+        server=ServerSettings(secret_key_path=str(home / "secret.key")),
+    )
+
+
+def parse_config_file(
+    path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None
+) -> Config:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read configuration: {exc.strerror or exc}") from exc
+    return parse_config(text, path=p, environ=environ)
+
+
+def parse_config(
+    text: str,
+    *,
+    path: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Parse and validate TOML text. Relative paths are taken from the file's directory."""
+    where = str(path) if path is not None else "<config>"
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: not valid TOML: {exc}") from exc
+    base = Path(path).resolve().parent if path is not None else Path.cwd()
+    r = _Reader(where, base)
+    defaults = default_config(environ)
+
+    r.known(
+        raw,
+        "",
+        {
+            "database_url",
+            "policy",
+            "environment",
+            "server",
+            "approvals",
+            "delays",
+            "notifications",
+            "environments",
+        },
+    )
+    database_url = r.string(raw, "database_url", defaults.database_url)
+    if database_url.startswith("sqlite:///") and not database_url.startswith("sqlite:////"):
+        rel = database_url[len("sqlite:///") :]
+        if rel and rel != ":memory:" and not rel.startswith("/"):
+            database_url = f"sqlite:///{base / rel}"
+    if "://" not in database_url:
+        r.fail("database_url", "must be a URL such as sqlite:///path or postgresql+psycopg://…")
+    policy = raw.get("policy")
+    policy_path = r.path(raw, "policy") if policy is not None else None
+
+    environments = _environments(r, r.table(raw, "environments"))
+    session_environment = raw.get("environment")
+    if session_environment is not None:
+        session_environment = r.string(raw, "environment", "")
+        if not _NAME.match(session_environment):
+            r.fail("environment", f"{session_environment!r} is not an environment name")
+
+    srv = r.table(raw, "server")
+    r.known(srv, "server", {"host", "port", "base_url", "secret_key", "session_ttl"})
+    host = r.string(srv, "host", "127.0.0.1", key="server.host")
+    port = r.integer(srv, "port", 8474, key="server.port", low=1, high=65535)
+    base_url = r.string(srv, "base_url", f"http://{host}:{port}", key="server.base_url").rstrip("/")
+    if not base_url.startswith(("http://", "https://")):
+        r.fail("server.base_url", "must start with http:// or https://")
+    secret = (
+        r.path(srv, "secret_key", key="server.secret_key")
+        if "secret_key" in srv
+        else defaults.server.secret_key_path
+    )
+    server = ServerSettings(
+        host=host,
+        port=port,
+        base_url=base_url,
+        secret_key_path=secret,
+        session_ttl_seconds=r.duration(srv, "session_ttl", 12 * 3600, key="server.session_ttl"),
+    )
+
+    ap = r.table(raw, "approvals")
+    r.known(ap, "approvals", {"ttl", "production_approvers"})
+    approvals = ApprovalSettings(
+        ttl_seconds=r.duration(ap, "ttl", 3600, key="approvals.ttl"),
+        production_approvers=r.integer(
+            ap, "production_approvers", 1, key="approvals.production_approvers", low=1, high=5
+        ),
+    )
+
+    dl = r.table(raw, "delays")
+    r.known(dl, "delays", {"default"})
+    delays = DelaySettings(default_seconds=r.duration(dl, "default", 900, key="delays.default"))
+
+    nt = r.table(raw, "notifications")
+    r.known(nt, "notifications", {"webhooks"})
+    hooks = nt.get("webhooks", [])
+    if not isinstance(hooks, list):
+        r.fail("notifications.webhooks", "must be an array of tables ([[notifications.webhooks]])")
+    webhooks = []
+    for i, h in enumerate(hooks):
+        key = f"notifications.webhooks[{i}]"
+        if not isinstance(h, dict):
+            r.fail(key, "must be a table with a url")
+        r.known(h, key, {"url", "events", "timeout"})
+        url = r.string(h, "url", "", key=f"{key}.url")
+        if not url.startswith(("http://", "https://")):
+            r.fail(f"{key}.url", "must be an http:// or https:// URL")
+        events = r.strings(h, "events", DEFAULT_EVENTS, key=f"{key}.events")
+        for ev in events:
+            if ev not in EVENTS:
+                r.fail(
+                    f"{key}.events", f"unknown event {ev!r}; expected one of {', '.join(EVENTS)}"
+                )
+        timeout = h.get("timeout", 3.0)
+        if (
+            not isinstance(timeout, int | float)
+            or isinstance(timeout, bool)
+            or not 0 < timeout <= 30
+        ):
+            r.fail(f"{key}.timeout", "must be a number of seconds between 0 and 30")
+        webhooks.append(WebhookSettings(url=url, events=events, timeout_seconds=float(timeout)))
+
+    return Config(
+        path=str(path) if path is not None else None,
+        database_url=database_url,
+        policy_path=policy_path,
+        environments=environments,
+        server=server,
+        approvals=approvals,
+        delays=delays,
+        notifications=NotificationSettings(webhooks=tuple(webhooks)),
+        session_environment=session_environment,
+    )
+
+
+def _environments(r: _Reader, raw: dict[str, Any]) -> tuple[EnvironmentSettings, ...]:
+    out = []
+    for name, body in raw.items():
+        key = f"environments.{name}"
+        if not _NAME.match(name):
+            r.fail(key, "environment names are letters, digits, '_', '-' and '.'")
+        if not isinstance(body, dict):
+            r.fail(key, "must be a table ([environments.NAME])")
+        r.known(body, key, {"protected", *RESOURCE_KEYS})
+        protected = body.get("protected", False)
+        if not isinstance(protected, bool):
+            r.fail(f"{key}.protected", "must be true or false")
+        lists = {k: r.strings(body, k, (), key=f"{key}.{k}") for k in RESOURCE_KEYS}
+        lists["paths"] = tuple(
+            str((r.base / os.path.expanduser(p)).resolve()) if not p.startswith("/") else p
+            for p in lists["paths"]
+        )
+        out.append(EnvironmentSettings(name=name, protected=protected, **lists))
+    return tuple(out)
+
+
+class _Reader:
+    """Typed access to the raw TOML tables that fails with the file and dotted key."""
+
+    def __init__(self, where: str, base: Path):
+        self.where = where
+        self.base = base
+
+    def fail(self, key: str, problem: str) -> None:
+        raise ConfigError(f"{self.where}: {key}: {problem}")
+
+    def known(self, table: dict[str, Any], prefix: str, allowed: set[str]) -> None:
+        for k in table:
+            if k not in allowed:
+                key = f"{prefix}.{k}" if prefix else k
+                self.fail(key, f"unknown key; expected one of {', '.join(sorted(allowed))}")
+
+    def table(self, raw: dict[str, Any], name: str) -> dict[str, Any]:
+        value = raw.get(name, {})
+        if not isinstance(value, dict):
+            self.fail(name, "must be a table")
+        return value
+
+    def string(self, t: dict[str, Any], name: str, default: str, *, key: str | None = None) -> str:
+        value = t.get(name, default)
+        if not isinstance(value, str) or not value.strip():
+            self.fail(key or name, "must be a non-empty string")
+        return value.strip()
+
+    def strings(
+        self, t: dict[str, Any], name: str, default: tuple[str, ...], *, key: str
+    ) -> tuple[str, ...]:
+        value = t.get(name, default)
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list | tuple) or not all(
+            isinstance(v, str) and v.strip() for v in value
+        ):
+            self.fail(key, "must be a list of non-empty strings")
+        return tuple(v.strip() for v in value)
+
+    def integer(
+        self, t: dict[str, Any], name: str, default: int, *, key: str, low: int, high: int
+    ) -> int:
+        value = t.get(name, default)
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            self.fail(key, f"must be a whole number from {low} to {high}")
+        return value
+
+    def duration(self, t: dict[str, Any], name: str, default: int, *, key: str) -> int:
+        value = t.get(name, default)
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.fail(key, str(exc))
+            raise  # unreachable: fail raises
+
+    def path(self, t: dict[str, Any], name: str, *, key: str | None = None) -> str:
+        value = self.string(t, name, "", key=key)
+        p = Path(os.path.expanduser(value))
+        return str(p if p.is_absolute() else (self.base / p).resolve())
+
+
+def parse_duration(value: Any) -> int:
+    """Seconds from `900`, `"30s"`, `"15m"`, `"1h"` or `"2d"`; must be positive."""
+    if isinstance(value, bool):
+        raise ValueError('must be a duration such as 900, "15m", "1h"')
+    if isinstance(value, int):
+        seconds = value
+    elif isinstance(value, str) and (m := _DURATION.match(value)):
+        seconds = int(m.group(1)) * _UNITS[m.group(2)]
+    else:
+        raise ValueError(f'{value!r} is not a duration such as 900, "15m", "1h"')
+    if seconds <= 0 or seconds > 366 * 86400:
+        raise ValueError(f"{value!r} must be positive and at most a year")
+    return seconds
