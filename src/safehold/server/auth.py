@@ -1,0 +1,141 @@
+"""How a request proves who sent it: Bearer tokens for the API, a signed cookie for people.
+
+The API takes only `Authorization: Bearer …` tokens, never cookies, so a page in the browser of a
+signed-in approver cannot drive it (no CSRF surface). The dashboard takes only the session
+cookie, signed with a key kept in a file beside the database, and every form POST must echo the
+session's CSRF token (a hidden field, or the `X-CSRF-Token` header that htmx sends).
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import HTTPException, Request, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from safehold.server.accounts import Accounts, Principal
+
+SESSION_COOKIE = "safehold_session"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+
+
+def load_secret_key(path: str) -> bytes:
+    """The signing key in `path`, created (mode 0600) on first use so sessions survive a
+    restart. An empty path gives a key for this process only."""
+    if not path:
+        return secrets.token_bytes(32)
+    p = Path(path)
+    try:
+        data = p.read_bytes().strip()
+    except FileNotFoundError:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32).encode("ascii")
+        try:
+            fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return load_secret_key(path)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key + b"\n")
+        return key
+    if len(data) < 32:
+        raise ValueError(f"{p}: secret key is too short (need at least 32 bytes)")
+    return data
+
+
+@dataclass(frozen=True, slots=True)
+class WebSession:
+    """What the session cookie carries: the signed-in user (if any) and the CSRF token."""
+
+    csrf: str
+    user_id: int | None = None
+    stamp: str = ""
+
+
+class SessionCookies:
+    """Signs and reads the dashboard's session cookie."""
+
+    def __init__(self, secret_key: bytes, *, max_age: int, secure: bool):
+        self._serializer = URLSafeTimedSerializer(secret_key, salt="safehold.session")
+        self.max_age = max_age
+        self.secure = secure
+
+    def read(self, request: Request) -> WebSession | None:
+        raw = request.cookies.get(SESSION_COOKIE)
+        if not raw:
+            return None
+        try:
+            data: Any = self._serializer.loads(raw, max_age=self.max_age)
+        except BadSignature:
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("c"), str):
+            return None
+        uid = data.get("u")
+        return WebSession(
+            csrf=data["c"],
+            user_id=uid if isinstance(uid, int) else None,
+            stamp=str(data.get("s", "")),
+        )
+
+    def write(self, response: Response, session: WebSession) -> None:
+        payload = {"c": session.csrf, "u": session.user_id, "s": session.stamp}
+        value = self._serializer.dumps(payload)
+        response.set_cookie(
+            SESSION_COOKIE,
+            value,
+            max_age=self.max_age,
+            httponly=True,
+            secure=self.secure,
+            samesite="lax",
+            path="/",
+        )
+
+    def clear(self, response: Response) -> None:
+        response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+def new_session(principal: Principal | None = None) -> WebSession:
+    """A fresh session with a new CSRF token; signing in always gets a new one."""
+    csrf = secrets.token_urlsafe(24)
+    if principal is None:
+        return WebSession(csrf=csrf)
+    return WebSession(csrf=csrf, user_id=int(principal.id), stamp=principal.stamp)
+
+
+def bearer_principal(request: Request, accounts: Accounts) -> Principal:
+    """The API caller, or a 401 that says what is wrong with the credentials."""
+    header = request.headers.get("authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if not header:
+        raise _unauthorized("missing Authorization: Bearer <token> header")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise _unauthorized("Authorization header must be 'Bearer <token>'")
+    principal = accounts.token_principal(secret.strip())
+    if principal is None:
+        raise _unauthorized("token is unknown or revoked")
+    return principal
+
+
+def require_decider(principal: Principal) -> None:
+    """Approving, denying, cancelling and running now are for approver and admin roles only."""
+    if not principal.can_decide:
+        raise HTTPException(
+            status_code=403,
+            detail=f"role {principal.role!r} may not approve, deny, cancel or run actions; "
+            "an approver or admin must",
+        )
+
+
+def csrf_ok(session: WebSession | None, submitted: str | None) -> bool:
+    if session is None or not submitted:
+        return False
+    return hmac.compare_digest(session.csrf.encode(), submitted.encode())
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status_code=401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
