@@ -22,6 +22,7 @@ ANALYZERS: dict[str, str] = {
     "sql": "safehold.analysis.sql.analyzer:SqlAnalyzer",
     "http": "safehold.analysis.http.analyzer:HttpAnalyzer",
     "mcp": "safehold.analysis.mcp.analyzer:McpAnalyzer",
+    "file": "safehold.analysis.file.analyzer:FileAnalyzer",
 }
 
 _instances: dict[str, Analyzer] = {}
