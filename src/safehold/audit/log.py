@@ -1,0 +1,288 @@
+"""The append-only, hash-chained audit log.
+
+Each record's hash is the SHA-256 of the canonical JSON of all its fields, including the hash
+of the record before it, so changing, removing or reordering any record breaks the chain at
+that record and `verify()` names it. Appends are serialised through `Store.write()` (a lock
+on PostgreSQL, BEGIN IMMEDIATE on SQLite), so concurrent writers in several processes still
+build one unbroken chain. Payloads are redacted before they are hashed and written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from safehold.audit.redact import redact
+from safehold.errors import AuditError
+from safehold.store.db import Store
+from safehold.store.models import AuditRecord
+
+GENESIS = "0" * 64
+COLUMNS = (
+    "actor",
+    "agent",
+    "session",
+    "tool_use_id",
+    "parent_session",
+    "environment",
+    "decision",
+)
+_LIMITS = {
+    "actor": 200,
+    "agent": 100,
+    "session": 200,
+    "tool_use_id": 200,
+    "parent_session": 200,
+    "environment": 100,
+    "decision": 16,
+}
+
+
+def canonical_json(value: Any) -> str:
+    """The one serialisation that is hashed: sorted keys, no spaces, UTF-8 as is."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One record as written (payload is the canonical JSON text that was hashed)."""
+
+    seq: int
+    ts: datetime
+    type: str
+    actor: str | None
+    agent: str | None
+    session: str | None
+    tool_use_id: str | None
+    parent_session: str | None
+    environment: str | None
+    decision: str | None
+    payload: str
+    prev_hash: str
+    hash: str
+
+    @property
+    def data(self) -> Any:
+        return json.loads(self.payload)
+
+    def canonical(self) -> str:
+        fields = asdict(self)
+        del fields["hash"]
+        fields["ts"] = _ts(self.ts)
+        return canonical_json(fields)
+
+    def computed_hash(self) -> str:
+        return hashlib.sha256(self.canonical().encode("utf-8")).hexdigest()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The exported form: every hashed field, with the payload parsed for readers."""
+        d = asdict(self)
+        d["ts"] = _ts(self.ts)
+        d["payload"] = self.data
+        return d
+
+    @classmethod
+    def from_row(cls, row: AuditRecord) -> AuditEntry:
+        return cls(**{f: getattr(row, f) for f in cls.__slots__})  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    ok: bool
+    records: int
+    first_bad_seq: int | None = None
+    problem: str | None = None
+    head_seq: int | None = None
+    head_hash: str | None = None
+
+
+def _ts(ts: datetime) -> str:
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class AuditLog:
+    """Append, read back and verify the chain held in one store."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        redactor: Callable[[Any], Any] = redact,
+    ):
+        self.store = store
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._redact = redactor
+
+    def append(
+        self,
+        type: str,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        within: Session | None = None,
+        **columns: str | None,
+    ) -> AuditEntry:
+        """Add one record. `within` joins a caller's `Store.write()` transaction, so a state
+        change and its audit record commit together or not at all."""
+        unknown = set(columns) - set(COLUMNS)
+        if unknown:
+            raise AuditError(f"unknown audit columns: {', '.join(sorted(unknown))}")
+        if not type or len(type) > 64:
+            raise AuditError(f"audit record type must be 1-64 characters, got {type!r}")
+        text = canonical_json(self._redact(dict(payload or {})))
+        values = {k: _clip(k, self._redact(v) if k == "actor" else v) for k, v in columns.items()}
+        if within is not None:
+            return self._append(within, type, text, values)
+        try:
+            with self.store.write() as s:
+                return self._append(s, type, text, values)
+        except SQLAlchemyError as exc:
+            raise AuditError(f"cannot write audit record ({type}): {exc}") from exc
+
+    def _append(
+        self, s: Session, type: str, payload: str, columns: dict[str, str | None]
+    ) -> AuditEntry:
+        last = s.execute(
+            select(AuditRecord.seq, AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)
+        ).first()
+        seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+        ts = self._clock().astimezone(UTC)
+        entry = AuditEntry(
+            seq=seq,
+            ts=ts,
+            type=type,
+            payload=payload,
+            prev_hash=prev,
+            hash="",
+            **{k: columns.get(k) for k in COLUMNS},
+        )
+        entry = _with_hash(entry)
+        s.add(AuditRecord(**{f: getattr(entry, f) for f in AuditEntry.__slots__}))  # type: ignore[attr-defined]
+        s.flush()
+        return entry
+
+    def get(self, seq: int) -> AuditEntry | None:
+        with self.store.session() as s:
+            row = s.get(AuditRecord, seq)
+            return AuditEntry.from_row(row) if row else None
+
+    def tail(self, n: int = 20, **filters: str | int | None) -> list[AuditEntry]:
+        """The newest `n` records matching the filters (column=value, `since_seq`), oldest first."""
+        q = select(AuditRecord)
+        for key, value in filters.items():
+            if value is None:
+                continue
+            if key == "since_seq":
+                q = q.where(AuditRecord.seq > int(value))
+            elif key in COLUMNS or key == "type":
+                q = q.where(getattr(AuditRecord, key) == value)
+            else:
+                raise AuditError(f"unknown audit filter {key!r}")
+        q = q.order_by(AuditRecord.seq.desc()).limit(max(0, n))
+        with self.store.session() as s:
+            rows = s.scalars(q).all()
+            return [AuditEntry.from_row(r) for r in reversed(rows)]
+
+    def entries(self, start: int = 1, batch: int = 1000) -> Iterator[AuditEntry]:
+        """Every record from `start` in order, read in batches (the log may be large)."""
+        after = start - 1
+        while True:
+            with self.store.session() as s:
+                rows = s.scalars(
+                    select(AuditRecord)
+                    .where(AuditRecord.seq > after)
+                    .order_by(AuditRecord.seq)
+                    .limit(batch)
+                ).all()
+                entries = [AuditEntry.from_row(r) for r in rows]
+            yield from entries
+            if len(entries) < batch:
+                return
+            after = entries[-1].seq
+
+    def export(self, format: str = "jsonl") -> Iterator[str]:
+        """One JSON object per line (no trailing newline), every field that was hashed."""
+        if format != "jsonl":
+            raise AuditError(f"unknown export format {format!r}; supported: jsonl")
+        for e in self.entries():
+            yield json.dumps(e.to_dict(), ensure_ascii=False, sort_keys=True)
+
+    def verify(self, *, anchor: tuple[int, str] | None = None) -> VerifyResult:
+        """Walk the chain and name the first record that was edited, removed or moved.
+
+        A chain cannot show that records were cut from its end; `anchor` (a seq and hash
+        noted earlier, e.g. from a previous verify) catches that."""
+        try:
+            return verify_entries(self.entries(), anchor=anchor)
+        except SQLAlchemyError as exc:
+            raise AuditError(f"cannot read the audit log: {exc}") from exc
+
+
+def _with_hash(entry: AuditEntry) -> AuditEntry:
+    from dataclasses import replace
+
+    return replace(entry, hash=entry.computed_hash())
+
+
+def _clip(key: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = str(value)
+    return value[: _LIMITS[key]]
+
+
+def verify_entries(
+    entries: Iterator[AuditEntry] | list[AuditEntry], *, anchor: tuple[int, str] | None = None
+) -> VerifyResult:
+    """Check sequence, links and hashes of records given in the order they are stored."""
+    expected_seq, prev_hash, count = 1, GENESIS, 0
+    anchor_seen = anchor is None
+    last: AuditEntry | None = None
+    for e in entries:
+        count += 1
+        if e.seq != expected_seq:
+            if e.seq > expected_seq:
+                missing = (
+                    f"record {expected_seq} is missing"
+                    if e.seq == expected_seq + 1
+                    else f"records {expected_seq}-{e.seq - 1} are missing"
+                )
+                return _bad(count, e.seq, f"{missing} (sequence jumps to {e.seq})")
+            return _bad(count, e.seq, f"record {e.seq} is out of order (expected {expected_seq})")
+        if e.prev_hash != prev_hash:
+            return _bad(
+                count, e.seq, f"record {e.seq} does not link to record {e.seq - 1} (chain broken)"
+            )
+        if e.computed_hash() != e.hash:
+            return _bad(count, e.seq, f"record {e.seq} was altered (its hash does not match)")
+        if anchor is not None and e.seq == anchor[0]:
+            if e.hash != anchor[1]:
+                return _bad(count, e.seq, f"record {e.seq} differs from the anchor")
+            anchor_seen = True
+        prev_hash, expected_seq, last = e.hash, e.seq + 1, e
+    if not anchor_seen:
+        assert anchor is not None
+        return _bad(
+            count,
+            expected_seq,
+            f"the log ends at record {expected_seq - 1} but the anchor names record {anchor[0]}"
+            " (records were removed from the end)",
+        )
+    return VerifyResult(
+        ok=True,
+        records=count,
+        head_seq=last.seq if last else None,
+        head_hash=last.hash if last else None,
+    )
+
+
+def _bad(count: int, seq: int, problem: str) -> VerifyResult:
+    return VerifyResult(ok=False, records=count, first_bad_seq=seq, problem=problem)

@@ -1,0 +1,179 @@
+"""Secrets never reach the audit log: recorded inputs are redacted before they are written.
+
+Two layers. Known credential carriers are cut by pattern (HTTP auth headers, password flags,
+`PGPASSWORD=…`-style assignments, `scheme://user:pass@`, bearer tokens, private key blocks,
+secret-named keys in mappings). Then detect-secrets' detectors run over what is left and
+every value they report is replaced. Its high-entropy and public-IP detectors are left out on
+purpose: they would erase commit ids, digests and hosts, which are what an audit is for.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+from typing import Any
+
+MASK = "[REDACTED]"
+
+_SKIPPED_DETECTORS = {
+    "Base64HighEntropyString",
+    "HexHighEntropyString",
+    "IPPublicDetector",
+}
+
+_KEY = (
+    r"(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|"
+    r"client[_-]?secret|private[_-]?key|auth[_-]?token|credentials?|session[_-]?key)"
+)
+
+#: Mapping keys whose whole value is a secret (HTTP headers, JSON bodies, MCP arguments).
+SECRET_KEY = re.compile(
+    rf"^(?:authorization|proxy-authorization|cookie|set-cookie|x-api-key|x-auth-token|"
+    rf"api-key|x-amz-security-token|.*{_KEY})$",
+    re.IGNORECASE,
+)
+#: Mapping keys that only look secret: our own ids and digests, and counters.
+NOT_SECRET_KEY = re.compile(
+    r"^(?:tool_use_id|token_id|.*_hash|hash|digest|prev_hash|max_tokens|tokens?_used|"
+    r"token_count|.*_tokens)$",
+    re.IGNORECASE,
+)
+
+_Rule = tuple[re.Pattern[str], Callable[[re.Match[str]], str]]
+
+
+def _keep(group: int) -> Callable[[re.Match[str]], str]:
+    return lambda m: m.group(group) + MASK
+
+
+_RULES: tuple[_Rule, ...] = (
+    (
+        re.compile(
+            r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)",
+            re.DOTALL,
+        ),
+        lambda m: MASK,
+    ),
+    (
+        re.compile(
+            r"(?i)(\b(?:proxy-)?authorization\s*[:=]\s*[\"']?(?:(?:bearer|basic|token|digest)\s+)?)"
+            r"[^\s\"',;]+"
+        ),
+        _keep(1),
+    ),
+    (
+        re.compile(
+            r"(?i)(\b(?:x-api-key|x-auth-token|api-key|x-amz-security-token|cookie|set-cookie)"
+            r"\s*:\s*)[^\r\n\"']+"
+        ),
+        _keep(1),
+    ),
+    (re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]{6,}"), _keep(1)),
+    (
+        re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^\s:/@\"']+:)[^\s@/\"']+(@)"),
+        lambda m: m.group(1) + MASK + m.group(2),
+    ),
+    (
+        re.compile(
+            r"\b([A-Z_][A-Z0-9_]*(?:PASSWORD|PASSWD|PASS|SECRET|TOKEN|API_KEY|APIKEY|"
+            r"ACCESS_KEY|PRIVATE_KEY|CREDENTIALS?|AUTH)[A-Z0-9_]*=)"
+            r"(\"[^\"]*\"|'[^']*'|[^\s;&|]+)"
+        ),
+        _keep(1),
+    ),
+    (
+        re.compile(
+            r"(?i)((?:^|\s)--?(?:password|passwd|pass|token|secret|api-key|apikey|access-key|"
+            r"secret-key|client-secret|auth-token)(?:=|\s+))(\"[^\"]*\"|'[^']*'|[^\s;&|]+)"
+        ),
+        _keep(1),
+    ),
+    (
+        re.compile(r"(\b(?:mysql|mysqldump|mysqladmin|mariadb)\b[^\n;&|]*?\s-p)([^\s;&|]+)"),
+        _keep(1),
+    ),
+    (re.compile(r"(\bsshpass\s+-p\s*)([^\s;&|]+)"), _keep(1)),
+    (re.compile(r"(?i)((?:^|\s)(?:-u|--user)\s+[^\s:;&|]+:)([^\s;&|]+)"), _keep(1)),
+    (
+        re.compile(
+            rf"(?i)([\"']?(?<![A-Za-z0-9]){_KEY}[\"']?\s*[:=]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;}}&\"']+)"
+        ),
+        lambda m: (
+            m.group(1) + (m.group(2)[0] + MASK + m.group(2)[0] if m.group(2)[0] in "\"'" else MASK)
+        ),
+    ),
+)
+
+
+@lru_cache(maxsize=1)
+def _detectors() -> tuple[Any, ...]:
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+
+    return tuple(
+        cls()
+        for cls in get_mapping_from_secret_type_to_class().values()
+        if cls.__name__ not in _SKIPPED_DETECTORS
+    )
+
+
+def redact_text(text: str) -> str:
+    """`text` with every recognised secret replaced by `[REDACTED]`."""
+    if not text:
+        return text
+    for pattern, replace in _RULES:
+        text = pattern.sub(replace, text)
+    found: set[str] = set()
+    for line in text.splitlines() or [text]:
+        found.update(_detected(line[:10_000]))
+    for secret in sorted(found, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
+
+
+def _detected(line: str) -> set[str]:
+    """Secret values detect-secrets' detectors see in one line.
+
+    Pattern detectors are matched here rather than through `analyze_string`, which yields a
+    pattern's first group (`ghp` for a GitHub token) instead of the token itself.
+    """
+    found: set[str] = set()
+    for detector in _detectors():
+        try:
+            patterns = getattr(detector, "denylist", None)
+            if patterns and not hasattr(detector, "keyword_exclude"):
+                for pattern in patterns:
+                    for m in pattern.finditer(line):
+                        groups = [g for g in m.groups() if g]
+                        longest = max(groups, key=len, default="")
+                        found.add(longest if len(longest) >= 12 else m.group(0))
+            else:
+                found.update(s for s in detector.analyze_string(line) if isinstance(s, str))
+        except Exception:  # a detector bug must not stop an audit record
+            continue
+    return {s for s in found if len(s) >= 4 and MASK not in s}
+
+
+def redact(value: Any) -> Any:
+    """A copy of `value` (str, mapping, sequence, scalar) with secrets redacted."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, Mapping):
+        out = {}
+        for k, v in value.items():
+            key = str(k)
+            if (
+                v not in (None, "")
+                and isinstance(v, str | int | float | bytes)
+                and SECRET_KEY.match(key)
+                and not NOT_SECRET_KEY.match(key)
+            ):
+                out[key] = MASK
+            else:
+                out[key] = redact(v)
+        return out
+    if isinstance(value, list | tuple):
+        return [redact(v) for v in value]
+    if isinstance(value, bytes):
+        return redact_text(value.decode("utf-8", "replace"))
+    return value
