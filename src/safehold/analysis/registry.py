@@ -79,7 +79,7 @@ def _run(kind: str, input: Any, options: Mapping[str, str], ctx: AnalysisContext
         facts = analyzer.analyze(input, options, ctx)
     except RecursionError:
         return _unknown(kind, "too-deep", "input nests too deeply to analyse")
-    except Exception as exc:  # noqa: BLE001 - any analyser failure must become an unknown
+    except Exception as exc:  # any analyser failure becomes an unknown
         return _unknown(
             kind, "internal-error", f"analysis failed: {type(exc).__name__}: {exc}"
         )

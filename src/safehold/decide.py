@@ -1,0 +1,102 @@
+"""The one decision path every surface calls: action -> analysis -> resolution -> policy.
+
+Hooks, the MCP proxy, gateways and the CLI build an `Action` and call `Guard.decide`; none of
+them analyses or applies policy on its own. A failure anywhere on this path yields ask, never
+allow, and a failure to record the decision withholds an allow.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from safehold.analysis.interface import Limits
+from safehold.analysis.registry import analyze
+from safehold.model import Action, Decision, Facts, Verdict
+from safehold.policy.engine import DEFAULT_PROTECTED, PolicyEngine, internal_error_decision
+
+Resolver = Callable[[Action, Facts], Facts]
+Recorder = Callable[[Action, Decision], None]
+
+log = logging.getLogger(__name__)
+
+
+class Guard:
+    """Decides actions with one policy engine, an optional inventory resolver and recorder."""
+
+    def __init__(
+        self,
+        engine: PolicyEngine,
+        *,
+        resolver: Resolver | None = None,
+        recorder: Recorder | None = None,
+        limits: Limits | None = None,
+    ):
+        self.engine = engine
+        self.resolver = resolver
+        self.recorder = recorder
+        self.limits = limits or Limits()
+
+    @classmethod
+    def load(
+        cls,
+        policy_path: str | Path | Iterable[str | Path] | None = None,
+        *,
+        resolver: Resolver | None = None,
+        recorder: Recorder | None = None,
+        limits: Limits | None = None,
+        protected_environments: Iterable[str] = DEFAULT_PROTECTED,
+    ) -> Guard:
+        """A guard with the built-in policy plus the given user policy file(s).
+
+        Raises PolicyError (naming file and line) when a policy file is broken."""
+        if policy_path is None:
+            paths: list[str | Path] = []
+        elif isinstance(policy_path, (str, Path)):
+            paths = [policy_path]
+        else:
+            paths = list(policy_path)
+        engine = PolicyEngine.load(
+            paths, protected_environments=frozenset(protected_environments)
+        )
+        return cls(engine, resolver=resolver, recorder=recorder, limits=limits)
+
+    @property
+    def policy_version(self) -> str:
+        return self.engine.version
+
+    def analyze(self, action: Action) -> Facts:
+        """Facts for an action, environments resolved: what the policy will see."""
+        facts = analyze(action, self.limits)
+        if self.resolver is not None:
+            facts = self.resolver(action, facts)
+        return facts
+
+    def decide(self, action: Action) -> Decision:
+        try:
+            decision = self.engine.decide(action, self.analyze(action))
+        except Exception as exc:  # the path must answer, and never with allow
+            log.exception("decision path failed")
+            decision = internal_error_decision(action, exc, self.engine.version)
+        if self.recorder is not None:
+            try:
+                self.recorder(action, decision)
+            except Exception as exc:
+                log.exception("could not record decision")
+                if decision.verdict is Verdict.ALLOW:
+                    decision = _withheld(decision, exc)
+        return decision
+
+
+def _withheld(decision: Decision, exc: BaseException) -> Decision:
+    return Decision(
+        verdict=Verdict.ASK,
+        reasons=(
+            *decision.reasons,
+            f"audit-unavailable: the decision could not be recorded ({type(exc).__name__}: {exc})",
+        ),
+        rule_ids=(*decision.rule_ids, "audit-unavailable"),
+        facts=decision.facts,
+        policy_version=decision.policy_version,
+    )

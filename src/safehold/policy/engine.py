@@ -1,0 +1,212 @@
+"""Turning Facts into a Decision with the Cedar policy in force.
+
+Cedar answers permit/forbid; safehold's richer outcome comes from the annotations of the rules
+that fired: a forbid is deny, otherwise the strictest @decision among the matching permits.
+No rule matching, or a rule failing to evaluate, is at least ask. Whatever the policy says, an
+action with unknowns is never allowed: that floor is enforced here, after the policy.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import cedarpy
+
+from safehold.errors import PolicyError
+from safehold.model import Action, Decision, Effect, Facts, Verdict
+from safehold.policy.loader import PolicyBundle, Rule, load_bundle
+
+DEFAULT_PROTECTED = frozenset({"production", "prod"})
+_CACHE_LIMIT = 4096
+_EMPTY_ENTITIES = cedarpy.Entities.from_json_str("[]")
+
+
+def _family(op_id: str) -> str:
+    return op_id.split(":", 1)[0]
+
+
+def build_request(
+    action: Action, facts: Facts, protected: frozenset[str]
+) -> tuple[dict[str, Any], tuple[Any, ...]]:
+    """The Cedar request for these facts, and a hashable key of everything it depends on."""
+    environment = facts.environment or action.environment or "unknown"
+    claimed = action.environment or "unknown"
+    target_envs = {t.environment for t in facts.targets if t.environment}
+    cross = action.environment is not None and any(e != action.environment for e in target_envs)
+    ops = sorted({op.id for op in facts.operations})
+    unknowns = sorted({u.id for u in facts.unknowns})
+    creds = sorted({c.id for c in facts.credentials})
+    providers = sorted({op.provider for op in facts.operations if op.provider})
+    target_kinds = sorted({t.kind for t in facts.targets})
+    effect = facts.effect
+    is_protected = environment in protected or any(e in protected for e in target_envs)
+    agent = action.agent or "agent"
+    key = (
+        action.kind, agent, effect, tuple(ops), tuple(unknowns), tuple(creds), environment,
+        claimed, is_protected, cross, tuple(providers), tuple(target_kinds),
+    )
+    context = {
+        "kind": action.kind,
+        "effect": effect.label,
+        "effect_rank": int(effect),
+        "operations": ops,
+        "families": sorted({_family(o) for o in ops}),
+        "unknown": bool(unknowns),
+        "unknowns": unknowns,
+        "credential_access": bool(creds),
+        "credentials": creds,
+        "environment": environment,
+        "claimed_environment": claimed,
+        "protected": is_protected,
+        "cross_environment": cross,
+        "providers": providers,
+        "target_kinds": target_kinds,
+    }
+    request = {
+        "principal": {"type": "Agent", "id": agent},
+        "action": {"type": "Action", "id": action.kind},
+        "resource": {"type": "Environment", "id": environment},
+        "context": context,
+    }
+    return request, key
+
+
+class PolicyEngine:
+    """Holds the policy in force. A reload that fails leaves the last good policy in place."""
+
+    def __init__(
+        self,
+        bundle: PolicyBundle,
+        *,
+        paths: Iterable[Path] = (),
+        protected_environments: frozenset[str] = DEFAULT_PROTECTED,
+    ):
+        self._bundle = bundle
+        self._paths = tuple(Path(p) for p in paths)
+        self._protected = protected_environments
+        self._cache: dict[tuple[Any, ...], tuple[tuple[Rule, ...], tuple[str, ...]]] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(
+        cls,
+        paths: Iterable[str | Path] = (),
+        *,
+        protected_environments: frozenset[str] = DEFAULT_PROTECTED,
+    ) -> PolicyEngine:
+        path_list = [Path(p) for p in paths]
+        return cls(
+            load_bundle(path_list), paths=path_list, protected_environments=protected_environments
+        )
+
+    @property
+    def bundle(self) -> PolicyBundle:
+        return self._bundle
+
+    @property
+    def version(self) -> str:
+        return self._bundle.version
+
+    def reload(self) -> PolicyBundle:
+        """Re-read the policy files; on error raise PolicyError and keep the policy in force."""
+        bundle = load_bundle(self._paths)
+        with self._lock:
+            self._bundle = bundle
+            self._cache = {}
+        return bundle
+
+    def _fired(self, action: Action, facts: Facts) -> tuple[tuple[Rule, ...], tuple[str, ...]]:
+        request, key = build_request(action, facts, self._protected)
+        bundle = self._bundle
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        result = cedarpy.is_authorized(request, bundle.policy_set, _EMPTY_ENTITIES)
+        rules = tuple(bundle.rules[r] for r in result.diagnostics.reasons if r in bundle.rules)
+        fired = (rules, tuple(result.diagnostics.errors))
+        with self._lock:
+            if bundle is self._bundle:
+                if len(self._cache) >= _CACHE_LIMIT:
+                    self._cache.clear()
+                self._cache[key] = fired
+        return fired
+
+    def decide(self, action: Action, facts: Facts) -> Decision:
+        rules, errors = self._fired(action, facts)
+        forbids = [r for r in rules if r.effect == "forbid"]
+        chosen = forbids or list(rules)
+        verdict = Verdict.strictest(r.verdict for r in chosen) if chosen else Verdict.ASK
+        reasons: list[str] = []
+        rule_ids: list[str] = []
+        for r in chosen:
+            if r.verdict is verdict:
+                rule_ids.append(r.id)
+                if r.reason:
+                    reasons.append(f"{r.id}: {r.reason}")
+        if not chosen:
+            rule_ids.append("no-rule-matched")
+            reasons.append("no-rule-matched: no policy rule covers this action; a human decides")
+        if errors:
+            rule_ids.append("policy-error")
+            reasons.append("policy-error: a rule failed to evaluate: " + "; ".join(errors))
+            verdict = Verdict.strictest((verdict, Verdict.ASK))
+        if facts.unknowns and verdict.strictness < Verdict.ASK.strictness:
+            verdict = Verdict.ASK
+            rule_ids.append("unknown-is-never-allow")
+            reasons.append("unknown-is-never-allow: part of the action was not understood")
+        reasons.extend(_fact_reasons(facts, verdict))
+        snapshot = any(r.snapshot for r in chosen if r.verdict is verdict)
+        delay = None
+        if verdict is Verdict.DELAY:
+            delay = max(r.delay_seconds or 0 for r in chosen if r.verdict is verdict)
+        suggestions = tuple(
+            dict.fromkeys(op.suggestion for op in facts.operations if op.suggestion)
+        )
+        return Decision(
+            verdict=verdict,
+            reasons=tuple(reasons),
+            rule_ids=tuple(rule_ids),
+            facts=facts,
+            snapshot_first=snapshot and verdict is not Verdict.DENY,
+            delay_seconds=delay,
+            suggestions=suggestions if verdict is not Verdict.ALLOW else (),
+            policy_version=self._bundle.version,
+        )
+
+
+def _fact_reasons(facts: Facts, verdict: Verdict) -> list[str]:
+    """The facts behind a non-allow decision, worst first, in words an agent can act on."""
+    if verdict is Verdict.ALLOW:
+        return []
+    out: list[str] = []
+    for op in sorted(facts.operations, key=lambda o: -int(o.effect)):
+        if op.effect < Effect.DESTRUCTIVE:
+            continue
+        targets = ", ".join(
+            f"{t.kind} {t.name}" + (f" ({t.environment})" if t.environment else "")
+            for t in op.targets
+        )
+        where = f" on {targets}" if targets else ""
+        out.append(f"{op.id} [{op.effect.label}]{where}: {op.reason} (in `{op.source}`)")
+    out.extend(f"{u.id}: {u.reason}" + (f" (in `{u.source}`)" if u.source else "")
+               for u in facts.unknowns)
+    out.extend(f"{c.id}: {c.reason}" + (f" (in `{c.source}`)" if c.source else "")
+               for c in facts.credentials)
+    return out
+
+
+def internal_error_decision(action: Action, exc: BaseException, version: str = "") -> Decision:
+    """What the path answers when it fails itself: never allow."""
+    return Decision(
+        verdict=Verdict.ASK,
+        reasons=(f"internal-error: safehold could not decide ({type(exc).__name__}: {exc})",),
+        rule_ids=("internal-error",),
+        facts=Facts(kind=action.kind),
+        policy_version=version,
+    )
+
+
+__all__ = ["PolicyEngine", "PolicyError", "build_request", "internal_error_decision"]
