@@ -1,0 +1,118 @@
+"""`safehold check`, `explain`, `demo` and `policy` run as a user runs them: a real process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def safehold(*args: str, stdin: str | None = None, cwd: Path | None = None,
+             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    base = cwd or Path.cwd()
+    full_env = {**os.environ, "XDG_CONFIG_HOME": str(base / ".config"),
+                "XDG_DATA_HOME": str(base / ".data"), **(env or {})}
+    full_env.pop("SAFEHOLD_CONFIG", None)
+    full_env.pop("SAFEHOLD_POLICY", None)
+    return subprocess.run(
+        [sys.executable, "-m", "safehold", *args],
+        input=stdin, capture_output=True, text=True, timeout=120, cwd=cwd, env=full_env,
+    )
+
+
+@pytest.mark.parametrize(
+    ("command", "allowed"),
+    [
+        ("rm -rf ~", False),
+        ('bash -c "$(echo cm0gLXJmIC8= | base64 -d)"', False),
+        ("git push --force origin main", False),
+        ("rm -rf node_modules", True),
+        ("git commit -m 'drop table support'", True),
+    ],
+)
+def test_check_decides_the_documented_examples(tmp_path, command, allowed) -> None:
+    r = safehold("check", "--cwd", str(tmp_path), "--format", "json", command, cwd=tmp_path)
+    out = json.loads(r.stdout)
+    assert (out["decision"] == "allow") is allowed, out
+    if not allowed:
+        assert out["reasons"], "a refusal must say why"
+        assert r.returncode in (2, 3, 4)
+    else:
+        assert r.returncode == 0
+
+
+def test_check_text_output_says_why(tmp_path) -> None:
+    r = safehold("check", "--cwd", str(tmp_path), "git push --force origin main", cwd=tmp_path)
+    assert r.returncode in (2, 3)
+    assert "git:push-force" in r.stdout
+    assert "why" in r.stdout
+
+
+def test_batch_keeps_order_and_survives_bad_lines(tmp_path) -> None:
+    lines = [
+        json.dumps({"kind": "shell", "input": "ls -la", "cwd": str(tmp_path)}),
+        "{not json",
+        json.dumps({"kind": "shell", "input": 42}),
+        json.dumps(["a list"]),
+        json.dumps({"kind": "teleport", "input": "x"}),
+        json.dumps({"kind": "shell", "input": "rm -rf /", "env": "staging"}),
+        "",
+        json.dumps({"kind": "mcp", "input": "not an object"}),
+    ]
+    r = safehold("check", "--batch", "-", stdin="\n".join(lines) + "\n", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    results = [json.loads(x) for x in r.stdout.splitlines()]
+    assert [x["line"] for x in results] == [1, 2, 3, 4, 5, 6, 8]
+    assert results[0]["decision"] == "allow"
+    for bad in (results[1], results[2], results[3], results[4], results[6]):
+        assert bad["decision"] != "allow"
+        assert "error" in bad
+    assert results[5]["decision"] != "allow"
+    for x in results:
+        assert {"decision", "reasons", "facts"} <= set(x)
+
+
+def test_batch_reads_a_file(tmp_path) -> None:
+    f = tmp_path / "actions.jsonl"
+    f.write_text(json.dumps({"input": "echo hello"}) + "\n")
+    r = safehold("check", "--batch", str(f), cwd=tmp_path)
+    assert json.loads(r.stdout)["decision"] == "allow"
+
+
+def test_broken_user_policy_is_a_loud_error(tmp_path) -> None:
+    p = tmp_path / "bad.cedar"
+    p.write_text("\n@id(\"x\") permit (principal action, resource);\n")
+    r = safehold("check", "--policy", str(p), "ls", cwd=tmp_path)
+    assert r.returncode == 2
+    assert f"{p}:2" in r.stderr
+
+
+def test_policy_test_command_reports_pass_and_fail(tmp_path) -> None:
+    (tmp_path / "cases.yaml").write_text(
+        "cases:\n"
+        "  - {input: 'ls', expect: allow}\n"
+        "  - {input: 'rm -rf ~', expect: deny, rule: irreversible-in-production}\n"
+        "  - {input: 'ls', expect: deny}\n"
+    )
+    r = safehold("policy", "test", str(tmp_path / "cases.yaml"), cwd=tmp_path)
+    assert r.returncode == 1
+    assert "2 passed, 1 failed" in r.stdout
+
+
+def test_explain_shows_parse_facts_and_decision(tmp_path) -> None:
+    r = safehold("explain", "--cwd", str(tmp_path), "sudo rm -rf /var/lib/postgresql",
+                 cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "facts" in r.stdout and "decision" in r.stdout
+    assert '"operations"' in r.stdout
+
+
+def test_demo_runs(tmp_path) -> None:
+    r = safehold("demo", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "ALLOW" in r.stdout and ("DENY" in r.stdout or "ASK" in r.stdout)
