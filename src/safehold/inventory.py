@@ -1,0 +1,334 @@
+"""Which environment a target lives in, from the inventory in `safehold.toml`.
+
+Environments are never guessed from names: a target is in production because the inventory
+lists its volume id, database, host, cluster, bucket or path under production. The resolver
+is the Guard's `resolver`: it stamps each target with its environment and makes the action's
+environment the most sensitive one among its targets, so a "staging" session that touches a
+production volume is deciding a production action.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
+
+from safehold.config import EnvironmentSettings
+from safehold.model import Action, Facts, Operation, Target
+
+PRODUCTION_NAMES = frozenset({"production", "prod", "live", "prd"})
+DEFAULT_PORTS = {
+    "postgresql": 5432,
+    "postgres": 5432,
+    "mysql": 3306,
+    "mariadb": 3306,
+    "http": 80,
+    "https": 443,
+    "redis": 6379,
+    "mongodb": 27017,
+}
+
+_PATH_KINDS = frozenset({"path", "file", "dir", "directory", "volume-path", "mount"})
+_DB_KINDS = frozenset({"database", "db", "sql-database", "postgres", "postgresql", "mysql", "dsn"})
+_K8S_KINDS = frozenset(
+    {
+        "namespace",
+        "cluster",
+        "context",
+        "kube-context",
+        "k8s",
+        "kubernetes",
+        "k8s-namespace",
+        "kubernetes-namespace",
+    }
+)
+_BUCKET_KINDS = frozenset({"bucket", "s3-bucket", "gcs-bucket", "s3", "object"})
+_HOST_KINDS = frozenset({"url", "host", "endpoint", "http"})
+_REMOTE_KINDS = frozenset({"git-remote", "remote", "repository", "repo"})
+#: Action options that say where an action runs (the connection of a SQL statement, the
+#: kube context of a kubectl call), resolved like targets of the matching kind.
+CONTEXT_OPTIONS = {
+    "database_url": "database",
+    "dsn": "database",
+    "url": "url",
+    "host": "host",
+    "kube_context": "context",
+    "context": "context",
+    "cluster": "cluster",
+    "namespace": "namespace",
+    "bucket": "bucket",
+    "remote": "git-remote",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _DbRef:
+    host: str | None
+    port: int | None
+    name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    name: str
+    protected: bool
+    rank: int
+
+
+class Inventory:
+    """Matchers built once from the configured environments; `resolve` is cheap per action."""
+
+    def __init__(self, environments: Iterable[EnvironmentSettings] = ()):
+        self.environments: dict[str, Environment] = {}
+        self._ids: dict[str, str] = {}
+        self._paths: list[tuple[str, str]] = []
+        self._dbs: list[tuple[_DbRef, str]] = []
+        self._hosts: dict[str, str] = {}
+        self._urls: list[tuple[str, str]] = []
+        self._k8s: list[tuple[str, str | None, str]] = []
+        self._buckets: dict[str, str] = {}
+        self._remotes: dict[str, str] = {}
+        for env in environments:
+            self._add(env)
+        self._paths.sort(key=lambda p: len(p[0]), reverse=True)
+        self._urls.sort(key=lambda u: len(u[0]), reverse=True)
+
+    @property
+    def protected(self) -> frozenset[str]:
+        """Environment names the policy treats as protected (production by name, or marked)."""
+        marked = {e.name for e in self.environments.values() if e.protected}
+        return frozenset(marked | PRODUCTION_NAMES)
+
+    def _add(self, env: EnvironmentSettings) -> None:
+        rank = (2 if env.protected else 0) + (1 if env.name.lower() in PRODUCTION_NAMES else 0)
+        self.environments[env.name] = Environment(env.name, env.protected, rank)
+        for rid in env.resource_ids:
+            self._ids[rid] = env.name
+        for p in env.paths:
+            self._paths.append((_norm_path(p), env.name))
+        for d in env.databases:
+            self._dbs.append((_db_ref(d), env.name))
+        for h in env.hosts:
+            self._hosts[_norm_host(h)] = env.name
+        for u in env.urls:
+            self._urls.append((_url_key(u), env.name))
+        for k in env.kubernetes:
+            cluster, _, namespace = k.partition("/")
+            self._k8s.append((cluster, namespace or None, env.name))
+        for b in env.buckets:
+            self._buckets[_bucket_name(b)] = env.name
+        for r in env.git_remotes:
+            self._remotes[_norm_remote(r)] = env.name
+
+    # -- matching ---------------------------------------------------------------------------
+
+    def environment_of(
+        self, target: Target, *, context: Mapping[str, str] | None = None
+    ) -> str | None:
+        """The environment the inventory places `target` in, or None."""
+        kind, name = target.kind.lower(), target.name.strip()
+        if not name:
+            return None
+        for key in (f"{kind}:{name}", name):
+            if key in self._ids:
+                return self._ids[key]
+        if target.provider and f"{target.provider}:{kind}:{name}" in self._ids:
+            return self._ids[f"{target.provider}:{kind}:{name}"]
+        scheme = urlsplit(name).scheme.lower() if "://" in name else ""
+        if kind in _PATH_KINDS or (not scheme and name.startswith(("/", "~"))):
+            return self._match_path(name)
+        if scheme.startswith(("postgres", "mysql", "mariadb", "sqlite", "mongodb", "redis")):
+            return self._match_db(_db_ref(name))
+        if scheme in ("s3", "gs", "gcs", "az") or kind in _BUCKET_KINDS:
+            return self._buckets.get(_bucket_name(name))
+        if kind in _REMOTE_KINDS or scheme in ("ssh", "git") or name.startswith("git@"):
+            return self._remotes.get(_norm_remote(name))
+        if kind in _K8S_KINDS:
+            return self._match_k8s(kind, name, context or {})
+        if kind in _DB_KINDS:
+            return self._match_db(_db_ref(name))
+        if kind in _HOST_KINDS or scheme in ("http", "https"):
+            return self._match_url(name)
+        if kind in ("table", "schema", "sequence", "view", "index"):
+            return None
+        return None
+
+    def _match_path(self, path: str) -> str | None:
+        p = _norm_path(path)
+        for prefix, env in self._paths:
+            if p == prefix or p.startswith(prefix.rstrip("/") + "/"):
+                return env
+        return None
+
+    def _match_db(self, ref: _DbRef) -> str | None:
+        """The best-matching entry; when several match equally (a bare database name present
+        in two environments) the most sensitive environment wins."""
+        scored = [(_db_score(known, ref), env) for known, env in self._dbs]
+        top = max((sc for sc, _ in scored), default=0)
+        if top:
+            return self.most_sensitive(env for sc, env in scored if sc == top)
+        if ref.host:
+            return self._hosts.get(_host_port(ref.host, ref.port)) or self._hosts.get(ref.host)
+        return None
+
+    def _match_url(self, url: str) -> str | None:
+        key = _url_key(url)
+        for prefix, env in self._urls:
+            if key == prefix or key.startswith(prefix.rstrip("/") + "/"):
+                return env
+        host, _, _ = key.partition("/")
+        bare = host.rsplit(":", 1)[0] if ":" in host else host
+        return self._hosts.get(host) or self._hosts.get(bare)
+
+    def _match_k8s(self, kind: str, name: str, context: Mapping[str, str]) -> str | None:
+        cluster = context.get("kube_context") or context.get("context") or context.get("cluster")
+        if "/" in name:
+            cluster, _, name = name.partition("/")
+        is_cluster = kind in ("cluster", "context", "kube-context")
+        for c, ns, env in self._k8s:
+            if is_cluster and c == name and ns is None:
+                return env
+            if not is_cluster and ns == name and (cluster is None or cluster == c):
+                return env
+        if not is_cluster and cluster:
+            return next((env for c, ns, env in self._k8s if c == cluster and ns is None), None)
+        return None
+
+    # -- the Guard's resolver -----------------------------------------------------------------
+
+    def context_environment(self, action: Action) -> str | None:
+        """Where the action runs, from its options (a SQL connection, a kube context…)."""
+        found = []
+        for key, kind in CONTEXT_OPTIONS.items():
+            value = action.options.get(key) if action.options else None
+            if value:
+                env = self.environment_of(Target(kind, str(value)), context=action.options)
+                if env:
+                    found.append(env)
+        if action.kind == "http" and isinstance(action.input, Mapping):
+            url = action.input.get("url")
+            if isinstance(url, str) and url:
+                env = self._match_url(url)
+                if env:
+                    found.append(env)
+        return self.most_sensitive(found)
+
+    def most_sensitive(self, names: Iterable[str]) -> str | None:
+        names = [n for n in names if n]
+        if not names:
+            return None
+        return max(names, key=lambda n: self.environments[n].rank if n in self.environments else 0)
+
+    def resolve(self, action: Action, facts: Facts) -> Facts:
+        """`facts` with every target's environment filled in and the action's environment set
+        to the most sensitive environment it touches (else the one it claims, else None)."""
+        context_env = self.context_environment(action)
+        cache: dict[Target, Target] = {}
+
+        def place(t: Target) -> Target:
+            if t not in cache:
+                env = t.environment or self.environment_of(t, context=action.options) or context_env
+                cache[t] = t if env == t.environment else replace(t, environment=env)
+            return cache[t]
+
+        ops = tuple(
+            op if not op.targets else _with_targets(op, tuple(place(t) for t in op.targets))
+            for op in facts.operations
+        )
+        touched = [t.environment for op in ops for t in op.targets if t.environment]
+        if context_env:
+            touched.append(context_env)
+        environment = self.most_sensitive(touched) or action.environment
+        return replace(facts, operations=ops, environment=environment)
+
+
+def _with_targets(op: Operation, targets: tuple[Target, ...]) -> Operation:
+    return op if targets == op.targets else replace(op, targets=targets)
+
+
+def _norm_path(p: str) -> str:
+    p = posixpath.expanduser(p) if p.startswith("~") else p
+    return posixpath.normpath(p) if p else p
+
+
+def _norm_host(h: str) -> str:
+    h = h.strip().lower().rstrip(".")
+    if "://" in h:
+        parts = urlsplit(h)
+        return _host_port(parts.hostname or "", parts.port)
+    return h
+
+
+def _host_port(host: str, port: int | None) -> str:
+    return f"{host.lower()}:{port}" if port else host.lower()
+
+
+def _url_key(u: str) -> str:
+    """`host[:port]/path` without scheme, query or trailing slash, lower-case host."""
+    u = u.strip()
+    parts = urlsplit(u if "://" in u else f"//{u}")
+    host = (parts.hostname or "").lower()
+    port = parts.port
+    scheme = parts.scheme.lower()
+    if port and DEFAULT_PORTS.get(scheme) == port:
+        port = None
+    path = parts.path.rstrip("/")
+    return f"{_host_port(host, port)}{path}"
+
+
+_DB_SHORT = re.compile(r"^(?P<host>[A-Za-z0-9_.-]+)(?::(?P<port>\d+))?/(?P<name>[A-Za-z0-9_$.-]+)$")
+
+
+def _db_ref(text: str) -> _DbRef:
+    """A database reference from a URL, `host[:port]/dbname`, or a bare database name."""
+    text = text.strip()
+    if "://" in text:
+        parts = urlsplit(text)
+        name = parts.path.lstrip("/") or None
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        return _DbRef((parts.hostname or "").lower() or None, port, name)
+    m = _DB_SHORT.match(text)
+    if m:
+        return _DbRef(m["host"].lower(), int(m["port"]) if m["port"] else None, m["name"])
+    return _DbRef(None, None, text or None)
+
+
+def _db_score(known: _DbRef, ref: _DbRef) -> int:
+    """How well `ref` matches an inventory entry; 0 on any conflicting part."""
+    score = 0
+    pairs = ((known.host, ref.host, 4), (known.name, ref.name, 2), (known.port, ref.port, 1))
+    for a, b, weight in pairs:
+        if a is None or b is None:
+            continue
+        if a != b:
+            return 0
+        score += weight
+    return score
+
+
+def _bucket_name(b: str) -> str:
+    b = b.strip()
+    if "://" in b:
+        return (urlsplit(b).hostname or urlsplit(b).netloc).lower()
+    if b.startswith("arn:aws:s3:::"):
+        b = b[len("arn:aws:s3:::") :]
+    return b.split("/", 1)[0].lower()
+
+
+def _norm_remote(r: str) -> str:
+    """`host/owner/repo` for https, ssh and scp-style git remotes."""
+    r = r.strip()
+    if r.startswith("git@") or ("@" in r and ":" in r and "://" not in r):
+        user_host, _, path = r.partition(":")
+        host = user_host.split("@", 1)[-1]
+    else:
+        parts = urlsplit(r)
+        host, path = parts.hostname or "", parts.path
+    path = path.strip("/")
+    path = path.removesuffix(".git")
+    return f"{host.lower()}/{path}"
