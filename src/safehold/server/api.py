@@ -1,0 +1,202 @@
+"""The JSON API under `/api/v1`, for agents, integrations and scripts.
+
+Agent tokens may ask for decisions and poll the approvals they filed; approving, denying,
+cancelling, running now and reading the audit are for approver and admin tokens, so an agent
+that finds its own token cannot unlock its own actions (the failure §9 of the design names:
+a guard whose control API the agent can reach).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from safehold.model import Action
+from safehold.server import control
+from safehold.server.accounts import Principal
+from safehold.server.auth import bearer_principal, require_decider
+
+router = APIRouter(prefix="/api/v1")
+
+MAX_INPUT = 256 * 1024
+Kind = Literal["shell", "sql", "http", "mcp", "file"]
+
+
+def principal(request: Request) -> Principal:
+    return bearer_principal(request, request.app.state.ctx.accounts)
+
+
+def decider(who: Annotated[Principal, Depends(principal)]) -> Principal:
+    require_decider(who)
+    return who
+
+
+Caller = Annotated[Principal, Depends(principal)]
+Decider = Annotated[Principal, Depends(decider)]
+
+
+class DecisionRequest(BaseModel):
+    """One action an agent wants to take. `input` is the command or SQL text, or for http
+    `{method, url, headers, body}` and for mcp `{server, tool, arguments}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Kind
+    input: str | dict[str, Any]
+    cwd: str | None = Field(None, max_length=4096)
+    session: str | None = Field(None, max_length=200)
+    environment: str | None = Field(None, max_length=100)
+    agent: str | None = Field(None, max_length=100)
+    reason: str | None = Field(None, max_length=4000, description="the agent's stated reason")
+    tool_use_id: str | None = Field(None, max_length=200)
+    parent_session: str | None = Field(None, max_length=200)
+    request_approval: bool = Field(
+        True, description="file an approval request when the decision is ask"
+    )
+
+
+class VoteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    comment: str | None = Field(None, max_length=2000)
+
+
+def _sh(request: Request) -> Any:
+    return request.app.state.ctx.safehold
+
+
+def _raise(exc: control.ControlError) -> HTTPException:
+    return HTTPException(exc.status, exc.detail)
+
+
+def dump(record: Any) -> dict[str, Any]:
+    if hasattr(record, "to_dict"):
+        return record.to_dict()
+    raise TypeError(f"cannot serialise {type(record).__name__}")
+
+
+@router.post("/decisions", tags=["decisions"])
+def decide(body: DecisionRequest, request: Request, who: Caller) -> dict[str, Any]:
+    """Decide one action. An `ask` files an approval request bound to this exact action (unless
+    `request_approval` is false); poll it, and once approved the identical call returns `allow`
+    exactly once."""
+    probe = Action(kind=body.kind, input=body.input)
+    size = len(probe.input_text().encode("utf-8"))
+    if size > MAX_INPUT:
+        raise HTTPException(413, f"input is {size} bytes; the limit is {MAX_INPUT}")
+    if isinstance(body.input, str) and not body.input.strip():
+        raise HTTPException(422, "input is empty")
+    action = Action(
+        kind=body.kind,
+        input=body.input,
+        cwd=body.cwd,
+        session=body.session,
+        environment=body.environment,
+        agent=body.agent,
+    )
+    evaluation = _sh(request).evaluate(
+        action,
+        requester=who.identity,
+        stated_reason=body.reason,
+        tool_use_id=body.tool_use_id,
+        parent_session=body.parent_session,
+        request_approval=body.request_approval,
+    )
+    return evaluation.to_dict()
+
+
+@router.get("/approvals", tags=["approvals"])
+def list_approvals(
+    request: Request,
+    who: Decider,
+    state: Literal["pending", "approved", "denied", "expired", "used"] | None = None,
+) -> dict[str, Any]:
+    return {"approvals": [dump(a) for a in control.approvals(_sh(request), state)]}
+
+
+@router.get("/approvals/{approval_id}", tags=["approvals"])
+def get_approval(approval_id: str, request: Request, who: Caller) -> dict[str, Any]:
+    """Poll one request. Agents may read only the requests they filed."""
+    try:
+        record = control.approval(_sh(request), approval_id)
+    except control.ControlError as exc:
+        raise _raise(exc) from None
+    if not who.can_decide and record.requester != who.identity:
+        raise HTTPException(404, f"no approval request {approval_id!r}")
+    return dump(record)
+
+
+@router.post("/approvals/{approval_id}/approve", tags=["approvals"])
+def approve(
+    approval_id: str, request: Request, who: Decider, body: VoteRequest | None = None
+) -> dict[str, Any]:
+    return _vote(request, approval_id, who, "approve", body)
+
+
+@router.post("/approvals/{approval_id}/deny", tags=["approvals"])
+def deny(
+    approval_id: str, request: Request, who: Decider, body: VoteRequest | None = None
+) -> dict[str, Any]:
+    return _vote(request, approval_id, who, "deny", body)
+
+
+def _vote(
+    request: Request, approval_id: str, who: Principal, verdict: str, body: VoteRequest | None
+) -> dict[str, Any]:
+    comment = (body.comment or "").strip() or None if body else None
+    try:
+        return dump(control.vote(_sh(request), approval_id, who, verdict, comment))
+    except control.ControlError as exc:
+        raise _raise(exc) from None
+
+
+@router.get("/delays", tags=["delays"])
+def list_delays(
+    request: Request,
+    who: Decider,
+    state: Literal["pending", "cancelled", "released", "executed"] | None = None,
+) -> dict[str, Any]:
+    return {"delays": [dump(d) for d in control.delays(_sh(request), state)]}
+
+
+@router.post("/delays/{delay_id}/cancel", tags=["delays"])
+def cancel_delay(delay_id: str, request: Request, who: Decider) -> dict[str, Any]:
+    try:
+        return dump(control.delay_verb(_sh(request), delay_id, "cancel", who))
+    except control.ControlError as exc:
+        raise _raise(exc) from None
+
+
+@router.post("/delays/{delay_id}/run-now", tags=["delays"])
+def run_delay_now(delay_id: str, request: Request, who: Decider) -> dict[str, Any]:
+    try:
+        return dump(control.delay_verb(_sh(request), delay_id, "run-now", who))
+    except control.ControlError as exc:
+        raise _raise(exc) from None
+
+
+@router.get("/audit", tags=["audit"])
+def audit(
+    request: Request,
+    who: Decider,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 100,
+    type: str | None = None,
+    session: str | None = None,
+    environment: str | None = None,
+    decision: Literal["allow", "ask", "delay", "deny"] | None = None,
+    agent: str | None = None,
+) -> dict[str, Any]:
+    """The newest `limit` records matching every filter given, oldest first."""
+    entries = control.audit_entries(
+        _sh(request), limit=limit, type=type, session=session, environment=environment,
+        decision=decision, agent=agent,
+    )
+    return {"records": [e.to_dict() for e in entries]}
+
+
+@router.get("/audit/verify", tags=["audit"])
+def audit_verify(request: Request, who: Decider) -> dict[str, Any]:
+    """Walk the hash chain; `ok` is false and `problem` names the first bad record otherwise."""
+    return control.verify(_sh(request))

@@ -1,0 +1,202 @@
+"""The calls the API and the dashboard make on the Safehold facade, in one place.
+
+Both surfaces list, vote, cancel and read the audit the same way; this module is where the
+facade's errors become an HTTP status with a sentence a person can act on, so neither surface
+can drift into its own interpretation of "already decided" or "not yours to approve".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from safehold.config import Config, EnvironmentSettings
+from safehold.errors import (
+    ApprovalError,
+    ApprovalNotFound,
+    DelayError,
+    DelayNotFound,
+    SelfApprovalError,
+)
+from safehold.server.accounts import Principal
+from safehold.server.views import as_mapping, clock
+
+
+class ControlError(Exception):
+    """A request the facade refused; `status` is the HTTP status that describes it."""
+
+    def __init__(self, status: int, detail: str):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+def counts(sh: Any) -> dict[str, int]:
+    return {
+        "pending": len(approvals(sh, "pending")),
+        "delays": len(delays(sh, "pending")),
+    }
+
+
+# approvals -----------------------------------------------------------------------------------
+
+
+def approvals(sh: Any, state: str | None, limit: int = 200) -> list[Any]:
+    return list(sh.approvals.list(state, limit=limit))
+
+
+def recent_approvals(sh: Any, n: int) -> list[Any]:
+    decided = [a for a in sh.approvals.list(None, limit=n + 50) if a.state != "pending"]
+    decided.sort(key=lambda a: a.decided_at or a.created_at, reverse=True)
+    return decided[:n]
+
+
+def approval(sh: Any, approval_id: str) -> Any:
+    try:
+        return sh.approvals.get(approval_id)
+    except ApprovalError as exc:
+        raise ControlError(_status_of(exc), str(exc)) from exc
+
+
+def vote(sh: Any, approval_id: str, who: Principal, verdict: str, comment: str | None) -> Any:
+    """Cast `who`'s approve/deny vote; 403 for the requester, 409 when no longer pending."""
+    try:
+        return sh.approvals.vote(approval_id, who.identity, verdict == "approve", comment)
+    except ApprovalError as exc:
+        raise ControlError(_status_of(exc), str(exc)) from exc
+
+
+# delays --------------------------------------------------------------------------------------
+
+
+def delays(sh: Any, state: str | None) -> list[Any]:
+    return list(sh.delays.list(state))
+
+
+def delay(sh: Any, delay_id: str) -> Any:
+    try:
+        return sh.delays.get(delay_id)
+    except DelayError as exc:
+        raise ControlError(_status_of(exc), str(exc)) from exc
+
+
+def delay_verb(sh: Any, delay_id: str, verb: str, who: Principal) -> Any:
+    """Cancel or run-now a held action; 409 when it is no longer held."""
+    try:
+        if verb == "cancel":
+            return sh.delays.cancel(delay_id, who.identity)
+        return sh.delays.run_now(delay_id, who.identity)
+    except DelayError as exc:
+        raise ControlError(_status_of(exc), str(exc)) from exc
+
+
+# audit ---------------------------------------------------------------------------------------
+
+
+def audit_entries(sh: Any, *, limit: int, **filters: str | None) -> list[Any]:
+    return list(sh.audit.tail(limit, **{k: v for k, v in filters.items() if v}))
+
+
+def audit_rows(
+    sh: Any, protected: frozenset[str], *, limit: int, **filters: str | None
+) -> list[dict[str, Any]]:
+    """Newest first, each with a one-line summary of what happened."""
+    rows = []
+    for e in reversed(audit_entries(sh, limit=limit, **filters)):
+        rows.append(
+            {
+                "seq": e.seq,
+                "ts": clock(e.ts).removesuffix(" UTC"),
+                "type": e.type,
+                "actor": e.actor,
+                "agent": e.agent,
+                "session": e.session,
+                "environment": e.environment,
+                "prod": e.environment in protected,
+                "decision": e.decision,
+                "summary": summarize(e.type, as_mapping(e.payload)),
+            }
+        )
+    return rows
+
+
+def summarize(kind: str, payload: Mapping[str, Any]) -> str:
+    """A readable line for an audit payload, whatever event wrote it."""
+    action = as_mapping(payload.get("action"))
+    text = action.get("input")
+    if text is not None and not isinstance(text, str):
+        text = _compact(text)
+    parts = []
+    if text:
+        parts.append(_clip(str(text), 200))
+    for key in ("approval", "delay", "verdict", "comment", "why", "stated_reason", "detail",
+                "user", "by"):
+        value = payload.get(key)
+        if value:
+            parts.append(f"{key.replace('_', ' ')}: {_clip(str(value), 200)}")
+    if not parts:
+        parts.append(_clip(_compact(dict(payload)), 200) if payload else kind)
+    return " · ".join(parts)
+
+
+def verify(sh: Any) -> dict[str, Any]:
+    try:
+        result = sh.audit.verify()
+    except Exception as exc:
+        return {"ok": False, "count": 0, "message": f"cannot read the audit log: {exc}"}
+    return {
+        "ok": result.ok,
+        "count": result.records,
+        "message": result.problem or "",
+        "first_bad_seq": result.first_bad_seq,
+        "head_seq": result.head_seq,
+        "head_hash": result.head_hash,
+    }
+
+
+def record_sign_in(sh: Any, who: Principal) -> None:
+    sh.audit.append("user.sign_in", {"user": who.name, "role": who.role}, actor=who.identity)
+
+
+# inventory -----------------------------------------------------------------------------------
+
+_RESOURCE_LABELS = (
+    ("resource_ids", "Resource ids"),
+    ("databases", "Databases"),
+    ("hosts", "Hosts"),
+    ("urls", "URLs"),
+    ("kubernetes", "Kubernetes"),
+    ("buckets", "Buckets"),
+    ("paths", "Paths"),
+    ("git_remotes", "Git remotes"),
+)
+
+
+def inventory(config: Config, protected: frozenset[str]) -> list[dict[str, Any]]:
+    def entry(e: EnvironmentSettings) -> dict[str, Any]:
+        resources = [(label, getattr(e, key)) for key, label in _RESOURCE_LABELS if getattr(e, key)]
+        return {"name": e.name, "protected": e.protected, "prod": e.name in protected,
+                "resources": resources}
+
+    envs = [entry(e) for e in config.environments]
+    envs.sort(key=lambda e: (not e["prod"], e["name"]))
+    return envs
+
+
+def _status_of(exc: Exception) -> int:
+    if isinstance(exc, ApprovalNotFound | DelayNotFound):
+        return 404
+    if isinstance(exc, SelfApprovalError):
+        return 403
+    return 409
+
+
+def _compact(value: Any) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _clip(text: str, n: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"

@@ -1,0 +1,263 @@
+"""What a person deciding at 3 a.m. needs to see, computed once from stored records.
+
+Approvals and delays keep the action and the decision as JSON; templates should not dig
+through that. These view models pull out the headline, the blast radius (how many targets, of
+which kinds, in which environments, at what effect), the agent's stated reason and the rule
+that fired, and mark anything in a protected environment as production.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from safehold.config import Config
+from safehold.inventory import PRODUCTION_NAMES
+
+
+def protected_environments(config: Config) -> frozenset[str]:
+    return PRODUCTION_NAMES | {e.name for e in config.environments if e.protected}
+
+
+@dataclass(frozen=True, slots=True)
+class TargetView:
+    kind: str
+    name: str
+    environment: str | None
+    prod: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OperationView:
+    id: str
+    effect: str
+    reason: str
+    targets: tuple[TargetView, ...]
+
+
+@dataclass(slots=True)
+class ActionView:
+    """The parts approvals and delays share: the action, its facts and its decision."""
+
+    id: str
+    state: str
+    kind: str
+    input_text: str
+    environment: str | None
+    is_prod: bool
+    agent: str | None
+    session: str | None
+    requester: str
+    stated_reason: str | None
+    effect: str
+    operations: list[OperationView]
+    targets: list[TargetView]
+    unknowns: list[str]
+    reasons: list[str]
+    rules: list[str]
+    headline: str
+    blast: str
+    created_label: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def target_count(self) -> int:
+        return len(self.targets)
+
+
+@dataclass(slots=True)
+class ApprovalView(ActionView):
+    expires_at: str = ""
+    time_left: str = ""
+    required: int = 1
+    votes: list[dict[str, Any]] = field(default_factory=list)
+    own: bool = False
+    voted: bool = False
+    used: bool = False
+
+
+@dataclass(slots=True)
+class DelayView(ActionView):
+    run_at: str = ""
+    time_left: str = ""
+    cancelled_by: str | None = None
+
+
+def approval_view(record: Any, protected: frozenset[str], viewer: str | None) -> ApprovalView:
+    base = _action_fields(record, protected)
+    votes = [
+        {
+            "approver": _get(v, "approver"),
+            "verdict": _get(v, "verdict"),
+            "comment": _get(v, "comment"),
+            "at": clock(_get(v, "at")),
+        }
+        for v in (_get(record, "votes") or ())
+    ]
+    expires = _get(record, "expires_at")
+    return ApprovalView(
+        **base,
+        expires_at=iso(expires),
+        time_left=time_left(expires),
+        required=int(_get(record, "required_approvals") or 1),
+        votes=votes,
+        own=viewer is not None and viewer == base["requester"],
+        voted=viewer is not None and any(v["approver"] == viewer for v in votes),
+        used=_get(record, "used_at") is not None,
+    )
+
+
+def delay_view(record: Any, protected: frozenset[str]) -> DelayView:
+    base = _action_fields(record, protected)
+    run_at = _get(record, "run_at")
+    return DelayView(
+        **base,
+        run_at=iso(run_at),
+        time_left=time_left(run_at),
+        cancelled_by=_get(record, "cancelled_by"),
+    )
+
+
+def _action_fields(record: Any, protected: frozenset[str]) -> dict[str, Any]:
+    action = as_mapping(_get(record, "action"))
+    decision = as_mapping(_get(record, "decision"))
+    facts = as_mapping(decision.get("facts"))
+    operations = [
+        OperationView(
+            id=str(op.get("id", "?")),
+            effect=str(op.get("effect", "read")),
+            reason=str(op.get("reason", "")),
+            targets=tuple(_target(t, protected) for t in op.get("targets") or ()),
+        )
+        for op in facts.get("operations") or ()
+        if isinstance(op, Mapping)
+    ]
+    unique = {(t.kind, t.name, t.environment): t for op in operations for t in op.targets}
+    targets = list(unique.values())
+    environment = (
+        _get(record, "environment") or facts.get("environment")
+        or action.get("claimed_environment") or action.get("environment")
+    )
+    is_prod = (environment in protected) or any(t.prod for t in targets)
+    effect = str(facts.get("effect") or _worst(op.effect for op in operations))
+    input_value = action.get("input", "")
+    input_text = input_value if isinstance(input_value, str) else json.dumps(input_value, indent=2)
+    return {
+        "id": str(_get(record, "id")),
+        "state": str(_get(record, "state") or "pending"),
+        "kind": str(_get(record, "kind") or action.get("kind") or "?"),
+        "input_text": input_text,
+        "environment": environment,
+        "is_prod": is_prod,
+        "agent": action.get("agent"),
+        "session": _get(record, "session") or action.get("session"),
+        "requester": str(_get(record, "requester") or ""),
+        "stated_reason": _get(record, "stated_reason"),
+        "effect": effect,
+        "operations": operations,
+        "targets": targets,
+        "unknowns": [str(u.get("reason", u)) for u in facts.get("unknowns") or () if u],
+        "reasons": [str(r) for r in decision.get("reasons") or ()],
+        "rules": [str(r) for r in decision.get("rules") or ()],
+        "headline": _headline(operations, str(_get(record, "kind") or action.get("kind") or "")),
+        "blast": blast_radius(targets),
+        "created_label": clock(_get(record, "created_at")),
+    }
+
+
+def blast_radius(targets: Iterable[TargetView]) -> str:
+    """'2 volumes, 1 table in production, staging' — what could be lost, in one line."""
+    targets = list(targets)
+    if not targets:
+        return "no resolved target"
+    kinds = Counter(t.kind for t in targets)
+    parts = [f"{n} {_plural(kind, n)}" for kind, n in kinds.most_common()]
+    envs = sorted({t.environment for t in targets if t.environment})
+    where = f" in {', '.join(envs)}" if envs else " (environment unknown)"
+    return ", ".join(parts) + where
+
+
+def _headline(operations: list[OperationView], kind: str) -> str:
+    if not operations:
+        return f"{kind} action nobody could fully understand" if kind else "unrecognised action"
+    worst = max(operations, key=lambda op: _EFFECT_ORDER.get(op.effect, 0))
+    more = len(operations) - 1
+    return worst.reason or worst.id if not more else f"{worst.reason or worst.id} (+{more} more)"
+
+
+_EFFECT_ORDER = {"read": 0, "write": 1, "destructive": 2, "irreversible": 3}
+
+
+def _worst(effects: Iterable[str]) -> str:
+    return max(effects, key=lambda e: _EFFECT_ORDER.get(e, 0), default="read")
+
+
+def _target(t: Any, protected: frozenset[str]) -> TargetView:
+    t = as_mapping(t)
+    env = t.get("environment")
+    return TargetView(str(t.get("kind", "?")), str(t.get("name", "?")), env, env in protected)
+
+
+def _plural(word: str, n: int) -> str:
+    if n == 1:
+        return word
+    return word + ("es" if word.endswith(("s", "x", "sh", "ch")) else "s")
+
+
+def as_mapping(value: Any) -> Mapping[str, Any]:
+    """Stored JSON (text or already decoded) as a mapping; anything else as empty."""
+    if isinstance(value, Mapping):
+        return value
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if isinstance(value, str | bytes) and value:
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            return {}
+        return decoded if isinstance(decoded, Mapping) else {}
+    return {}
+
+
+def _get(record: Any, name: str) -> Any:
+    if isinstance(record, Mapping):
+        return record.get(name)
+    return getattr(record, name, None)
+
+
+def parse_time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str) and value:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def iso(value: Any) -> str:
+    t = parse_time(value)
+    return t.astimezone(UTC).isoformat().replace("+00:00", "Z") if t else ""
+
+
+def clock(value: Any) -> str:
+    t = parse_time(value)
+    return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if t else ""
+
+
+def time_left(value: Any, now: datetime | None = None) -> str:
+    t = parse_time(value)
+    if t is None:
+        return ""
+    seconds = int((t - (now or datetime.now(UTC))).total_seconds())
+    if seconds <= 0:
+        return "now"
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
