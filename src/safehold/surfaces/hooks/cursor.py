@@ -1,0 +1,94 @@
+"""Cursor's `beforeShellExecution` and `beforeMCPExecution` hooks (and the generic `preToolUse`).
+
+Input: `hook_event_name`, `conversation_id`, `generation_id`, `workspace_roots`, then `command`
+and `cwd` for a shell command, or `tool_name`, `tool_input` (a JSON string in older releases)
+and the server's `url` or `command` for an MCP call. Output: `permission` allow | deny | ask,
+`user_message` for the person, `agent_message` for the agent. Exit 2 is a deny as well, so a
+failure answers both ways.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from safehold.surfaces.hooks.protocol import (
+    Answer,
+    HookInputError,
+    Outcome,
+    Protocol,
+    ToolCall,
+    mapping,
+    text,
+)
+from safehold.surfaces.hooks.tools import Context, action_for, mcp_action, shell_action
+
+
+class Cursor(Protocol):
+    name = "cursor"
+    can_ask = True
+
+    def parse(self, payload: Mapping[str, Any]) -> ToolCall:
+        event = text(payload, "hook_event_name", required=True)
+        session = text(payload, "conversation_id")
+        roots = payload.get("workspace_roots")
+        workspace = roots[0] if isinstance(roots, list) and roots else None
+        if not isinstance(workspace, str):
+            workspace = None
+        cwd = text(payload, "cwd") or workspace
+        ctx = Context(agent=self.name, cwd=cwd, session=session, workspace=workspace or cwd)
+        if event == "beforeShellExecution":
+            command = text(payload, "command", required=True)
+            assert command is not None
+            tool, action = "shell", shell_action(command, ctx)
+        elif event == "beforeMCPExecution":
+            tool = text(payload, "tool_name", required=True) or ""
+            server = _server_name(payload)
+            action = mcp_action(server, tool, dict(mapping(payload, "tool_input")), ctx)
+        elif event == "preToolUse":
+            tool = text(payload, "tool_name", required=True) or ""
+            action = action_for(tool, mapping(payload, "tool_input"), ctx)
+        else:
+            raise HookInputError(f"this hook does not judge Cursor's {event!r} event")
+        return ToolCall(
+            agent=self.name,
+            tool=tool,
+            action=action,
+            session=session,
+            tool_use_id=text(payload, "generation_id"),
+            cwd=cwd,
+        )
+
+    def answer(self, outcome: Outcome) -> Answer:
+        if outcome.verdict == "none":
+            return Answer(stdout="{}")
+        body = {"permission": outcome.verdict}
+        if outcome.verdict != "allow":
+            body["user_message"] = outcome.user_message or outcome.agent_message
+            body["agent_message"] = outcome.agent_message
+        return Answer(stdout=json.dumps(body))
+
+    def refuse(self, reason: str) -> Answer:
+        body = {"permission": "deny", "user_message": reason, "agent_message": reason}
+        return Answer(stdout=json.dumps(body), stderr=reason, exit_code=2)
+
+
+def _server_name(payload: Mapping[str, Any]) -> str:
+    """Cursor names the server by how it is reached: an `url`, or the `command` that starts it."""
+    for key in ("server_name", "server"):
+        value = payload.get(key)
+        if isinstance(value, str) and value.strip():
+            return value
+    url = payload.get("url")
+    if isinstance(url, str) and url.strip():
+        return urlsplit(url).hostname or url
+    command = payload.get("command")
+    if isinstance(command, str) and command.strip():
+        words = command.split()
+        runners = {"npx", "uvx", "node", "python", "python3", "bunx", "pnpm", "deno", "docker"}
+        named = [w for w in words if not w.startswith("-") and os.path.basename(w) not in runners]
+        return os.path.basename(named[0]) if named else os.path.basename(words[0])
+    return "unknown"

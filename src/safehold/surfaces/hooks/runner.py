@@ -1,0 +1,164 @@
+"""The shared path of every hook: agent JSON in, one decision, the agent's answer out.
+
+Read the payload (bounded), let the protocol module turn it into a `ToolCall`, ask the one
+decision path, settle an ask (a safehold server, else the agent's own confirmation, else
+refusal), and let the protocol module phrase the answer. Anything that goes wrong on the way is
+the caller's to turn into a refusal: this module raises rather than guessing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from safehold.model import Decision, Verdict
+from safehold.surfaces import messages
+from safehold.surfaces.hooks.protocol import (
+    NO_OPINION,
+    Answer,
+    HookInputError,
+    Outcome,
+    Protocol,
+    ToolCall,
+)
+from safehold.surfaces.hooks.settings import HookSettings
+from safehold.surfaces.record import Record
+
+
+class InputTooLarge(HookInputError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    answer: Answer
+    record: Record | None = None
+    database_url: str | None = None
+
+
+def read_payload(stream: Any, max_bytes: int) -> Mapping[str, Any]:
+    """The agent's JSON object from a binary stream, refusing more than `max_bytes`."""
+    raw = stream.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise InputTooLarge(f"the hook input is larger than {max_bytes} bytes")
+    try:
+        payload = json.loads(raw)
+    except ValueError as exc:
+        raise HookInputError(f"the hook input is not valid JSON ({exc})") from None
+    if not isinstance(payload, dict):
+        raise HookInputError(f"the hook input is a JSON {type(payload).__name__}, not an object")
+    return payload
+
+
+def judge(
+    protocol: Protocol,
+    payload: Mapping[str, Any],
+    load_settings: Any,
+    deadline: float,
+) -> Result:
+    """Decide one call. `load_settings(cwd)` returns HookSettings; `deadline` is the monotonic
+    time by which the answer must be out (the watchdog's)."""
+    call = protocol.parse(payload)
+    if call.action is None:
+        return Result(protocol.answer(NO_OPINION))
+    settings: HookSettings = load_settings(call.cwd)
+    if settings.environment and call.action.environment is None:
+        call = replace(call, action=replace(call.action, environment=settings.environment))
+    assert call.action is not None
+    guard = build_guard(settings)
+    decision = guard.decide(call.action)
+    outcome, approval_id = enforce(protocol, call, decision, settings, deadline)
+    record = Record(
+        surface="hook",
+        outcome=outcome.verdict,
+        agent=call.agent,
+        tool=call.tool,
+        action=call.action,
+        decision=decision,
+        session=call.session,
+        tool_use_id=call.tool_use_id,
+        cwd=call.cwd,
+        parent_session=call.parent_session,
+        stated_reason=call.stated_reason,
+        approval_id=approval_id,
+    )
+    return Result(protocol.answer(outcome), record, settings.database_url)
+
+
+def build_guard(settings: HookSettings) -> Any:
+    """The Guard with the configured policy files and inventory. Raises PolicyError."""
+    from safehold.decide import Guard
+
+    protected = {"production", "prod"}
+    resolver = None
+    if settings.config is not None:
+        protected |= {e.name for e in settings.config.environments if e.protected}
+        if settings.config.environments:
+            from safehold.inventory import Inventory
+
+            resolver = Inventory.from_config(settings.config).resolve
+    return Guard.load(
+        list(settings.policy_paths), resolver=resolver, protected_environments=protected
+    )
+
+
+def enforce(
+    protocol: Protocol,
+    call: ToolCall,
+    decision: Decision,
+    settings: HookSettings,
+    deadline: float,
+) -> tuple[Outcome, str | None]:
+    """What the agent is told for this decision, and the approval request involved if any."""
+    action = call.action
+    assert action is not None
+    if decision.verdict is Verdict.ALLOW:
+        return Outcome("allow", "safehold: allowed (" + ", ".join(decision.rule_ids) + ")"), None
+    if decision.verdict is Verdict.DENY:
+        text = messages.refused(action, decision)
+        return Outcome("deny", text, text), None
+    if settings.server is not None:
+        return _settle_with_server(call, decision, settings, deadline)
+    if protocol.can_ask:
+        return Outcome(
+            "ask",
+            messages.needs_approval(action, decision),
+            messages.for_human(action, decision, call.stated_reason),
+        ), None
+    text = messages.needs_approval(action, decision)
+    return Outcome("deny", text, text), None
+
+
+def _settle_with_server(
+    call: ToolCall, decision: Decision, settings: HookSettings, deadline: float
+) -> tuple[Outcome, str | None]:
+    from safehold.surfaces.approval import CallInfo, ServerError, settle
+
+    action = call.action
+    server = settings.server
+    assert action is not None and server is not None
+    info = CallInfo(call.stated_reason, call.tool_use_id, call.parent_session)
+    wait_until = min(time.monotonic() + server.wait_seconds, deadline - 1.0)
+    try:
+        ruling = settle(server, action, info, deadline=wait_until)
+    except ServerError as exc:
+        text = messages.failure(f"it needs a human's approval and {exc}")
+        return Outcome("deny", text, text), None
+    hold_id = ruling.hold.id if ruling.hold else None
+    if ruling.verdict == "allow":
+        return Outcome("allow", f"safehold: approved by a human (request {hold_id})"), hold_id
+    if ruling.verdict == "deny":
+        refusal = Decision(
+            verdict=Verdict.DENY,
+            reasons=ruling.reasons or decision.reasons,
+            rule_ids=decision.rule_ids,
+            facts=decision.facts,
+            suggestions=decision.suggestions,
+        )
+        text = messages.refused(action, refusal)
+        return Outcome("deny", text, text), hold_id
+    text = messages.needs_approval(action, decision, ruling.hold)
+    return Outcome("deny", text, text), hold_id

@@ -1,0 +1,85 @@
+"""What a hook run is configured with: read once at the entry point and passed down.
+
+Two stages, because the configuration file is found from the agent's working directory, which
+is only known once the agent's JSON has been read: `Limits` (from the environment alone) bound
+that read; `HookSettings` (environment plus `safehold.toml`) govern the decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from safehold.surfaces.approval import ServerSettings
+
+if TYPE_CHECKING:
+    from safehold.config import Config
+
+DEFAULT_MAX_INPUT = 4 * 1024 * 1024
+DEFAULT_TIMEOUT = 20.0
+DEFAULT_WAIT = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds on the hook process itself."""
+
+    max_input_bytes: int = DEFAULT_MAX_INPUT
+    #: the watchdog answers a refusal after this many seconds, before the agent's own timeout
+    timeout_seconds: float = DEFAULT_TIMEOUT
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Limits:
+        return cls(
+            max_input_bytes=int(_number(environ, "SAFEHOLD_HOOK_MAX_INPUT", DEFAULT_MAX_INPUT)),
+            timeout_seconds=_number(environ, "SAFEHOLD_HOOK_TIMEOUT", DEFAULT_TIMEOUT),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class HookSettings:
+    """Everything the decision and its enforcement need."""
+
+    policy_paths: tuple[str, ...] = ()
+    database_url: str | None = None
+    environment: str | None = None
+    server: ServerSettings | None = None
+    config: Config | None = field(default=None, repr=False)
+
+
+def load(environ: Mapping[str, str], cwd: str | None) -> HookSettings:
+    """Settings for a call made in `cwd`. Raises ConfigError for a broken configuration file
+    and ValueError for a malformed variable: both are refusals, never silent defaults."""
+    from safehold.config import load_config
+
+    config = load_config(cwd=cwd, environ=environ)
+    token = environ.get("SAFEHOLD_TOKEN") or None
+    url = environ.get("SAFEHOLD_SERVER_URL") or None
+    if url is None and token is not None:
+        url = config.server.base_url
+    server = None
+    if url is not None:
+        wait = _number(environ, "SAFEHOLD_APPROVAL_WAIT", DEFAULT_WAIT)
+        server = ServerSettings(url=url, token=token, wait_seconds=wait)
+    policies = tuple(p for p in (config.policy_path, environ.get("SAFEHOLD_POLICY")) if p)
+    return HookSettings(
+        policy_paths=policies,
+        database_url=config.database_url,
+        environment=environ.get("SAFEHOLD_ENVIRONMENT") or config.session_environment,
+        server=server,
+        config=config,
+    )
+
+
+def _number(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number") from None
+    if value < 0:
+        raise ValueError(f"{name}={raw!r} must not be negative")
+    return value
