@@ -9,6 +9,7 @@ endpoint goes back through the SQL analyser. Anything not understood is an unkno
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from typing import Any
 
@@ -196,5 +197,6 @@ class HttpAnalyzer(Analyzer):
                         "or not readable", req.display())
             )
             return Facts(kind=emb.kind)
-        return ctx.embedded(emb.kind, values[0], dict(emb.options),
+        text = shlex.join(values) if emb.kind == "shell" and len(values) > 1 else values[0]
+        return ctx.embedded(emb.kind, text, dict(emb.options),
                             source=f"{req.display()} {emb.source}")

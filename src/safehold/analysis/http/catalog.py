@@ -24,7 +24,7 @@ from safehold.model import Effect
 
 _WHEN_KEYS = frozenset(
     {"method", "host", "path", "action", "graphql", "operation", "params", "params_present",
-     "params_absent", "text"}
+     "params_absent", "text", "query"}
 )
 _ENTRY_KEYS = frozenset(
     {"id", "effect", "reason", "suggestion", "when", "targets", "embedded", "examples"}
@@ -51,6 +51,7 @@ class When:
     params_present: tuple[str, ...] = ()
     params_absent: tuple[str, ...] = ()
     text: re.Pattern[str] | None = None
+    query: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +190,7 @@ def _when(raw: Any, where: str, case_insensitive: bool) -> When:
         params_present=_strings(raw.get("params_present"), where, "params_present"),
         params_absent=_strings(raw.get("params_absent"), where, "params_absent"),
         text=_regex(raw["text"], where) if raw.get("text") else None,
+        query=_regex(raw["query"], where) if raw.get("query") is not None else None,
     )
 
 

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from safehold.analysis.http.catalog import Entry, Provider, host_matches
 from safehold.analysis.http.graphql_doc import RootField
@@ -81,6 +82,8 @@ def match_request(providers: Iterable[Provider], req: HttpRequest) -> Hit | None
             if not _params_hold(entry, req):
                 continue
             if when.text is not None and not when.text.search(req.body_text or ""):
+                continue
+            if when.query is not None and not when.query.search(urlencode(req.query)):
                 continue
             return Hit(entry, captures)
     return None
