@@ -170,6 +170,21 @@ def pending_notice(request: Request, known: str = "") -> Response:
     return _render(request, "_pending_notice.html", session, user, fresh=fresh)
 
 
+@router.get("/approvals/{approval_id}")
+def approval_page(request: Request, approval_id: str) -> Response:
+    """The page a notification links to: one request, whatever its state."""
+    session, user = _web(request)
+    if user is None:
+        return _signin_redirect(request)
+    ctx = _ctx(request)
+    try:
+        record = control.approval(ctx.safehold, approval_id)
+    except control.ControlError as exc:
+        raise HTTPException(exc.status, exc.detail) from None
+    view = approval_view(record, ctx.protected, user.identity)
+    return _render(request, "approval.html", session, user, page="pending", a=view)
+
+
 @router.post("/approvals/{approval_id}/decide")
 async def decide(request: Request, approval_id: str) -> Response:
     session, user, form = await _checked_post(request)
@@ -189,7 +204,7 @@ async def decide(request: Request, approval_id: str) -> Response:
         record = control.approval(ctx.safehold, approval_id)
         flash = {"kind": "error", "text": exc.detail}
     if not _is_htmx(request):
-        return RedirectResponse("/", status_code=303)
+        return RedirectResponse(_safe_next(str(form.get("next", "/"))), status_code=303)
     view = approval_view(record, ctx.protected, user.identity)
     return _render(request, "_approval.html", session, user, a=view, card_flash=flash)
 

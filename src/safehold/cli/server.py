@@ -1,0 +1,231 @@
+"""`safehold serve`, `safehold users …` and `safehold tokens …`.
+
+The server is useless until a person can sign in, so `serve` checks for an admin first: on a
+terminal it offers to create one (printing the generated password once); elsewhere it prints
+the exact command to run and serves the API anyway, since agents authenticate with tokens.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from safehold.cli.common import fail
+from safehold.errors import SafeholdError
+
+users_app = typer.Typer(help="Dashboard users (admin, approver, viewer).", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens for agents and integrations.", no_args_is_help=True)
+
+ConfigOption = typer.Option(None, "--config", "-c", help="safehold.toml to use.")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.add_typer(users_app, name="users")
+    app.add_typer(tokens_app, name="tokens")
+
+
+def _config(path: Path | None) -> Any:
+    from safehold.config import load_config
+
+    try:
+        return load_config(path)
+    except SafeholdError as exc:
+        raise fail(str(exc), 2) from exc
+
+
+def _accounts(path: Path | None) -> Any:
+    from safehold.server.accounts import Accounts
+    from safehold.store import open_store
+
+    cfg = _config(path)
+    try:
+        return Accounts(open_store(cfg.database_url))
+    except SafeholdError as exc:
+        raise fail(str(exc), 2) from exc
+
+
+def serve(
+    config: Path | None = ConfigOption,
+    host: str | None = typer.Option(None, help="Interface to listen on (default from config)."),
+    port: int | None = typer.Option(None, help="Port to listen on (default from config)."),
+) -> None:
+    """Run the API and the dashboard."""
+    import dataclasses
+
+    import uvicorn
+
+    from safehold.server.accounts import Accounts
+    from safehold.server.app import create_app
+    from safehold.service import Safehold
+
+    cfg = _config(config)
+    settings = cfg.server
+    if host or port:
+        host = host or settings.host
+        port = port or settings.port
+        base = settings.base_url
+        if base == f"http://{settings.host}:{settings.port}":
+            base = f"http://{host}:{port}"
+        settings = dataclasses.replace(settings, host=host, port=port, base_url=base)
+    try:
+        sh = Safehold.open(cfg)
+    except SafeholdError as exc:
+        raise fail(str(exc), 2) from exc
+    _first_run(Accounts(sh.store), config)
+    app = create_app(sh, settings)
+    typer.echo(f"safehold: serving {settings.base_url} (database {sh.store.url})", err=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+
+
+def _first_run(accounts: Any, config: Path | None) -> None:
+    from safehold.server.accounts import generate_password
+
+    if accounts.has_admin():
+        return
+    flag = f" --config {config}" if config else ""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        typer.echo(
+            "safehold: no admin user exists yet, so nobody can sign in to the dashboard.\n"
+            f"  create one with:  safehold users add admin --role admin{flag}\n"
+            "  (it prompts for a password; or pipe one in with --password-stdin)",
+            err=True,
+        )
+        return
+    if not typer.confirm("No admin user exists yet. Create one now?", default=True):
+        typer.echo(f"Later: safehold users add NAME --role admin{flag}")
+        return
+    name = typer.prompt("Username", default="admin")
+    password = generate_password()
+    try:
+        accounts.add_user(name, password, "admin")
+    except SafeholdError as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(f"Created admin {name!r}. Password (shown once, store it now): {password}")
+
+
+# users ---------------------------------------------------------------------------------------
+
+
+@users_app.command("add")
+def users_add(
+    name: str = typer.Argument(..., help="Username."),
+    role: str = typer.Option(..., "--role", help="admin, approver or viewer."),
+    password_stdin: bool = typer.Option(False, "--password-stdin",
+                                        help="Read the password from standard input."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Add a dashboard user (prompts for the password unless --password-stdin)."""
+    password = _read_password(password_stdin)
+    try:
+        user = _accounts(config).add_user(name, password, role)
+    except SafeholdError as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(f"added {user.role} {user.username!r}")
+
+
+@users_app.command("passwd")
+def users_passwd(
+    name: str = typer.Argument(..., help="Username."),
+    password_stdin: bool = typer.Option(False, "--password-stdin"),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Set a user's password (their open sessions end)."""
+    password = _read_password(password_stdin)
+    try:
+        _accounts(config).set_password(name, password)
+    except SafeholdError as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(f"password changed for {name!r}")
+
+
+@users_app.command("disable")
+def users_disable(name: str, config: Path | None = ConfigOption) -> None:
+    """Stop a user from signing in (their open sessions end)."""
+    _set_disabled(name, True, config)
+
+
+@users_app.command("enable")
+def users_enable(name: str, config: Path | None = ConfigOption) -> None:
+    _set_disabled(name, False, config)
+
+
+def _set_disabled(name: str, disabled: bool, config: Path | None) -> None:
+    try:
+        _accounts(config).set_disabled(name, disabled)
+    except SafeholdError as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(f"{'disabled' if disabled else 'enabled'} {name!r}")
+
+
+@users_app.command("list")
+def users_list(config: Path | None = ConfigOption) -> None:
+    users = _accounts(config).users()
+    if not users:
+        typer.echo("no users; add one with: safehold users add NAME --role admin")
+        return
+    for u in users:
+        state = "disabled" if u.disabled else "active"
+        typer.echo(f"{u.username:<24} {u.role:<9} {state:<9} created {u.created_at:%Y-%m-%d}")
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise fail("no password on standard input")
+        return password
+    if not sys.stdin.isatty():
+        raise fail("no terminal to prompt for a password; use --password-stdin")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+# tokens --------------------------------------------------------------------------------------
+
+
+@tokens_app.command("create")
+def tokens_create(
+    name: str = typer.Argument(..., help="What the token is for, e.g. claude-laptop."),
+    role: str = typer.Option(..., "--role", help="agent, approver or admin."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Create an API token and print it once (only its hash is stored)."""
+    try:
+        issued = _accounts(config).create_token(name, role)
+    except SafeholdError as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(f"created {issued.info.role} token {issued.info.name!r} (id {issued.info.id})",
+               err=True)
+    typer.echo("the token is shown only now; store it where the agent reads it:", err=True)
+    typer.echo(issued.secret)
+
+
+@tokens_app.command("list")
+def tokens_list(
+    all_: bool = typer.Option(False, "--all", help="Include revoked tokens."),
+    config: Path | None = ConfigOption,
+) -> None:
+    tokens = _accounts(config).tokens(include_revoked=all_)
+    if not tokens:
+        typer.echo("no tokens; create one with: safehold tokens create NAME --role agent")
+        return
+    for t in tokens:
+        used = f"used {t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never used"
+        state = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "live"
+        typer.echo(f"{t.id}  {t.name:<24} {t.role:<9} {state:<18} {used}")
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(
+    name_or_id: str = typer.Argument(..., help="Token id, or name (revokes every live one)."),
+    config: Path | None = ConfigOption,
+) -> None:
+    try:
+        revoked = _accounts(config).revoke_token(name_or_id)
+    except SafeholdError as exc:
+        raise fail(str(exc)) from exc
+    for t in revoked:
+        typer.echo(f"revoked {t.name!r} ({t.id})")
