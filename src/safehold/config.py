@@ -77,6 +77,7 @@ class ApprovalSettings:
 @dataclass(frozen=True, slots=True)
 class DelaySettings:
     default_seconds: int = 900
+    release_window_seconds: int = 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,8 +261,11 @@ def parse_config(
     )
 
     dl = r.table(raw, "delays")
-    r.known(dl, "delays", {"default"})
-    delays = DelaySettings(default_seconds=r.duration(dl, "default", 900, key="delays.default"))
+    r.known(dl, "delays", {"default", "release_window"})
+    delays = DelaySettings(
+        default_seconds=r.duration(dl, "default", 900, key="delays.default"),
+        release_window_seconds=r.duration(dl, "release_window", 3600, key="delays.release_window"),
+    )
 
     nt = r.table(raw, "notifications")
     r.known(nt, "notifications", {"webhooks"})

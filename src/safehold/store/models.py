@@ -48,6 +48,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def iso(ts: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a `Z`, the one timestamp format of the JSON safehold emits."""
+    return ts.astimezone(UTC).isoformat().replace("+00:00", "Z") if ts else None
+
+
 class Base(DeclarativeBase):
     pass
 
