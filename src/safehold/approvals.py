@@ -212,6 +212,18 @@ class ApprovalService:
         digest: str | None = None,
     ) -> Approval:
         """File a request for this exact action, or return the open one already filed."""
+        return self.file(action, decision, requester, stated_reason, digest=digest)[0]
+
+    def file(
+        self,
+        action: Action,
+        decision: Decision,
+        requester: str,
+        stated_reason: str | None = None,
+        *,
+        digest: str | None = None,
+    ) -> tuple[Approval, bool]:
+        """`request`, also saying whether a new request was filed (True) or one re-used."""
         if not requester or not requester.strip():
             raise ApprovalError("an approval request needs a requester identity")
         digest = digest or decision_digest(action, decision)
@@ -226,7 +238,7 @@ class ApprovalService:
                 .limit(1)
             ).first()
             if existing is not None:
-                return Approval.from_row(existing)
+                return Approval.from_row(existing), False
             row = ApprovalRow(
                 id=f"ap_{secrets.token_hex(8)}",
                 digest=digest,
@@ -252,7 +264,7 @@ class ApprovalService:
                 stated_reason=stated_reason,
                 decision=decision.verdict.value,
             )
-            return Approval.from_row(row)
+            return Approval.from_row(row), True
 
     def get(self, approval_id: str) -> Approval:
         with self.store.session() as s:

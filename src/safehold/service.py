@@ -1,0 +1,298 @@
+"""The one object the web layer, the hooks and the CLI open: everything wired from a Config.
+
+`Safehold.evaluate` is the decision path plus what a decision sets in motion: an ask is
+answered by a granted approval for exactly this action (used once) or files a request; a
+delay is released once its grace period is over or is queued; every outcome is audited with
+who asked, from which session and tool call, and notifications go out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from safehold.approvals import Approval, ApprovalService, approval_url, decision_digest
+from safehold.audit.log import AuditLog
+from safehold.audit.recorder import record_decision
+from safehold.config import Config
+from safehold.delays import Delay, DelayService
+from safehold.errors import AuditError
+from safehold.inventory import Inventory
+from safehold.model import Action, Decision, Verdict
+from safehold.notify import Notifier
+from safehold.store.db import Store, open_store
+from safehold.store.models import iso
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """A decision and the approval or delay it is tied to; `policy_decision` is the policy's
+    own answer before a granted approval or an elapsed delay turned it into allow."""
+
+    action: Action
+    decision: Decision
+    digest: str
+    policy_decision: Decision
+    approval: Approval | None = None
+    delay: Delay | None = None
+    base_url: str = ""
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.decision.verdict
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self.decision.to_dict()
+        d.update(
+            {
+                "decision": self.decision.verdict.value,
+                "reasons": list(self.decision.reasons),
+                "rules": list(self.decision.rule_ids),
+                "facts": self.decision.facts.to_dict(),
+                "digest": self.digest,
+                "approval": None,
+                "delay": None,
+            }
+        )
+        if self.approval is not None:
+            d["approval"] = {
+                "id": self.approval.id,
+                "state": self.approval.state,
+                "expires_at": iso(self.approval.expires_at),
+                "url": approval_url(self.base_url, self.approval.id) if self.base_url else None,
+                "required_approvals": self.approval.required_approvals,
+                "approvers": list(self.approval.approvers),
+            }
+        if self.delay is not None:
+            d["delay"] = {
+                "id": self.delay.id,
+                "run_at": iso(self.delay.run_at),
+                "state": self.delay.state,
+            }
+        return d
+
+
+class Safehold:
+    """Store, audit log, inventory, guard, approvals, delays and notifier for one Config."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        audit: AuditLog,
+        inventory: Inventory,
+        guard: Any,
+        approvals: ApprovalService,
+        delays: DelayService,
+        notifier: Notifier,
+    ):
+        self.config = config
+        self.store = store
+        self.audit = audit
+        self.inventory = inventory
+        self.guard = guard
+        self.approvals = approvals
+        self.delays = delays
+        self.notifier = notifier
+
+    @classmethod
+    def open(
+        cls,
+        config: Config,
+        *,
+        clock: Any = None,
+        guard: Any = None,
+        notify_in_background: bool = True,
+    ) -> Safehold:
+        """Open the store (migrated), build every service, and audit a changed config or policy.
+
+        The guard records nothing itself: `evaluate` writes one richer record per decision."""
+        store = open_store(config.database_url)
+        try:
+            audit = AuditLog(store, clock=clock)
+            inventory = Inventory(config.environments)
+            if guard is None:
+                from safehold.decide import Guard
+
+                guard = Guard.load(
+                    config.policy_path,
+                    resolver=inventory.resolve,
+                    protected_environments=inventory.protected,
+                )
+            approvals = ApprovalService(
+                store, audit, config.approvals, protected=inventory.protected, clock=clock
+            )
+            delays = DelayService(store, audit, config.delays, clock=clock)
+            notifier = Notifier(
+                config.notifications,
+                base_url=config.server.base_url,
+                audit=audit,
+                background=notify_in_background,
+            )
+            app = cls(config, store, audit, inventory, guard, approvals, delays, notifier)
+            app.record_configuration()
+            return app
+        except BaseException:
+            store.close()
+            raise
+
+    def close(self) -> None:
+        self.notifier.close()
+        self.store.close()
+
+    def __enter__(self) -> Safehold:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the decision path ----------------------------------------------------------------------
+
+    def evaluate(
+        self,
+        action: Action,
+        *,
+        requester: str,
+        stated_reason: str | None = None,
+        tool_use_id: str | None = None,
+        parent_session: str | None = None,
+        request_approval: bool = True,
+    ) -> Evaluation:
+        if action.environment is None and self.config.session_environment:
+            action = replace(action, environment=self.config.session_environment)
+        policy = self.guard.decide(action)
+        digest = decision_digest(action, policy)
+        decision, approval, delay = policy, None, None
+
+        if policy.verdict is Verdict.ASK:
+            granted = self.approvals.consume(digest, requester=requester, session=action.session)
+            if granted is not None:
+                approval = granted
+                who = ", ".join(granted.approvers) or "an approver"
+                decision = _allowed(
+                    policy, f"approved by {who} (approval {granted.id})", f"approval:{granted.id}"
+                )
+            elif request_approval:
+                approval, new = self.approvals.file(
+                    action, policy, requester, stated_reason, digest=digest
+                )
+                if new:
+                    self.notifier.approval_requested(approval)
+        elif policy.verdict is Verdict.DELAY:
+            released = self.delays.release(digest, session=action.session)
+            if released is not None:
+                delay = released
+                decision = _allowed(
+                    policy,
+                    f"the delay {released.id} ran its course (since {iso(released.run_at)}) "
+                    "and nobody cancelled it",
+                    f"delay:{released.id}",
+                )
+            else:
+                delay = self.delays.hold(action, policy, requester, digest=digest)
+                decision = replace(
+                    policy,
+                    reasons=(
+                        *policy.reasons,
+                        f"delayed until {iso(delay.run_at)} ({delay.id}); retry the "
+                        "identical action after that, unless it is cancelled",
+                    ),
+                )
+        elif policy.verdict is Verdict.DENY:
+            env = policy.facts.environment or action.environment
+            self.notifier.denied(action, policy, protected=env in self.inventory.protected)
+
+        try:
+            record_decision(
+                self.audit,
+                action,
+                decision,
+                actor=requester,
+                tool_use_id=tool_use_id,
+                parent_session=parent_session,
+                digest=digest,
+                policy_verdict=policy.verdict.value if policy is not decision else None,
+                approval=approval.id if approval else None,
+                delay=delay.id if delay else None,
+                stated_reason=stated_reason,
+            )
+        except AuditError as exc:
+            log.exception("could not record a decision")
+            if decision.verdict is Verdict.ALLOW:
+                decision = Decision(
+                    verdict=Verdict.ASK,
+                    reasons=(
+                        *decision.reasons,
+                        f"audit-unavailable: the decision could not be recorded ({exc})",
+                    ),
+                    rule_ids=(*decision.rule_ids, "audit-unavailable"),
+                    facts=decision.facts,
+                    policy_version=decision.policy_version,
+                )
+        return Evaluation(
+            action=action,
+            decision=decision,
+            digest=digest,
+            policy_decision=policy,
+            approval=approval,
+            delay=delay,
+            base_url=self.config.server.base_url,
+        )
+
+    def vote(
+        self, approval_id: str, approver: str, approve: bool, comment: str | None = None
+    ) -> Approval:
+        """`ApprovalService.vote`, plus a notification once the request is decided."""
+        result = self.approvals.vote(approval_id, approver, approve, comment)
+        if result.state in ("approved", "denied"):
+            self.notifier.approval_decided(result)
+        return result
+
+    def maintenance(self) -> dict[str, int]:
+        """Expire overdue approvals and lapsed delays; a server runs this every minute."""
+        return {
+            "approvals_expired": len(self.approvals.expire_due()),
+            "delays_expired": len(self.delays.expire_lapsed()),
+        }
+
+    # -- configuration changes --------------------------------------------------------------
+
+    def record_configuration(self) -> None:
+        """Audit the configuration and policy in force whenever they differ from the last seen."""
+        state = {
+            "config_path": self.config.path,
+            "config_digest": _file_digest(self.config.path),
+            "policy_path": self.config.policy_path,
+            "policy_version": getattr(self.guard, "policy_version", ""),
+        }
+        last = self.audit.tail(1, type="config.loaded")
+        if last and {k: last[0].data.get(k) for k in state} == state:
+            return
+        self.audit.append("config.loaded", state)
+
+
+def _allowed(policy: Decision, reason: str, rule: str) -> Decision:
+    return replace(
+        policy,
+        verdict=Verdict.ALLOW,
+        reasons=(*policy.reasons, reason),
+        rule_ids=(*policy.rule_ids, rule),
+        delay_seconds=None,
+    )
+
+
+def _file_digest(path: str | None) -> str | None:
+    if not path:
+        return None
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+__all__ = ["Evaluation", "Safehold"]
