@@ -1,0 +1,344 @@
+"""MySQL, SQLite and every other sqlglot dialect, judged with the same ids as PostgreSQL.
+
+sqlglot parses many dialects into one expression tree. Statements it cannot model it keeps as a
+raw `Command`; those are named by their first keyword where the catalog knows it and are
+otherwise not understood. A parse error, or a dialect sqlglot does not know, is an unknown.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+from safehold.analysis.sql import predicates as p
+from safehold.analysis.sql.collect import DYNAMIC, NOT_UNDERSTOOD, Collector, source_text
+from safehold.model import Target
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_QUERIES = (exp.Select, exp.SetOperation, exp.Values, exp.Subquery)
+_FRAMING = (exp.Transaction, exp.Commit, exp.Rollback, exp.Semicolon, exp.Declare)
+_COMPARE = {
+    exp.EQ: "=",
+    exp.NEQ: "<>",
+    exp.GT: ">",
+    exp.GTE: ">=",
+    exp.LT: "<",
+    exp.LTE: "<=",
+    exp.NullSafeEQ: "=",
+}
+_LOSSY_FREE = {
+    exp.DataType.Type.TEXT,
+    exp.DataType.Type.VARCHAR,
+    exp.DataType.Type.DECIMAL,
+    exp.DataType.Type.LONGTEXT,
+    exp.DataType.Type.MEDIUMTEXT,
+}
+
+
+def _name(node: exp.Expression | None) -> str:
+    if isinstance(node, exp.Table):
+        return ".".join(part.name for part in node.parts)
+    if node is None:
+        return ""
+    return node.name or node.sql()
+
+
+def _table(node: exp.Expression | None) -> Target:
+    return Target("table", _name(node))
+
+
+class _Folder:
+    """Folds a sqlglot expression into the predicate algebra (see predicates.py)."""
+
+    def __init__(self, outer: set[str]) -> None:
+        self.outer = outer
+
+    def fold(self, e: exp.Expression | None) -> p.Value:
+        if e is None:
+            return p.TRUE
+        if isinstance(e, exp.Paren | exp.Where):
+            return self.fold(e.this)
+        if isinstance(e, exp.Boolean):
+            return p.Const(bool(e.this))
+        if isinstance(e, exp.Null):
+            return p.NULL
+        if isinstance(e, exp.Literal):
+            if e.is_string:
+                return p.Const(e.this)
+            try:
+                return p.Const(float(e.this) if "." in e.this else int(e.this))
+            except ValueError:
+                return p.Const(e.this)
+        if isinstance(e, exp.Column):
+            return p.column(e.sql())
+        if isinstance(e, exp.Placeholder | exp.Parameter):
+            return p.CONSTANT
+        if isinstance(e, exp.And):
+            return p.and_((self.fold(e.this), self.fold(e.expression)))
+        if isinstance(e, exp.Or):
+            return p.or_((self.fold(e.this), self.fold(e.expression)))
+        if isinstance(e, exp.Not):
+            return p.not_(self.fold(e.this))
+        if isinstance(e, exp.Neg):
+            inner = self.fold(e.this)
+            if isinstance(inner, p.Const) and isinstance(inner.value, int | float):
+                return p.Const(-inner.value)
+            return p.opaque((inner,))
+        op = _COMPARE.get(type(e))
+        if op is not None:
+            return p.compare(op, self.fold(e.this), self.fold(e.expression))
+        if isinstance(e, exp.Is):
+            right = e.expression
+            if isinstance(right, exp.Null):
+                return p.is_null(self.fold(e.this))
+            return p.compare("=", self.fold(e.this), self.fold(right))
+        if isinstance(e, exp.In) and not e.args.get("query"):
+            return p.in_list(self.fold(e.this), [self.fold(x) for x in e.expressions])
+        if isinstance(e, exp.Between):
+            return p.between(
+                self.fold(e.this), self.fold(e.args.get("low")), self.fold(e.args.get("high"))
+            )
+        if isinstance(e, exp.Like | exp.ILike):
+            return p.like(
+                self.fold(e.this), self.fold(e.expression), nocase=isinstance(e, exp.ILike)
+            )
+        if isinstance(e, exp.Cast):
+            inner = self.fold(e.this)
+            if isinstance(inner, p.Const) and e.to.this == exp.DataType.Type.BOOLEAN:
+                return p.Const(p.truthy(inner.value))
+            return inner
+        return self._opaque(e)
+
+    def _opaque(self, e: exp.Expression) -> p.Value:
+        """Varies by row iff it reads a column of the row; inside a sub-query only columns that
+        name the outer table (or name no table) can."""
+        for col in e.find_all(exp.Column):
+            if not _in_subquery(col, e) or not col.table or col.table in self.outer:
+                return p.VARYING
+        return p.CONSTANT
+
+
+def _in_subquery(node: exp.Expression, root: exp.Expression) -> bool:
+    parent = node.parent
+    while parent is not None and parent is not root:
+        if isinstance(parent, exp.Select):
+            return True
+        parent = parent.parent
+    return False
+
+
+def _outer(table: exp.Expression | None) -> set[str]:
+    names = {_name(table)}
+    if isinstance(table, exp.Table):
+        names.add(table.name)
+        if table.alias:
+            names.add(table.alias)
+    return names
+
+
+class GenericFront:
+    """Judges SQL of any sqlglot dialect into a Collector."""
+
+    def __init__(self, col: Collector, dialect: str) -> None:
+        self.col = col
+        self.dialect = dialect
+        self.catalog = col.catalog
+        self._handlers: dict[type, Callable[[exp.Expression, str, bool], None]] = {
+            exp.Insert: self._insert,
+            exp.Update: self._update,
+            exp.Delete: self._delete,
+            exp.Merge: self._merge,
+            exp.Drop: self._drop,
+            exp.TruncateTable: self._truncate,
+            exp.Alter: self._alter,
+            exp.Create: self._simple("sql:create"),
+            exp.Command: self._command,
+            exp.Set: self._simple("sql:set"),
+            exp.Pragma: self._simple("sql:set"),
+            exp.Use: self._simple("sql:set"),
+            exp.Show: self._simple("sql:show"),
+            exp.Describe: self._simple("sql:show"),
+            exp.Grant: self._simple("sql:grant"),
+            exp.Revoke: self._simple("sql:revoke"),
+            exp.Copy: self._copy,
+            exp.LoadData: self._simple("sql:copy-from"),
+            exp.Analyze: self._simple("sql:maintenance"),
+            exp.Lock: self._simple("sql:maintenance"),
+            exp.Attach: self._simple("sql:alter"),
+            exp.Detach: self._simple("sql:alter"),
+            exp.Comment: self._simple("sql:alter"),
+            exp.Kill: self._simple("sql:server-admin"),
+        }
+
+    def analyze(self, sql: str) -> None:
+        try:
+            statements = sqlglot.parse(sql, read=self.dialect)
+        except SqlglotError as exc:
+            message = " ".join(_ANSI.sub("", str(exc)).split())[:300]
+            self.col.unknown(
+                NOT_UNDERSTOOD,
+                f"the {self.dialect} parser rejected the SQL: {message}",
+                source_text(sql),
+            )
+            return
+        except ValueError as exc:  # sqlglot's answer to a dialect it does not know
+            self.col.unknown(NOT_UNDERSTOOD, f"no SQL parser for dialect: {exc}", source_text(sql))
+            return
+        for statement in statements:
+            if statement is None or isinstance(statement, _FRAMING):
+                continue
+            self.statement(statement, source_text(statement.sql(dialect=self.dialect)), True)
+
+    def statement(self, e: exp.Expression, src: str, top: bool) -> None:
+        if isinstance(e, _QUERIES):
+            if top:
+                self.col.add("sql:select", src)
+            self._nested(e, src)
+            return
+        handler = self._handlers.get(type(e))
+        if handler is None:
+            self.col.unknown(
+                NOT_UNDERSTOOD,
+                f"{type(e).__name__} is not a statement safehold's SQL catalog knows",
+                src,
+            )
+            return
+        handler(e, src, top)
+
+    def _nested(self, e: exp.Expression, src: str) -> None:
+        """Data-changing statements inside another one (a DELETE in a CTE)."""
+        for node in e.find_all(exp.Insert, exp.Update, exp.Delete, exp.Merge):
+            if node is not e:
+                self.statement(node, src, False)
+
+    def _simple(self, id: str) -> Callable[[exp.Expression, str, bool], None]:
+        def handler(e: exp.Expression, src: str, top: bool) -> None:
+            this = e.this if isinstance(e.this, exp.Table) else None
+            self.col.add(id, src, [_table(this)] if this is not None else [])
+            self._nested(e, src)
+
+        return handler
+
+    def _insert(self, e: exp.Expression, src: str, top: bool) -> None:
+        table = e.find(exp.Table)
+        self.col.add("sql:insert", src, [_table(table)] if table is not None else [])
+        self._nested(e, src)
+
+    def _restricted(self, e: exp.Expression) -> bool:
+        folder = _Folder(_outer(e.this))
+        if p.restricts(folder.fold(e.args.get("where"))):
+            return True
+        joins = list(e.this.args.get("joins") or ()) if isinstance(e.this, exp.Table) else []
+        joins += list(e.args.get("joins") or ())
+        return any(p.restricts(folder.fold(j.args.get("on"))) for j in joins if j.args.get("on"))
+
+    def _update(self, e: exp.Expression, src: str, top: bool) -> None:
+        id = "sql:update" if e.args.get("where") and self._restricted(e) else "sql:update-all"
+        self.col.add(id, src, [_table(e.this)])
+        self._nested(e, src)
+
+    def _delete(self, e: exp.Expression, src: str, top: bool) -> None:
+        tables = e.args.get("tables") or [e.this]
+        id = "sql:delete" if self._restricted(e) else "sql:delete-all"
+        self.col.add(id, src, [_table(t) for t in tables])
+        self._nested(e, src)
+
+    def _merge(self, e: exp.Expression, src: str, top: bool) -> None:
+        target = [_table(e.this)]
+        folder = _Folder(_outer(e.this))
+        on = p.restricts(folder.fold(e.args.get("on")))
+        self.col.add("sql:merge", src, target)
+        whens = e.args.get("whens")
+        for when in whens.expressions if whens else ():
+            cond = when.args.get("condition")
+            limited = p.restricts(folder.fold(cond)) if cond else False
+            limited = limited or (bool(when.args.get("matched")) and on)
+            then = when.args.get("then")
+            if isinstance(then, exp.Var) and then.name.upper() == "DELETE":
+                self.col.add("sql:delete" if limited else "sql:delete-all", src, target)
+            elif isinstance(then, exp.Update):
+                self.col.add("sql:update" if limited else "sql:update-all", src, target)
+
+    def _drop(self, e: exp.Expression, src: str, top: bool) -> None:
+        word = str(e.args.get("kind") or "").lower()
+        if word == "view" and e.args.get("materialized"):
+            word = "materialized view"
+        tables = e.args.get("tables") or [e.this]
+        kind = "table" if word in ("table", "") else word.replace(" ", "-")
+        self.col.add(self.catalog.drop_id(word), src, [Target(kind, _name(t)) for t in tables])
+
+    def _truncate(self, e: exp.Expression, src: str, top: bool) -> None:
+        self.col.add("sql:truncate", src, [_table(t) for t in e.expressions])
+
+    def _alter(self, e: exp.Expression, src: str, top: bool) -> None:
+        table = _table(e.this)
+        plain = False
+        for action in e.args.get("actions") or ():
+            if isinstance(action, exp.Drop):
+                word = str(action.args.get("kind") or "").lower()
+                names = [_name(t) for t in action.args.get("tables") or [action.this]]
+                if word == "column":
+                    cols = [Target("column", f"{table.name}.{n}") for n in names]
+                    self.col.add("sql:alter-drop", src, [table, *cols])
+                elif word == "index":
+                    self.col.add("sql:drop-index", src, [table])
+                else:
+                    self.col.add("sql:alter-drop-constraint", src, [table])
+            elif isinstance(action, exp.DropPrimaryKey):
+                self.col.add("sql:alter-drop-constraint", src, [table])
+            elif isinstance(action, exp.DropPartition):
+                self.col.add("sql:alter-drop", src, [table])
+            elif isinstance(action, exp.AlterColumn) and action.args.get("dtype") is not None:
+                column = Target("column", f"{table.name}.{action.name}")
+                lossy = action.args.get("using") is not None or self._lossy(action.args["dtype"])
+                self.col.add(
+                    "sql:alter-type-lossy" if lossy else "sql:alter-type", src, [table, column]
+                )
+            elif isinstance(action, exp.ModifyColumn):
+                column = Target("column", f"{table.name}.{action.this.name}")
+                lossy = self._lossy(action.find(exp.DataType))
+                self.col.add(
+                    "sql:alter-type-lossy" if lossy else "sql:alter-type", src, [table, column]
+                )
+            else:
+                plain = True
+        if plain or not e.args.get("actions"):
+            self.col.add("sql:alter", src, [table])
+
+    def _lossy(self, dtype: exp.DataType | None) -> bool:
+        if dtype is None:
+            return True
+        return dtype.this not in _LOSSY_FREE or bool(dtype.expressions)
+
+    def _copy(self, e: exp.Expression, src: str, top: bool) -> None:
+        target = [_table(e.this)] if isinstance(e.this, exp.Table) else []
+        self.col.add("sql:copy-from" if e.args.get("kind") else "sql:copy-to", src, target)
+
+    def _command(self, e: exp.Expression, src: str, top: bool) -> None:
+        keyword = str(e.this or "").upper()
+        rest = (
+            e.expression.name if isinstance(e.expression, exp.Literal) else str(e.expression or "")
+        )
+        words = rest.split()
+        if keyword == "DROP" and words:
+            word = words[0].lower()
+            if word in ("materialized", "foreign") and len(words) > 1:
+                word = f"{word} {words[1].lower()}"
+            name = words[-1] if len(words) > 1 else ""
+            self.col.add(self.catalog.drop_id(word), src, [Target(word.replace(" ", "-"), name)])
+        elif keyword in ("CALL", "EXEC", "EXECUTE"):
+            self.col.unknown(
+                DYNAMIC, f"{keyword} runs a procedure whose body safehold cannot see", src
+            )
+        elif keyword in self.catalog.generic_commands:
+            self.col.add(self.catalog.generic_commands[keyword], src)
+        else:
+            self.col.unknown(
+                NOT_UNDERSTOOD,
+                f"the {self.dialect} parser could not model this {keyword} statement",
+                src,
+            )

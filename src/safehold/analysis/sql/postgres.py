@@ -1,0 +1,498 @@
+"""PostgreSQL statements through libpg_query, PostgreSQL's own parser.
+
+libpg_query gives the parse tree as JSON, which `json.loads` turns into plain dicts: walking
+those is several times cheaper than reflecting over protobuf messages. Each top-level statement
+is judged, then its whole tree is walked so statements hidden inside it (a DELETE in a CTE, the
+actions of a rule, the body of a prepared statement or of a SQL function) and function calls
+are judged too. What the parser rejects, and what runs code safehold cannot see, is recorded
+as unknown.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from postgast.errors import PgQueryError, check_error
+from postgast.native import lib
+
+from safehold.analysis.sql import predicates
+from safehold.analysis.sql.catalog import NONE
+from safehold.analysis.sql.collect import (
+    DYNAMIC,
+    NOT_UNDERSTOOD,
+    OPAQUE_FUNCTION,
+    Collector,
+    source_text,
+)
+from safehold.analysis.sql.pg_where import WhereFolder, _names
+from safehold.analysis.sql.plpgsql import plpgsql_queries
+from safehold.model import Target
+
+Node = dict[str, Any]
+
+
+def parse_json(sql: str) -> Node:
+    """The parse tree of `sql`; raises PgQueryError on a syntax error."""
+    result = lib.pg_query_parse(sql.encode("utf-8"))
+    try:
+        check_error(result)
+        return json.loads(result.parse_tree)
+    finally:
+        lib.pg_query_free_parse_result(result)
+
+
+def _relation(rv: Node) -> str:
+    parts = [rv.get("catalogname"), rv.get("schemaname"), rv.get("relname", "")]
+    return ".".join(x for x in parts if x)
+
+
+def _table(rv: Node) -> Target:
+    return Target("table", _relation(rv))
+
+
+def _aliases(rv: Node) -> set[str]:
+    names = {rv.get("relname", "")}
+    alias = rv.get("alias")
+    if alias:
+        names.add(alias.get("aliasname", ""))
+    return names
+
+
+def _object_name(obj: Node) -> str:
+    """Name of a DROP/GRANT object, whatever node carries it."""
+    if "String" in obj:
+        return obj["String"].get("sval", "")
+    if "List" in obj:
+        return ".".join(_names(obj["List"].get("items", ())))
+    if "ObjectWithArgs" in obj:
+        return ".".join(_names(obj["ObjectWithArgs"].get("objname", ())))
+    if "TypeName" in obj:
+        return ".".join(_names(obj["TypeName"].get("names", ())))
+    if "RangeVar" in obj:
+        return _relation(obj["RangeVar"])
+    return "?"
+
+
+def _role(node: Node) -> str:
+    spec = node.get("RoleSpec", {})
+    return spec.get("rolename") or spec.get("roletype", "").removeprefix("ROLESPEC_").lower()
+
+
+def _defelems(items: list[Node]) -> dict[str, Any]:
+    out = {}
+    for item in items or ():
+        de = item.get("DefElem")
+        if de is not None:
+            out[de.get("defname", "")] = de.get("arg")
+    return out
+
+
+def _str(node: Node | None) -> str | None:
+    if not node:
+        return None
+    if "String" in node:
+        return node["String"].get("sval", "")
+    if "A_Const" in node and "sval" in node["A_Const"]:
+        return node["A_Const"]["sval"].get("sval", "")
+    return None
+
+
+def _truthy_option(arg: Node | None) -> bool:
+    """EXPLAIN (ANALYZE), (ANALYZE true), (ANALYZE on) all mean it runs."""
+    if arg is None:
+        return True
+    if "Boolean" in arg:
+        return bool(arg["Boolean"].get("boolval", False))
+    text = _str(arg)
+    if text is not None:
+        return predicates.truthy(text) is True
+    if "Integer" in arg:
+        return bool(arg["Integer"].get("ival", 0))
+    return True
+
+
+_DROP_WORDS = {"OBJECT_MATVIEW": "materialized view", "OBJECT_FOREIGN_TABLE": "foreign table"}
+_DEFINITIONS = frozenset(
+    {
+        "CreateStmt",
+        "ViewStmt",
+        "IndexStmt",
+        "AlterTableStmt",
+        "CreatePolicyStmt",
+        "AlterPolicyStmt",
+        "CreateDomainStmt",
+        "AlterDomainStmt",
+        "CreateTrigStmt",
+        "DefineStmt",
+        "CreateStatsStmt",
+        "CommentStmt",
+        "CreateForeignTableStmt",
+    }
+)
+
+
+class PostgresFront:
+    """Judges PostgreSQL text into a Collector."""
+
+    def __init__(self, col: Collector) -> None:
+        self.col = col
+        self.catalog = col.catalog
+        self.depth = 0
+        self._handlers: dict[str, Callable[[Node, str, bool], None]] = {
+            "SelectStmt": self._select,
+            "InsertStmt": self._insert,
+            "UpdateStmt": self._update,
+            "DeleteStmt": self._delete,
+            "MergeStmt": self._merge,
+            "DropStmt": self._drop,
+            "TruncateStmt": self._truncate,
+            "AlterTableStmt": self._alter_table,
+            "CopyStmt": self._copy,
+            "ExplainStmt": self._explain,
+            "CallStmt": self._call,
+            "RuleStmt": self._rule,
+            "PrepareStmt": self._prepare,
+            "ExecuteStmt": self._execute,
+            "GrantStmt": self._grant,
+            "GrantRoleStmt": self._grant,
+            "DropdbStmt": self._dropdb,
+            "DropRoleStmt": self._roles("sql:drop-role"),
+            "DropOwnedStmt": self._roles("sql:drop-owned"),
+            "ReassignOwnedStmt": self._roles("sql:reassign-owned"),
+            "DropTableSpaceStmt": self._drop_tablespace,
+            "LoadStmt": self._load,
+        }
+
+    # --- entry points ----------------------------------------------------------------------
+
+    def analyze(self, sql: str, top: bool = True, origin: str | None = None) -> None:
+        """Judge every statement of `sql`; `origin` names where embedded text came from."""
+        if self.depth > self.col.ctx.limits.max_depth:
+            self.col.unknown("sql:too-deep", "SQL nested inside SQL too deeply", source_text(sql))
+            return
+        try:
+            tree = parse_json(sql)
+        except PgQueryError as exc:
+            where = f" ({origin})" if origin else ""
+            self.col.unknown(
+                NOT_UNDERSTOOD,
+                f"PostgreSQL's parser rejected the SQL{where}: {exc.message}",
+                source_text(sql),
+            )
+            return
+        raw = sql.encode("utf-8")
+        self.depth += 1
+        try:
+            for stmt in tree.get("stmts", ()):
+                start = stmt.get("stmt_location", 0)
+                length = stmt.get("stmt_len", 0) or len(raw) - start
+                text = raw[start : start + length].decode("utf-8", "replace")
+                src = source_text(text) if origin is None else f"{origin}: {source_text(text)}"
+                self.statement(stmt.get("stmt", {}), src, top, text)
+        finally:
+            self.depth -= 1
+
+    def statement(self, node: Node, src: str, top: bool, text: str = "") -> None:
+        ((kind, body),) = node.items()
+        handler = self._handlers.get(kind)
+        if kind == "CreateFunctionStmt" or kind == "DoStmt":
+            self._bodies(kind, body, src, text)
+            return
+        if handler is not None:
+            handler(body, src, top)
+            return
+        id = self.catalog.postgres_statements.get(kind)
+        if id is None:
+            self.col.unknown(
+                NOT_UNDERSTOOD, f"{kind} is not a statement safehold's SQL catalog knows", src
+            )
+            return
+        if id != NONE:
+            self.col.add(id, src, self._generic_targets(kind, body))
+        self.walk(body, src, executing=kind not in _DEFINITIONS)
+
+    def walk(self, node: Any, src: str, executing: bool = True) -> None:
+        """Find statements and function calls anywhere below `node`."""
+        stack = [node]
+        while stack:
+            x = stack.pop()
+            if type(x) is list:
+                stack.extend(x)
+                continue
+            if type(x) is not dict:
+                continue
+            for k, v in x.items():
+                tv = type(v)
+                if tv is dict:
+                    if k == "SelectStmt":
+                        if "intoClause" in v:
+                            self.col.add("sql:create", src, [_table(v["intoClause"]["rel"])])
+                    elif k.endswith("Stmt"):
+                        self.statement({k: v}, src, top=False)
+                        continue
+                    elif k == "FuncCall" and executing:
+                        self._function(v, src)
+                    stack.append(v)
+                elif tv is list:
+                    stack.append(v)
+
+    # --- statements --------------------------------------------------------------------------
+
+    def _select(self, body: Node, src: str, top: bool) -> None:
+        if top:
+            self.col.add("sql:select", src)
+        self.walk({"SelectStmt": body}, src)
+
+    def _insert(self, body: Node, src: str, top: bool) -> None:
+        self.col.add("sql:insert", src, [_table(body.get("relation", {}))])
+        self.walk(body, src)
+
+    def _restricted(self, body: Node, rel: Node) -> bool:
+        where = body.get("whereClause")
+        if where is None:
+            return False
+        return predicates.restricts(WhereFolder(_aliases(rel)).fold(where))
+
+    def _update(self, body: Node, src: str, top: bool) -> None:
+        rel = body.get("relation", {})
+        id = "sql:update" if self._restricted(body, rel) else "sql:update-all"
+        self.col.add(id, src, [_table(rel)])
+        self.walk(body, src)
+
+    def _delete(self, body: Node, src: str, top: bool) -> None:
+        rel = body.get("relation", {})
+        id = "sql:delete" if self._restricted(body, rel) else "sql:delete-all"
+        self.col.add(id, src, [_table(rel)])
+        self.walk(body, src)
+
+    def _merge(self, body: Node, src: str, top: bool) -> None:
+        rel = body.get("relation", {})
+        target = [_table(rel)]
+        folder = WhereFolder(_aliases(rel))
+        on = predicates.restricts(folder.fold(body.get("joinCondition")))
+        self.col.add("sql:merge", src, target)
+        for clause in body.get("mergeWhenClauses", ()):
+            when = clause.get("MergeWhenClause", {})
+            command = when.get("commandType")
+            cond = when.get("condition")
+            limited = predicates.restricts(folder.fold(cond)) if cond else False
+            if when.get("matchKind") == "MERGE_WHEN_MATCHED":
+                limited = limited or on
+            if command == "CMD_DELETE":
+                self.col.add("sql:delete" if limited else "sql:delete-all", src, target)
+            elif command == "CMD_UPDATE":
+                self.col.add("sql:update" if limited else "sql:update-all", src, target)
+        self.walk(body, src)
+
+    def _drop(self, body: Node, src: str, top: bool) -> None:
+        remove = body.get("removeType", "")
+        word = _DROP_WORDS.get(remove) or remove.removeprefix("OBJECT_").lower().replace("_", " ")
+        kind = "table" if word == "foreign table" else word.replace(" ", "-")
+        targets = [Target(kind, _object_name(o)) for o in body.get("objects", ())]
+        self.col.add(self.catalog.drop_id(word), src, targets)
+
+    def _truncate(self, body: Node, src: str, top: bool) -> None:
+        rels = [_table(r.get("RangeVar", {})) for r in body.get("relations", ())]
+        self.col.add("sql:truncate", src, rels)
+
+    def _alter_table(self, body: Node, src: str, top: bool) -> None:
+        rel = body.get("relation", {})
+        table = _table(rel)
+        plain = False
+        for item in body.get("cmds", ()):
+            cmd = item.get("AlterTableCmd", {})
+            sub = cmd.get("subtype")
+            name = cmd.get("name", "")
+            if sub == "AT_DropColumn":
+                self.col.add(
+                    "sql:alter-drop", src, [table, Target("column", f"{table.name}.{name}")]
+                )
+            elif sub == "AT_DropConstraint":
+                self.col.add("sql:alter-drop-constraint", src, [table])
+            elif sub == "AT_AlterColumnType":
+                column = Target("column", f"{table.name}.{name}")
+                self.col.add(self._type_change(cmd.get("def", {})), src, [table, column])
+            else:
+                plain = True
+        if plain:
+            self.col.add("sql:alter", src, [table])
+        self.walk(body, src, executing=False)
+
+    def _type_change(self, definition: Node) -> str:
+        col = definition.get("ColumnDef", {})
+        if col.get("raw_default") is not None:
+            return "sql:alter-type-lossy"  # USING rewrites every value with an expression
+        tn = col.get("typeName", {})
+        names = _names(tn.get("names", ()))
+        if tn.get("typmods") or tn.get("arrayBounds") or not names:
+            return "sql:alter-type-lossy"
+        lossless = names[-1] in self.catalog.lossless_types and names[0] in (
+            names[-1],
+            "pg_catalog",
+        )
+        return "sql:alter-type" if lossless else "sql:alter-type-lossy"
+
+    def _copy(self, body: Node, src: str, top: bool) -> None:
+        rel = body.get("relation")
+        targets = [_table(rel)] if rel else []
+        filename = body.get("filename")
+        if body.get("is_program"):
+            self.col.add("sql:copy-program", src, [*targets, Target("command", filename or "")])
+            if filename:
+                self.col.embedded("shell", filename, f"COPY … PROGRAM: {src}")
+        elif body.get("is_from"):
+            self.col.add("sql:copy-from", src, targets)
+            if filename:
+                self.col.add("sql:server-file-read", src, [Target("file", filename)])
+        elif filename:
+            self.col.add("sql:copy-to-file", src, [*targets, Target("file", filename)])
+        else:
+            self.col.add("sql:copy-to", src, targets)
+        self.walk(body, src)
+
+    def _explain(self, body: Node, src: str, top: bool) -> None:
+        options = _defelems(body.get("options", ()))
+        query = body.get("query", {})
+        if "analyze" in options and _truthy_option(options["analyze"]):
+            self.statement(query, src, top=True)
+        else:
+            self.col.add("sql:explain", src)
+
+    def _call(self, body: Node, src: str, top: bool) -> None:
+        call = body.get("funccall", {})
+        name = ".".join(_names(call.get("funcname", ())))
+        if name not in self.col.routines:
+            self.col.unknown(
+                DYNAMIC, f"CALL runs procedure {name}, whose body safehold cannot see", src
+            )
+        self.walk(call.get("args", ()), src)
+
+    def _rule(self, body: Node, src: str, top: bool) -> None:
+        rel = body.get("relation", {})
+        self.col.add("sql:create", src, [Target("rule", body.get("rulename", "")), _table(rel)])
+        self.walk(body.get("actions", ()), src)
+
+    def _prepare(self, body: Node, src: str, top: bool) -> None:
+        self.col.prepared.add(body.get("name", ""))
+        query = body.get("query")
+        if query:
+            self.statement(query, src, top=True)
+
+    def _execute(self, body: Node, src: str, top: bool) -> None:
+        name = body.get("name", "")
+        if name not in self.col.prepared:
+            self.col.unknown(
+                DYNAMIC, f"EXECUTE runs prepared statement {name}, prepared outside this input", src
+            )
+        self.walk(body.get("params", ()), src)
+
+    def _grant(self, body: Node, src: str, top: bool) -> None:
+        id = "sql:grant" if body.get("is_grant") else "sql:revoke"
+        objects = body.get("objects") or body.get("granted_roles") or ()
+        targets = []
+        for o in objects:
+            if "AccessPriv" in o:
+                targets.append(Target("role", o["AccessPriv"].get("priv_name", "")))
+            else:
+                targets.append(
+                    Target(body.get("objtype", "OBJECT_TABLE")[7:].lower(), _object_name(o))
+                )
+        self.col.add(id, src, targets)
+
+    def _dropdb(self, body: Node, src: str, top: bool) -> None:
+        self.col.add("sql:drop-database", src, [Target("database", body.get("dbname", ""))])
+
+    def _roles(self, id: str) -> Callable[[Node, str, bool], None]:
+        def handler(body: Node, src: str, top: bool) -> None:
+            roles = body.get("roles", ())
+            self.col.add(id, src, [Target("role", _role(r)) for r in roles])
+
+        return handler
+
+    def _drop_tablespace(self, body: Node, src: str, top: bool) -> None:
+        self.col.add(
+            "sql:drop-tablespace", src, [Target("tablespace", body.get("tablespacename", ""))]
+        )
+
+    def _load(self, body: Node, src: str, top: bool) -> None:
+        self.col.unknown(DYNAMIC, "LOAD runs a native library's code inside the server", src)
+
+    def _generic_targets(self, kind: str, body: Node) -> list[Target]:
+        rel = body.get("relation")
+        if isinstance(rel, dict) and "relname" in rel:
+            return [_table(rel)]
+        return []
+
+    # --- code run by the statement -----------------------------------------------------------
+
+    def _function(self, call: Node, src: str) -> None:
+        names = _names(call.get("funcname", ()))
+        name = names[-1].lower() if names else ""
+        schema = names[0] if len(names) > 1 else None
+        rule = self.catalog.functions.get(name)
+        if rule is not None:
+            if rule.id is not None:
+                self.col.add(rule.id, src, [Target("function", name)])
+                return
+            self._sql_argument(name, call.get("args", ()), rule.sql_arg or 0, src)
+            return
+        if schema in (None, "pg_catalog") and name in self.catalog.pg_builtins:
+            return
+        if name in self.catalog.read_functions or ".".join(names) in self.col.routines:
+            return
+        self.col.unknown(
+            OPAQUE_FUNCTION,
+            f"calls {'.'.join(names)}(), which is not a PostgreSQL built-in; "
+            "its body is not visible here",
+            src,
+        )
+
+    def _sql_argument(self, name: str, args: list[Node], index: int, src: str) -> None:
+        if not args or not -len(args) <= index < len(args):
+            self.col.unknown(DYNAMIC, f"{name}() runs SQL safehold cannot see", src)
+            return
+        text = _str(args[index])
+        if text is None:
+            self.col.unknown(DYNAMIC, f"{name}() runs SQL built at run time", src)
+            return
+        self.analyze(text, top=True, origin=f"SQL run by {name}()")
+
+    def _bodies(self, kind: str, body: Node, src: str, text: str) -> None:
+        """CREATE FUNCTION / PROCEDURE and DO: judge the code they hold."""
+        options = _defelems(body.get("options") or body.get("args") or ())
+        language = (
+            _str(options.get("language")) or ("plpgsql" if kind == "DoStmt" else "sql")
+        ).lower()
+        if kind == "CreateFunctionStmt":
+            name = ".".join(_names(body.get("funcname", ())))
+            self.col.routines.add(name)
+            self.col.add("sql:create", src, [Target("function", name)])
+            origin = f"body of {name}"
+        else:
+            origin = "DO block"
+        if body.get("sql_body") is not None:
+            self.walk(body["sql_body"], f"{origin}: {src}")
+            return
+        as_arg = options.get("as")
+        code = _str(as_arg)
+        if code is None and as_arg and "List" in as_arg:
+            code = _str(as_arg["List"].get("items", [None])[0])
+        if code is None:
+            self.col.unknown(DYNAMIC, f"{origin} has no code safehold can read", src)
+        elif language == "sql":
+            self.analyze(code, top=True, origin=origin)
+        elif language == "plpgsql":
+            self._plpgsql(kind, code, text, origin, src)
+        else:
+            self.col.unknown(
+                DYNAMIC, f"{origin} is written in {language}, which safehold cannot analyse", src
+            )
+
+    def _plpgsql(self, kind: str, code: str, text: str, origin: str, src: str) -> None:
+        queries, dynamic = plpgsql_queries(kind, code, text)
+        for reason in dynamic:
+            self.col.unknown(DYNAMIC, f"{origin}: {reason}", src)
+        for query, statement in queries:
+            self.analyze(query, top=statement, origin=origin)
