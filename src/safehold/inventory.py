@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
-from safehold.config import EnvironmentSettings
+from safehold.config import Config, EnvironmentSettings
 from safehold.model import Action, Facts, Operation, Target
 
 PRODUCTION_NAMES = frozenset({"production", "prod", "live", "prd"})
@@ -94,6 +94,10 @@ class Inventory:
             self._add(env)
         self._paths.sort(key=lambda p: len(p[0]), reverse=True)
         self._urls.sort(key=lambda u: len(u[0]), reverse=True)
+
+    @classmethod
+    def from_config(cls, config: Config) -> Inventory:
+        return cls(config.environments)
 
     @property
     def protected(self) -> frozenset[str]:
