@@ -156,7 +156,9 @@ def _vote(
 def list_delays(
     request: Request,
     who: Decider,
-    state: Literal["pending", "cancelled", "released", "executed"] | None = None,
+    state: Literal[
+        "pending", "cancelled", "released", "running", "executed", "failed", "expired"
+    ] | None = None,
 ) -> dict[str, Any]:
     return {"delays": [dump(d) for d in control.delays(_sh(request), state)]}
 

@@ -2,8 +2,8 @@
 
 The app owns no decision logic: every request becomes a call on the Safehold facade (evaluate,
 approvals, delays, audit). Besides routing it does one job nobody else can do in a long-running
-process: a background tick that expires unanswered approvals and releases delayed actions whose
-grace period has ended, so a delay runs on time even when nobody is looking.
+process: a background tick that expires unanswered approvals and closes delayed actions whose
+release window has passed, so the dashboard shows the truth even when no agent comes back.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class ServerContext:
     protected: frozenset[str]
 
 
-def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 2.0) -> FastAPI:
+def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) -> FastAPI:
     """The ASGI app serving `sh` (an open `Safehold`). `tick_seconds` paces the background
     expiry/release loop; 0 turns it off (tests that drive time themselves)."""
     from safehold.server import api, dashboard
@@ -156,5 +156,4 @@ async def _tick(sh: Any, every: float) -> None:
 
 
 def _tick_once(sh: Any) -> None:
-    sh.approvals.expire_due()
-    sh.delays.run_due()
+    sh.maintenance()

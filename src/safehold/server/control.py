@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import select
+
 from safehold.config import Config, EnvironmentSettings
 from safehold.errors import (
     ApprovalError,
@@ -20,6 +22,7 @@ from safehold.errors import (
 )
 from safehold.server.accounts import Principal
 from safehold.server.views import as_mapping, clock
+from safehold.store.models import AuditRecord
 
 
 class ControlError(Exception):
@@ -61,7 +64,7 @@ def approval(sh: Any, approval_id: str) -> Any:
 def vote(sh: Any, approval_id: str, who: Principal, verdict: str, comment: str | None) -> Any:
     """Cast `who`'s approve/deny vote; 403 for the requester, 409 when no longer pending."""
     try:
-        return sh.approvals.vote(approval_id, who.identity, verdict == "approve", comment)
+        return sh.vote(approval_id, who.identity, verdict == "approve", comment)
     except ApprovalError as exc:
         raise ControlError(_status_of(exc), str(exc)) from exc
 
@@ -88,6 +91,37 @@ def delay_verb(sh: Any, delay_id: str, verb: str, who: Principal) -> Any:
         return sh.delays.run_now(delay_id, who.identity)
     except DelayError as exc:
         raise ControlError(_status_of(exc), str(exc)) from exc
+
+
+def with_agents(sh: Any, views: list[Any]) -> list[Any]:
+    """Fill in which agent filed each approval or delay.
+
+    The requests store the action but not the agent's name; the decision record that filed
+    them does, so one bounded read of the audit log names the agents for a whole page."""
+    wanted = {v.id for v in views if not v.agent}
+    if not wanted:
+        return views
+    requesters = {v.requester for v in views if v.id in wanted}
+    q = (
+        select(AuditRecord.agent, AuditRecord.payload)
+        .where(AuditRecord.type == "decision", AuditRecord.agent.is_not(None))
+        .where(AuditRecord.actor.in_(requesters))
+        .order_by(AuditRecord.seq.desc())
+        .limit(5000)
+    )
+    found: dict[str, str] = {}
+    with sh.store.session() as s:
+        for agent, payload in s.execute(q):
+            data = as_mapping(payload)
+            for key in ("approval", "delay"):
+                ref = data.get(key)
+                if ref in wanted and ref not in found:
+                    found[ref] = agent
+            if len(found) == len(wanted):
+                break
+    for v in views:
+        v.agent = v.agent or found.get(v.id)
+    return views
 
 
 # audit ---------------------------------------------------------------------------------------
