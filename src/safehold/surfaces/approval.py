@@ -71,8 +71,6 @@ def request_decision(
         "parent_session": info.parent_session,
         "request_approval": request_approval,
     }
-    if action.options:
-        body["options"] = dict(action.options)
     reply = _call(server, "POST", "/api/v1/decisions", body)
     verdict = reply.get("decision")
     if verdict not in ("allow", "deny", "ask", "delay"):

@@ -1,0 +1,135 @@
+"""Install, uninstall and inspect safehold's hook in agents' configuration files.
+
+A file is read, changed in memory and written back whole through a temporary file and a rename,
+so a crash never leaves half a settings file. A file safehold cannot parse (or one with comments,
+which a JSON round trip would lose) is never rewritten: the user is told what to add by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from safehold.surfaces.install.targets import TARGETS, Target
+
+
+class InstallError(Exception):
+    """A configuration file cannot be changed safely."""
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    agent: str
+    path: Path
+    changed: bool
+    command: str | None = None
+
+
+def hook_command(agent: str, executable: str | None = None) -> str:
+    """The command line an agent runs: this installation's own `safehold`, by absolute path,
+    so the hook does not depend on the agent's PATH."""
+    exe = executable or _safehold_executable()
+    return f"{shlex.quote(exe)} hook {agent}"
+
+
+def _safehold_executable() -> str:
+    candidate = Path(sys.executable).with_name("safehold")
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("safehold")
+    return found or "safehold"
+
+
+def target(agent: str) -> Target:
+    try:
+        return TARGETS[agent]
+    except KeyError:
+        known = ", ".join(TARGETS)
+        raise InstallError(f"unknown agent {agent!r}; expected one of {known}") from None
+
+
+def install(
+    agent: str, scope: str, *, project: Path, home: Path, executable: str | None = None
+) -> Change:
+    t = target(agent)
+    path = t.path(scope, project, home)
+    doc = read(path)
+    command = hook_command(agent, executable)
+    before = json.dumps(doc, sort_keys=True)
+    try:
+        doc = t.add(doc, command)
+    except (ValueError, AttributeError, TypeError) as exc:
+        raise InstallError(f"{path}: cannot add safehold's hook: {exc}") from None
+    changed = json.dumps(doc, sort_keys=True) != before
+    if changed:
+        write(path, doc)
+    return Change(agent, path, changed, command)
+
+
+def uninstall(agent: str, scope: str, *, project: Path, home: Path) -> Change:
+    t = target(agent)
+    path = t.path(scope, project, home)
+    if not path.exists():
+        return Change(agent, path, False)
+    doc = read(path)
+    before = json.dumps(doc, sort_keys=True)
+    doc = t.remove(doc)
+    changed = json.dumps(doc, sort_keys=True) != before
+    if changed:
+        write(path, doc)
+    return Change(agent, path, changed)
+
+
+def installed(agent: str, scope: str, *, project: Path, home: Path) -> tuple[Path, list[str]]:
+    """The file for this agent and scope, and safehold's hook commands found in it."""
+    t = target(agent)
+    path = t.path(scope, project, home)
+    if not path.exists():
+        return path, []
+    try:
+        return path, list(dict.fromkeys(t.commands(read(path))))
+    except InstallError:
+        return path, []
+
+
+def read(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InstallError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if not text.strip():
+        return {}
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise InstallError(
+            f"{path}: not plain JSON ({exc}); safehold will not rewrite it. Add the hook by "
+            "hand (see docs/agents.md)."
+        ) from None
+    if not isinstance(doc, dict):
+        raise InstallError(f"{path}: the top level is not a JSON object")
+    return doc
+
+
+def write(path: Path, doc: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, indent=2)
+            fh.write("\n")
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
