@@ -121,6 +121,12 @@ class Approval:
     votes: tuple[Vote, ...] = ()
 
     @property
+    def agent(self) -> str | None:
+        """The agent that asked, as recorded with the action."""
+        value = self.action.get("agent")
+        return value if isinstance(value, str) else None
+
+    @property
     def approvers(self) -> tuple[str, ...]:
         return tuple(v.approver for v in self.votes if v.verdict == "approve")
 

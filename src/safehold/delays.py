@@ -60,6 +60,12 @@ class Delay:
     executed_at: datetime | None
     result: str | None
 
+    @property
+    def agent(self) -> str | None:
+        """The agent that asked, as recorded with the action."""
+        value = self.action.get("agent")
+        return value if isinstance(value, str) else None
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,

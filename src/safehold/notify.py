@@ -55,7 +55,7 @@ class Notifier:
     def approval_requested(self, approval: Approval) -> list[Future[bool]]:
         url = approval_url(self.base_url, approval.id)
         env = approval.environment or "unknown environment"
-        summary = _summary(approval.action)
+        summary = summarize_action(approval.action)
         reasons = approval.decision.get("reasons") or []
         lines = [
             f"*Approval requested* ({env}) by `{approval.requester}`: {summary}",
@@ -73,7 +73,8 @@ class Notifier:
     def approval_decided(self, approval: Approval) -> list[Future[bool]]:
         url = approval_url(self.base_url, approval.id)
         who = ", ".join(v.approver for v in approval.votes) or "nobody"
-        text = f"Approval {approval.id} is *{approval.state}* ({who}): {_summary(approval.action)}"
+        summary = summarize_action(approval.action)
+        text = f"Approval {approval.id} is *{approval.state}* ({who}): {summary}"
         return self.send("approval.decided", _message(text, url, "Details"), subject=approval.id)
 
     def denied(self, action: Action, decision: Decision, *, protected: bool) -> list[Future[bool]]:
@@ -81,9 +82,10 @@ class Notifier:
         if not protected:
             return []
         env = decision.facts.environment or action.environment or "unknown environment"
+        summary = summarize_action({"kind": action.kind, "input": action.input})
         text = "\n".join(
             [
-                f"*Denied* in {env}: {_summary({'kind': action.kind, 'input': action.input})}",
+                f"*Denied* in {env}: {summary}",
                 *(f"• {r}" for r in decision.reasons[:3]),
                 f"Agent {action.agent or 'unknown'}, session {action.session or 'unknown'}.",
             ]
@@ -145,7 +147,7 @@ def _where(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"
 
 
-def _summary(action: Mapping[str, Any]) -> str:
+def summarize_action(action: Mapping[str, Any]) -> str:
     raw = action.get("input")
     text = raw if isinstance(raw, str) else _mapping_summary(raw)
     text = redact_text(" ".join(str(text).split()))

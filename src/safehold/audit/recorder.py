@@ -19,6 +19,8 @@ def action_payload(action: Action) -> dict[str, Any]:
         "input": action.input if isinstance(action.input, str) else dict(action.input),
         "cwd": action.cwd,
         "claimed_environment": action.environment,
+        "agent": action.agent,
+        "session": action.session,
     }
     if action.options:
         d["options"] = dict(action.options)
