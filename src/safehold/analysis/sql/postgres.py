@@ -229,7 +229,7 @@ class PostgresFront:
                     if k == "SelectStmt":
                         if "intoClause" in v:
                             self.col.add("sql:create", src, [_table(v["intoClause"]["rel"])])
-                    elif k.endswith("Stmt"):
+                    elif k.endswith("Stmt") and k[0].isupper():
                         self.statement({k: v}, src, top=False)
                         continue
                     elif k == "FuncCall" and executing:
