@@ -54,7 +54,7 @@ class Principal:
 
     @property
     def identity(self) -> str:
-        return f"{self.kind}:{self.name}"
+        return f"{self.kind}/{self.name}"
 
     @property
     def can_decide(self) -> bool:

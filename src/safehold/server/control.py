@@ -21,7 +21,7 @@ from safehold.errors import (
     SelfApprovalError,
 )
 from safehold.server.accounts import Principal
-from safehold.server.views import as_mapping, clock
+from safehold.server.views import action_text, as_mapping
 from safehold.store.models import AuditRecord
 
 
@@ -140,7 +140,8 @@ def audit_rows(
         rows.append(
             {
                 "seq": e.seq,
-                "ts": clock(e.ts).removesuffix(" UTC"),
+                "date": e.ts.strftime("%Y-%m-%d"),
+                "time": e.ts.strftime("%H:%M:%S"),
                 "type": e.type,
                 "actor": e.actor,
                 "agent": e.agent,
@@ -157,12 +158,13 @@ def audit_rows(
 def summarize(kind: str, payload: Mapping[str, Any]) -> str:
     """A readable line for an audit payload, whatever event wrote it."""
     action = as_mapping(payload.get("action"))
-    text = action.get("input")
-    if text is not None and not isinstance(text, str):
-        text = _compact(text)
+    text = action_text(action["input"], one_line=True) if action.get("input") else None
     parts = []
     if text:
         parts.append(_clip(str(text), 200))
+    if kind == "config.loaded":
+        source = payload.get("config_path") or "built-in defaults"
+        return f"policy {payload.get('policy_version') or '?'} from {source}"
     for key in ("approval", "delay", "verdict", "comment", "why", "stated_reason", "detail",
                 "user", "by"):
         value = payload.get(key)

@@ -144,8 +144,7 @@ def _action_fields(record: Any, protected: frozenset[str]) -> dict[str, Any]:
     )
     is_prod = (environment in protected) or any(t.prod for t in targets)
     effect = str(facts.get("effect") or _worst(op.effect for op in operations))
-    input_value = action.get("input", "")
-    input_text = input_value if isinstance(input_value, str) else json.dumps(input_value, indent=2)
+    input_text = action_text(action.get("input", ""))
     return {
         "id": str(_get(record, "id")),
         "state": str(_get(record, "state") or "pending"),
@@ -167,6 +166,26 @@ def _action_fields(record: Any, protected: frozenset[str]) -> dict[str, Any]:
         "blast": blast_radius(targets),
         "created_label": clock(_get(record, "created_at")),
     }
+
+
+def action_text(value: Any, *, one_line: bool = False) -> str:
+    """The action as a person would type it: `DELETE https://…` for HTTP, `server.tool {…}`
+    for MCP, the text itself for shell and SQL."""
+    if isinstance(value, str):
+        return " ".join(value.split()) if one_line else value
+    data = as_mapping(value)
+    sep, indent = (" ", None) if one_line else ("\n", 2)
+    if "url" in data:
+        text = f"{str(data.get('method', 'GET')).upper()} {data['url']}"
+        body = data.get("body")
+        if body:
+            text += sep + (body if isinstance(body, str) else json.dumps(body, indent=indent))
+        return text
+    if "tool" in data:
+        args = json.dumps(data.get("arguments") or {}, indent=indent)
+        server = f"{data['server']}." if data.get("server") else ""
+        return f"{server}{data['tool']}{sep}{args}"
+    return json.dumps(value, indent=indent, default=str)
 
 
 def blast_radius(targets: Iterable[TargetView]) -> str:
