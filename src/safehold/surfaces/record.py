@@ -38,37 +38,44 @@ class Record:
 
 def write(database_url: str, rec: Record) -> None:
     """Append the record now; raises on failure (callers decide what a failure means)."""
-    from safehold.audit import AuditLog, record_decision
+    from safehold.audit import AuditLog
     from safehold.store.db import open_store
 
     store = open_store(database_url)
     try:
-        audit = AuditLog(store)
-        extra = {
-            "surface": rec.surface,
-            "tool": rec.tool,
-            "outcome": rec.outcome,
-            "stated_reason": rec.stated_reason,
-            "approval_id": rec.approval_id,
-        }
-        if rec.action is not None and rec.decision is not None:
-            record_decision(
-                audit, rec.action, rec.decision, actor=f"{rec.surface}:{rec.agent or '?'}",
-                tool_use_id=rec.tool_use_id, parent_session=rec.parent_session, **extra,
-            )
-        else:
-            audit.append(
-                "surface.failure",
-                {**extra, "failure": rec.failure, "cwd": rec.cwd, **_action(rec.action)},
-                actor=f"{rec.surface}:{rec.agent or '?'}",
-                agent=rec.agent,
-                session=rec.session,
-                tool_use_id=rec.tool_use_id,
-                parent_session=rec.parent_session,
-                decision="deny",
-            )
+        append(AuditLog(store), rec)
     finally:
         store.close()
+
+
+def append(audit: Any, rec: Record) -> None:
+    """Append one record to an open `AuditLog`."""
+    from safehold.audit import record_decision
+
+    extra = {
+        "surface": rec.surface,
+        "tool": rec.tool,
+        "outcome": rec.outcome,
+        "stated_reason": rec.stated_reason,
+        "approval_id": rec.approval_id,
+    }
+    actor = f"{rec.surface}:{rec.agent or '?'}"
+    if rec.action is not None and rec.decision is not None:
+        record_decision(
+            audit, rec.action, rec.decision, actor=actor, tool_use_id=rec.tool_use_id,
+            parent_session=rec.parent_session, **extra,
+        )
+        return
+    audit.append(
+        "surface.failure",
+        {**extra, "failure": rec.failure, "cwd": rec.cwd, **_action(rec.action)},
+        actor=actor,
+        agent=rec.agent,
+        session=rec.session,
+        tool_use_id=rec.tool_use_id,
+        parent_session=rec.parent_session,
+        decision="deny",
+    )
 
 
 def write_detached(database_url: str | None, rec: Record, spool_dir: str | None = None) -> None:
