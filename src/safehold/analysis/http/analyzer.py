@@ -11,17 +11,32 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from safehold.analysis.http import catalog as catalog_mod
 from safehold.analysis.http import credentials, matcher
-from safehold.analysis.http.graphql_doc import RootField, analyse, looks_like_graphql
 from safehold.analysis.http.names import Vocabulary, vocabulary
 from safehold.analysis.http.request import HttpRequest, from_input
 from safehold.analysis.interface import AnalysisContext, Analyzer
 from safehold.model import Effect, Facts, Finding, Operation
 
+if TYPE_CHECKING:
+    from safehold.analysis.http.graphql_doc import RootField
+
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def looks_like_graphql(text: str) -> bool:
+    """Whether a string starts the way a GraphQL document does (after comments)."""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        head = stripped.split("(", 1)[0].split("{", 1)[0].split()
+        return stripped.startswith("{") or (
+            bool(head) and head[0] in ("query", "mutation", "subscription", "fragment")
+        )
+    return False
 
 
 def _graphql_payloads(req: HttpRequest) -> list[tuple[Any, Any, Any]] | None:
@@ -111,6 +126,8 @@ class HttpAnalyzer(Analyzer):
     def _graphql(self, req: HttpRequest, payloads: list[tuple[Any, Any, Any]],
                  providers: list[catalog_mod.Provider], provider: str | None,
                  ops: list[Operation], unknowns: list[Finding]) -> None:
+        from safehold.analysis.http.graphql_doc import analyse  # graphql-core loads on first use
+
         where = req.display()
         if not payloads:
             unknowns.append(Finding("http:graphql-unreadable",

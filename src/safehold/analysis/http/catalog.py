@@ -22,6 +22,8 @@ import yaml
 from safehold.errors import CatalogError
 from safehold.model import Effect
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 _WHEN_KEYS = frozenset(
     {"method", "host", "path", "action", "graphql", "operation", "params", "params_present",
      "params_absent", "text", "query"}
@@ -292,7 +294,7 @@ def load_files(paths: Iterable[Path]) -> list[Provider]:
     out = []
     for path in paths:
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
         except (OSError, yaml.YAMLError) as exc:
             raise CatalogError(f"{path}: cannot read provider catalog: {exc}") from exc
         out.append(parse_provider(data, str(path)))

@@ -151,15 +151,3 @@ def analyse(query: str, variables: Any = None, operation_name: Any = None) -> Pa
             )
     return Parsed(tuple(fields), tuple(problems))
 
-
-def looks_like_graphql(text: str) -> bool:
-    """Whether a string starts the way a GraphQL document does (after comments)."""
-    for line in text.splitlines():
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        head = stripped.split("(", 1)[0].split("{", 1)[0].split()
-        return stripped.startswith("{") or (
-            bool(head) and head[0] in ("query", "mutation", "subscription", "fragment")
-        )
-    return False

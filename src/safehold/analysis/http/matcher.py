@@ -11,14 +11,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from safehold.analysis.http.catalog import Entry, Provider, host_matches
-from safehold.analysis.http.graphql_doc import RootField
 from safehold.analysis.http.names import Vocabulary, classify, words
 from safehold.analysis.http.request import HttpRequest
 from safehold.model import Effect, Operation, Target
+
+if TYPE_CHECKING:
+    from safehold.analysis.http.graphql_doc import RootField
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})

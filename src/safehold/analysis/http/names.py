@@ -17,6 +17,8 @@ import yaml
 from safehold.errors import CatalogError
 from safehold.model import Effect
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 _WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z]|\d|\b|_|$)|[A-Z]?[a-z]+|[A-Z]+|\d+")
 
 
@@ -64,7 +66,7 @@ def vocabulary() -> Vocabulary:
         .joinpath("data/http/generic.yaml")
         .read_text(encoding="utf-8")
     )
-    data = yaml.safe_load(text)
+    data = yaml.load(text, Loader=_LOADER)
     if not isinstance(data, dict):
         raise CatalogError("generic.yaml: expected a mapping")
     return Vocabulary(

@@ -1,0 +1,1 @@
+"""MCP tool-call analysis: `analyzer.McpAnalyzer` (kind "mcp") and its tool catalog."""

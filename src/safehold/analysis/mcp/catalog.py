@@ -1,0 +1,229 @@
+"""The MCP tool catalog: what the tools of common MCP servers do, and which of their
+arguments carry shell, SQL or HTTP that must be analysed as such.
+
+One YAML file per server family under `catalog/data/mcp/` (schema in docs/catalog.md, "MCP tool
+catalog"). Loading validates every entry, so a malformed file is a `CatalogError` naming the
+file and the entry, never a silently ignored rule.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from safehold.errors import CatalogError
+from safehold.model import Effect
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+_FAMILY_KEYS = frozenset({"family", "servers", "entries", "description"})
+_ENTRY_KEYS = frozenset(
+    {"id", "tools", "effect", "reason", "suggestion", "when", "targets", "embed", "examples"}
+)
+_EMBED_KINDS = frozenset({"shell", "sql", "http"})
+
+
+@dataclass(frozen=True, slots=True)
+class Embed:
+    """An argument whose value is input of another kind (`command` -> shell)."""
+
+    arg: str
+    kind: str
+    prefix: str = ""
+    options: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ToolEntry:
+    id: str
+    family: str
+    tools: frozenset[str]
+    effect: Effect
+    reason: str
+    suggestion: str | None
+    when: tuple[tuple[str, re.Pattern[str]], ...]
+    target_kind: str | None
+    target_args: tuple[str, ...]
+    embed: tuple[Embed, ...]
+    match_examples: tuple[Any, ...]
+    no_match_examples: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    name: str
+    servers: tuple[str, ...]
+    entries: tuple[ToolEntry, ...]
+    origin: str
+
+    @property
+    def generic(self) -> bool:
+        return self.servers == ("*",)
+
+    def serves(self, server: str) -> bool:
+        return any(s == server or fnmatch.fnmatchcase(server, s) for s in self.servers)
+
+
+@dataclass(frozen=True, slots=True)
+class McpCatalog:
+    families: tuple[Family, ...]
+
+    def families_for(self, server: str) -> list[Family]:
+        """Families that claim this server first, then the generic (`*`) ones."""
+        specific = [f for f in self.families if not f.generic and f.serves(server)]
+        return specific + [f for f in self.families if f.generic]
+
+    def entries(self) -> Iterable[ToolEntry]:
+        for family in self.families:
+            yield from family.entries
+
+
+def _strings(value: Any, where: str, key: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise CatalogError(f"{where}: {key!r} must be a string or a list of strings")
+
+
+def _embed(raw: Any, where: str) -> Embed:
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("arg"), str):
+        raise CatalogError(f"{where}: every `embed` item needs an `arg`")
+    kind = raw.get("kind")
+    if kind not in _EMBED_KINDS:
+        raise CatalogError(f"{where}: embed kind must be one of {sorted(_EMBED_KINDS)}")
+    options = raw.get("options") or {}
+    return Embed(
+        arg=raw["arg"],
+        kind=kind,
+        prefix=str(raw.get("prefix") or ""),
+        options=tuple((str(k), str(v)) for k, v in options.items()),
+    )
+
+
+def _entry(raw: Any, family: str, origin: str) -> ToolEntry:
+    if not isinstance(raw, Mapping):
+        raise CatalogError(f"{origin}: every entry must be a mapping")
+    eid = raw.get("id")
+    where = f"{origin}: entry {eid!r}"
+    if not isinstance(eid, str) or not eid.startswith(f"{family}:"):
+        raise CatalogError(f"{where}: id must be a string starting with '{family}:'")
+    unknown = set(raw) - _ENTRY_KEYS
+    if unknown:
+        raise CatalogError(f"{where}: unknown keys {sorted(unknown)}")
+    tools = _strings(raw.get("tools"), where, "tools")
+    if not tools:
+        raise CatalogError(f"{where}: `tools` is required")
+    try:
+        effect = Effect.parse(str(raw.get("effect", "")))
+    except ValueError as exc:
+        raise CatalogError(f"{where}: {exc}") from exc
+    reason = raw.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise CatalogError(f"{where}: a reason is required")
+    when_raw = raw.get("when") or {}
+    if not isinstance(when_raw, Mapping):
+        raise CatalogError(f"{where}: `when` maps argument names to regexes")
+    when = []
+    for name, pattern in when_raw.items():
+        try:
+            when.append((str(name), re.compile(str(pattern))))
+        except re.error as exc:
+            raise CatalogError(f"{where}: bad regex for {name!r}: {exc}") from exc
+    targets = raw.get("targets") or {}
+    if not isinstance(targets, Mapping):
+        raise CatalogError(f"{where}: `targets` must be a mapping with kind and args")
+    examples = raw.get("examples") or {}
+    match = tuple(examples.get("match") or ())
+    no_match = tuple(examples.get("no_match") or ())
+    if not match or not no_match:
+        raise CatalogError(f"{where}: needs at least one `match` and one `no_match` example")
+    return ToolEntry(
+        id=eid,
+        family=family,
+        tools=frozenset(tools),
+        effect=effect,
+        reason=reason.strip(),
+        suggestion=raw.get("suggestion") or None,
+        when=tuple(when),
+        target_kind=targets.get("kind"),
+        target_args=_strings(targets.get("args"), where, "targets.args"),
+        embed=tuple(_embed(e, where) for e in raw.get("embed") or ()),
+        match_examples=match,
+        no_match_examples=no_match,
+    )
+
+
+def parse_family(data: Any, origin: str) -> Family:
+    if not isinstance(data, Mapping) or not isinstance(data.get("family"), str):
+        raise CatalogError(f"{origin}: expected a mapping with a `family` name")
+    unknown = set(data) - _FAMILY_KEYS
+    if unknown:
+        raise CatalogError(f"{origin}: unknown keys {sorted(unknown)}")
+    name = data["family"]
+    servers = _strings(data.get("servers"), origin, "servers")
+    if not servers:
+        raise CatalogError(f"{origin}: `servers` is required (use ['*'] for any server)")
+    return Family(
+        name=name,
+        servers=tuple(s.lower() for s in servers),
+        entries=tuple(_entry(e, name, origin) for e in data.get("entries") or ()),
+        origin=origin,
+    )
+
+
+def build(families: Sequence[Family]) -> McpCatalog:
+    seen: dict[str, str] = {}
+    for family in families:
+        for entry in family.entries:
+            if entry.id in seen:
+                raise CatalogError(
+                    f"{family.origin}: id {entry.id!r} is already defined in {seen[entry.id]}"
+                )
+            seen[entry.id] = family.origin
+    return McpCatalog(tuple(families))
+
+
+def load_files(paths: Iterable[Path]) -> list[Family]:
+    out = []
+    for path in paths:
+        try:
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+        except (OSError, yaml.YAMLError) as exc:
+            raise CatalogError(f"{path}: cannot read MCP catalog: {exc}") from exc
+        out.append(parse_family(data, str(path)))
+    return out
+
+
+def builtin_files() -> list[Path]:
+    root = resources.files("safehold.catalog").joinpath("data/mcp")
+    return sorted(Path(str(p)) for p in root.iterdir() if p.name.endswith(".yaml"))
+
+
+@cache
+def builtin() -> McpCatalog:
+    """The MCP catalog shipped with safehold, loaded once per process."""
+    return build(load_files(builtin_files()))
+
+
+def load(extra: Sequence[Path] = ()) -> McpCatalog:
+    """The built-in catalog plus user family files (same schema, same validation)."""
+    return build([*builtin().families, *load_files(extra)])
+
+
+def example_call(family: Family, example: Any) -> Any:
+    """An entry example as analyser input; the server defaults to the family's first name."""
+    if isinstance(example, Mapping) and "server" not in example:
+        server = family.servers[0] if not family.generic else "unlisted-server"
+        return {"server": server, **example}
+    return example
