@@ -1,0 +1,442 @@
+"""Judge one simple command: unwrap it, look inside what it runs, match it against the catalog.
+
+The order matters and mirrors what the shell does: a launcher (`sudo`, `env`, `timeout`…) runs
+the command after its own options; a shell or `eval` runs a string; an interpreter runs code;
+xargs / parallel / find run a template; `ssh` and `docker exec` run a command elsewhere. Only the
+command that finally runs is matched against the catalog, so wrappers never hide it and data
+(echo's arguments, a commit message) is never matched as a command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from safehold.analysis.shell import credentials, embedded, interpreters, templates, wrappers
+from safehold.analysis.shell.normalize import command_name
+from safehold.analysis.shell.paths import DYN
+from safehold.analysis.shell.words import Arg, Output, Scope
+from safehold.catalog.matcher import match_family
+from safehold.catalog.schema import Entry
+from safehold.model import Effect, Operation, Target
+
+if TYPE_CHECKING:
+    from safehold.analysis.shell.state import State
+    from safehold.analysis.shell.walk import Redirects, Walker
+
+SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "yash", "csh",
+                    "tcsh", "rbash", "posh"})
+NETWORK = frozenset({"curl", "wget", "http", "https", "xh", "xhs", "fetch", "aria2c", "lynx",
+                     "links", "nc", "ncat", "socat", "ftp", "tftp"})
+_SHELL_VALUE = frozenset({"-o", "+o", "-O", "+O", "--rcfile", "--init-file"})
+_PRINTERS = frozenset({"echo", "printf"})
+_STARTUP_VARS = frozenset({"BASH_ENV", "ENV", "PROMPT_COMMAND", "ZDOTDIR"})
+MAX_WRAP = 12
+
+
+def _show(argv: Sequence[Arg]) -> str:
+    return " ".join(a.text.replace(DYN, "$?") for a in argv)[:300]
+
+
+class Dispatcher:
+    def __init__(self, state: State):
+        self.state = state
+
+    # -- entry from the walker --------------------------------------------------------------
+    def command(self, argv: list[Arg], assigns: list[tuple[str, Arg]], scope: Scope,
+                stdin: Output | None, redirects: Redirects, walker: Walker) -> Output:
+        source = _show(argv) or " ".join(f"{k}=" for k, _ in assigns)
+        self.redirections(redirects, scope, walker, source)
+        if not argv:
+            for name, arg in assigns:
+                scope.env[name] = arg.text if arg.static else None
+            return Output()
+        return self.run(argv, scope, stdin, walker, redirects.inputs, assigns, 0)
+
+    def redirections(self, redirects: Redirects, scope: Scope, walker: Walker,
+                     source: str) -> None:
+        st = self.state
+        credentials.check_inputs(st, redirects.inputs, scope, source)
+        for target, truncates in redirects.outputs:
+            if target.procsub:
+                continue
+            for entry in st.catalog.construct("redirect-truncate"):
+                if truncates:
+                    self.emit_paths(entry, [(target, False)], scope, source or "redirection")
+
+    # -- one command -------------------------------------------------------------------------
+    def run(self, argv: list[Arg], scope: Scope, stdin: Output | None, walker: Walker,
+            inputs: Sequence[Arg] = (), assigns: Sequence[tuple[str, Arg]] = (),
+            level: int = 0) -> Output:
+        st = self.state
+        if st.expired():
+            st.timed_out()
+            return Output()
+        source = _show(argv)
+        first = argv[0]
+        if not first.static:
+            if first.procsub or first.text.strip(DYN + " ") == "" or DYN in first.text:
+                if any(s in NETWORK for s in first.sources):
+                    self.construct("shell-from-network", source)
+                st.unknown("shell:dynamic-command",
+                           f"the command name {first.text.replace(DYN, '$?')!r} is only known at "
+                           "run time", source)
+                return Output(None, ("dynamic command",))
+        name = command_name(first.text)
+        args = argv[1:]
+        if level > MAX_WRAP:
+            st.unknown("shell:too-deep", "too many nested launchers", source)
+            return Output()
+        for var, value in assigns:
+            if var in _STARTUP_VARS and name in SHELLS:
+                st.unknown("shell:startup-file", f"{var} makes {name} run another file first",
+                           source)
+            if var == "GIT_CONFIG_PARAMETERS" or var.startswith("GIT_CONFIG_KEY_"):
+                if name == "git" and ("alias." in value.text or not value.static):
+                    st.unknown("shell:git-alias", "git configuration from the environment "
+                               "defines an alias; what it runs is not followed", source)
+
+        unwrapped = wrappers.unwrap(name, args)
+        if unwrapped is None:
+            unwrapped = wrappers.remote(name, args)
+        if unwrapped is not None:
+            return self._unwrapped(name, unwrapped, scope, stdin, walker, inputs, level, source)
+
+        out = Output(None, (name,))
+        handler = _HANDLERS.get(name)
+        if handler is not None:
+            handled = handler(self, name, args, scope, stdin, walker, inputs, level, source)
+            if handled is not None:
+                out = handled
+        elif name in SHELLS:
+            out = self._shell(name, args, scope, stdin, walker, source)
+        else:
+            lang = interpreters.language(name)
+            if lang is not None:
+                self._interpreter(name, lang, args, scope, stdin, walker, level, source)
+            elif name in embedded.SQL_CLIENTS:
+                embedded.analyse_sql(st, name, args, stdin, inputs, scope.cwd, source)
+            elif name in embedded.HTTP_CLIENTS:
+                embedded.analyse_http(st, name, argv, stdin, scope.cwd, source)
+        self.catalog(name, args, scope, source)
+        credentials.check_paths(st, name, args, scope, source)
+        credentials.check_search(st, name, args, scope, source)
+        return out
+
+    def _unwrapped(self, name: str, u: wrappers.Unwrapped, scope: Scope, stdin: Output | None,
+                   walker: Walker, inputs: Sequence[Arg], level: int, source: str) -> Output:
+        inner_scope = scope
+        if u.remote is not None:
+            inner_scope = Scope({}, None, {})
+        if u.shell is not None:
+            return self.shell_string(u.shell, inner_scope.child(), None, walker, name, source)
+        argv = list(u.argv)
+        if u.split is not None:
+            if not u.split.static:
+                self.state.unknown("shell:dynamic-command", f"{name} -S runs a command string "
+                                   "only known at run time", source)
+                return Output(None, (name,))
+            argv = [Arg(w) for w in u.split.text.split()] + argv
+        if not u.runs or not argv:
+            self.catalog(name, [], scope, source)
+            return Output(None, (name,))
+        return self.run(argv, inner_scope, stdin, walker, inputs, u.assigns, level + 1)
+
+    # -- shells, eval, source ----------------------------------------------------------------
+    def shell_string(self, text: Arg, scope: Scope, stdin: Output | None, walker: Walker,
+                     who: str, source: str) -> Output:
+        if not text.static:
+            if any(s in NETWORK for s in text.sources):
+                self.construct("shell-from-network", source)
+            self.state.unknown("shell:opaque-string",
+                               f"{who} runs a command string that is only known at run time",
+                               source)
+            return Output(None, (who,))
+        return walker.run_text(text.text, scope, stdin, source=who)
+
+    def _shell(self, name: str, args: Sequence[Arg], scope: Scope, stdin: Output | None,
+               walker: Walker, source: str) -> Output:
+        i, n = 0, len(args)
+        command: Arg | None = None
+        script: Arg | None = None
+        while i < n:
+            t = args[i].text
+            if t == "--" or t == "-":
+                i += 1
+                break
+            if t in _SHELL_VALUE:
+                if t in ("--rcfile", "--init-file"):
+                    self.state.unknown("shell:startup-file", f"{name} {t} runs another file "
+                                       "first", source)
+                i += 2
+                continue
+            if t.startswith("-") and len(t) > 1 and not t.startswith("--"):
+                if "c" in t[1:]:
+                    command = args[i + 1] if i + 1 < n else None
+                    if command is None:
+                        return Output()
+                    break
+                i += 1
+                continue
+            if t.startswith("--") or t.startswith("+"):
+                i += 1
+                continue
+            break
+        if command is not None:
+            return self.shell_string(command, scope.child(), None, walker, name, source)
+        if i < n:
+            script = args[i]
+        if script is not None:
+            if script.procsub:
+                self._from_process(name, script, source)
+            elif not script.static:
+                self.state.unknown("shell:opaque-string",
+                                   f"{name} runs a script whose name is only known at run time",
+                                   source)
+            return Output(None, (name,))
+        return self._from_stdin(name, stdin, scope, walker, source)
+
+    def _from_process(self, who: str, arg: Arg, source: str) -> None:
+        if any(s in NETWORK for s in arg.sources):
+            self.construct("shell-from-network", source)
+        self.state.unknown("shell:opaque-string",
+                           f"{who} runs what another command prints; it is not known before it "
+                           "runs", source)
+
+    def _from_stdin(self, who: str, stdin: Output | None, scope: Scope, walker: Walker,
+                    source: str) -> Output:
+        if stdin is None:
+            return Output(None, (who,))
+        if stdin.text is not None:
+            return walker.run_text(stdin.text, scope.child(), None, source=who)
+        if "file" in stdin.producers:
+            return Output(None, (who,))
+        if any(p in NETWORK for p in stdin.producers):
+            self.construct("pipe-to-shell", source)
+        what = ", ".join(stdin.producers) or "another program"
+        self.state.unknown("shell:opaque-string",
+                           f"{who} runs commands read from the output of {what}", source)
+        return Output(None, (who,))
+
+    def construct(self, name: str, source: str) -> None:
+        for entry in self.state.catalog.construct(name):
+            self.state.operation(Operation(entry.id, entry.effect, entry.reason, source,
+                                           suggestion=entry.suggestion))
+
+    # -- interpreters -----------------------------------------------------------------------
+    def _interpreter(self, name: str, lang: str, args: Sequence[Arg], scope: Scope,
+                     stdin: Output | None, walker: Walker, level: int, source: str) -> None:
+        st = self.state
+        inv = interpreters.invocation(lang, args)
+        codes: list[str] = []
+        for c in inv.code:
+            if not c.static:
+                if any(s in NETWORK for s in c.sources):
+                    self.construct("shell-from-network", source)
+                st.unknown("shell:opaque-code", f"{name} runs code that is only known at run "
+                           "time", source)
+            else:
+                codes.append(c.text)
+        if inv.from_stdin and not inv.code and inv.script is None:
+            if stdin is not None and stdin.text is not None:
+                codes.append(stdin.text)
+            elif stdin is not None and "file" not in stdin.producers:
+                if any(p in NETWORK for p in stdin.producers):
+                    self.construct("pipe-to-shell", source)
+                st.unknown("shell:opaque-code", f"{name} runs code read from the output of "
+                           f"{', '.join(stdin.producers) or 'another program'}", source)
+        if inv.script is not None and inv.script.procsub:
+            self._from_process(name, inv.script, source)
+        for code in codes:
+            fx = interpreters.code_effects(code, lang)
+            for reason in fx.unknowns:
+                st.unknown("shell:opaque-code", reason, source)
+            for text in fx.shells:
+                walker.run_text(text, scope.child(), None, source=f"{name} code")
+            for argv in fx.argvs:
+                if argv:
+                    self.run([Arg(a, DYN not in a) for a in argv], scope.child(), None, walker,
+                             level=level + 1)
+            for path, recursive in fx.deletes:
+                flags = "-rf" if recursive else "-f"
+                self.run([Arg("rm"), Arg(flags), Arg(path, DYN not in path,
+                                                     any(c in path for c in "*?["))],
+                         scope, None, walker, level=level + 1)
+
+    # -- catalog ------------------------------------------------------------------------------
+    def catalog(self, name: str, args: Sequence[Arg], scope: Scope, source: str) -> None:
+        st = self.state
+        families = st.catalog.families_for(name)
+        if not families:
+            return
+        texts = [a.text for a in args]
+        for family in families:
+            for m in match_family(family, texts):
+                if family.family == "cred":
+                    st.credential(m.entry.id, m.entry.reason, source)
+                    continue
+                if m.entry.paths is not None:
+                    self.emit_paths(m.entry, [(self._arg_for(args, t), False)
+                                              for t in self._path_args(m.entry, m.args)],
+                                    scope, source)
+                    continue
+                targets = tuple(Target(m.entry.targets, t.replace(DYN, "$?"))
+                                for t in m.args) if m.entry.targets else ()
+                st.operation(Operation(m.entry.id, m.entry.effect, m.entry.reason, source,
+                                       targets, m.entry.suggestion))
+
+    @staticmethod
+    def _arg_for(args: Sequence[Arg], text: str) -> Arg:
+        for a in args:
+            if a.text == text:
+                return a
+        return Arg(text, DYN not in text)
+
+    @staticmethod
+    def _path_args(entry: Entry, positionals: Sequence[str]) -> list[str]:
+        if entry.path_regex is not None:
+            out = []
+            for p in positionals:
+                m = entry.path_regex.search(p)
+                if m:
+                    out.append(m.group(1))
+            return out
+        if entry.path_args == "first":
+            return list(positionals[:1])
+        if entry.path_args == "last":
+            return list(positionals[-1:])
+        if entry.path_args == "allbutlast":
+            return list(positionals[:-1])
+        return list(positionals)
+
+    def emit_paths(self, entry: Entry, paths: Sequence[tuple[Arg, bool]], scope: Scope,
+                   source: str) -> None:
+        """One operation for `entry` over these paths; unresolvable ones are unknowns."""
+        st = self.state
+        worst: Effect | None = None
+        targets: list[Target] = []
+        for arg, contents in paths:
+            cls, resolved = st.paths.classify(arg.text, scope.cwd, contents)
+            effect = entry.path_effect(cls)
+            if effect is None:
+                st.unknown(entry.id, f"{entry.reason} The target {resolved!r} cannot be resolved "
+                           "before the command runs, so its cost is unknown.", source)
+                continue
+            targets.append(Target("path", resolved))
+            worst = effect if worst is None else max(worst, effect)
+        if worst is not None:
+            st.operation(Operation(entry.id, worst, entry.reason, source, tuple(targets),
+                                   entry.suggestion))
+
+
+# -- commands with their own handling --------------------------------------------------------
+
+def _echo(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Output | None,
+          walker: Walker, inputs: Sequence[Arg], level: int, source: str) -> Output:
+    if not all(a.static for a in args):
+        return Output(None, (name,))
+    if name == "printf":
+        if not args or "%" in args[0].text:
+            return Output(None, (name,))
+        return Output(args[0].text.replace("\\n", "\n").replace("\\t", "\t"))
+    words = [a.text for a in args]
+    newline = True
+    while words and words[0] in ("-n", "-e", "-E", "-ne", "-en"):
+        newline = newline and "n" not in words[0]
+        words.pop(0)
+    return Output(" ".join(words) + ("\n" if newline else ""))
+
+
+def _cat(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Output | None,
+         walker: Walker, inputs: Sequence[Arg], level: int, source: str) -> Output:
+    files = [a for a in args if not a.text.startswith("-") or a.text == "-"]
+    if not files or [a.text for a in files] == ["-"]:
+        return stdin if stdin is not None else Output(None, (name,))
+    return Output(None, (name,))
+
+
+def _cd(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Output | None,
+        walker: Walker, inputs: Sequence[Arg], level: int, source: str) -> Output:
+    targets = [a for a in args if not a.text.startswith("-") or a.text == "-"]
+    if name == "popd" or (targets and targets[0].text == "-"):
+        scope.cwd = None
+    elif not targets:
+        scope.cwd = d.state.home
+    else:
+        scope.cwd = d.state.paths.resolve(targets[0].text, scope.cwd)
+    return Output()
+
+
+def _read(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Output | None,
+          walker: Walker, inputs: Sequence[Arg], level: int, source: str) -> Output:
+    for a in args:
+        if not a.text.startswith("-") and a.text.replace("_", "a").isalnum():
+            scope.env[a.text] = None
+    return Output()
+
+
+def _eval(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Output | None,
+          walker: Walker, inputs: Sequence[Arg], level: int, source: str) -> Output:
+    if not args:
+        return Output()
+    text = Arg(" ".join(a.text for a in args), all(a.static for a in args), False,
+               tuple(s for a in args for s in a.sources))
+    return d.shell_string(text, scope, stdin, walker, "eval", source)
+
+
+def _source(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Output | None,
+            walker: Walker, inputs: Sequence[Arg], level: int, source: str) -> Output:
+    files = [a for a in args if not a.text.startswith("-")]
+    if any(a.text == "-p" for a in args):
+        d.state.unknown("shell:opaque-string", f"{name} -p searches a path chosen at run time",
+                        source)
+        return Output()
+    if not files:
+        return Output()
+    f = files[0]
+    if f.procsub or f.text in ("/dev/stdin", "/dev/fd/0"):
+        producers = f.sources if f.procsub else (stdin.producers if stdin else ())
+        if any(p in NETWORK for p in producers):
+            d.construct("source-remote", source)
+        d.state.unknown("shell:opaque-string", f"{name} runs commands only known at run time",
+                        source)
+    elif not f.static:
+        d.state.unknown("shell:opaque-string", f"{name} runs a file whose name is only known at "
+                        "run time", source)
+    return Output()
+
+
+def _xargs(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Output | None,
+           walker: Walker, inputs: Sequence[Arg], level: int, source: str) -> Output:
+    plan = templates.xargs(args, stdin) if name == "xargs" else templates.parallel(args, stdin)
+    for argv in plan.argvs:
+        if argv:
+            d.run(argv, scope.child(), None, walker, level=level + 1)
+    for sh in plan.shells:
+        d.shell_string(sh, scope.child(), None, walker, name, source)
+    return Output(None, (name,))
+
+
+def _find(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Output | None,
+          walker: Walker, inputs: Sequence[Arg], level: int, source: str) -> Output:
+    plan = templates.find(args)
+    if plan.dynamic_expression and (plan.delete or plan.execs):
+        d.state.unknown("shell:find-dynamic", "find's expression contains values only known at "
+                        "run time", source)
+    if plan.delete:
+        for entry in d.state.catalog.construct("find-delete"):
+            d.emit_paths(entry, plan.targets(), scope, source)
+    for line in templates.exec_lines(plan):
+        if line:
+            d.run(line, scope.child(), None, walker, level=level + 1)
+    for target in plan.written:
+        for entry in d.state.catalog.construct("redirect-truncate"):
+            d.emit_paths(entry, [(target, False)], scope, source)
+    return Output(None, (name,))
+
+
+_HANDLERS = {
+    "echo": _echo, "printf": _echo, "cat": _cat, "cd": _cd, "pushd": _cd, "popd": _cd,
+    "read": _read, "mapfile": _read, "readarray": _read, "eval": _eval, "source": _source,
+    ".": _source, "xargs": _xargs, "parallel": _xargs, "find": _find,
+}

@@ -1,0 +1,114 @@
+"""Sort a path argument into the class that decides what touching it costs.
+
+Classes (docs/catalog.md): `routine` (build outputs and caches in the working directory, temp
+scratch), `workspace` (anything else in the working directory), `outside`, `protected` (the
+working directory itself, .git, database files, volumes, temp roots), `critical` (/, home,
+system directories, block devices) and `unknown` (not resolvable before the command runs).
+The lists behind the classes are data (`catalog/data/paths.yaml`).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+
+from safehold.catalog.pathdata import PathData
+
+#: Marks the part of an argument whose value only exists at run time.
+DYN = "\x00"
+_PURE_GLOB = re.compile(r"^(\*+|\.\*|\*\.\*|\.\?\*|\.\[!.\]\*|\[\^?!?\.\]\*)$")
+
+
+@dataclass(frozen=True, slots=True)
+class PathClassifier:
+    """Classifies paths for one action (home, temp dir and working directory are fixed)."""
+
+    data: PathData
+    home: str
+    tmpdir: str
+
+    def resolve(self, text: str, cwd: str | None) -> str | None:
+        """The absolute, normalised path, or None when it cannot be known statically."""
+        if DYN in text or not text:
+            return None
+        if text == "~" or text.startswith("~/"):
+            text = self.home + text[1:]
+        elif text.startswith("~"):
+            rest = text.find("/")
+            text = self.home + (text[rest:] if rest > 0 else "")
+        if not text.startswith("/"):
+            if cwd is None:
+                return None
+            text = cwd + "/" + text
+        p = posixpath.normpath(text)
+        if p.startswith("//"):
+            p = "/" + p.lstrip("/")
+        return p
+
+    def classify(self, text: str, cwd: str | None, contents: bool = False) -> tuple[str, str]:
+        """(class, absolute path) for one path argument; `contents` = something below it."""
+        p = self.resolve(text, cwd)
+        if p is None:
+            return "unknown", text.replace(DYN, "$?")
+        head, _, last = p.rpartition("/")
+        if _PURE_GLOB.match(last):
+            contents, p = True, head or "/"
+        return self._classify(p, cwd, contents), p
+
+    def _usable_cwd(self, cwd: str | None) -> bool:
+        if cwd is None or cwd == "/" or cwd == self.home:
+            return False
+        if self.home.startswith(cwd + "/"):
+            return False
+        return cwd not in self.data.system_dirs
+
+    def _temp_roots(self) -> tuple[str, ...]:
+        tmp = self.tmpdir.rstrip("/") or "/"
+        return (*self.data.temp_dirs, tmp) if tmp != "/" else self.data.temp_dirs
+
+    def _names_class(self, components: list[str]) -> str | None:
+        d = self.data
+        for c in components:
+            if d.protected_re.match(c) or d.database_re.match(c):
+                return "protected"
+        return None
+
+    def _classify(self, p: str, cwd: str | None, contents: bool) -> str:
+        d = self.data
+        home = self.home.rstrip("/") or "/"
+        if p == "/" or p == home or home.startswith(p + "/"):
+            return "critical"
+        if d.harmless_re.match(p):
+            return "routine"
+        if d.device_re.match(p):
+            return "critical"
+        usable = self._usable_cwd(cwd)
+        if usable and cwd is not None and (p == cwd or cwd.startswith(p + "/")):
+            if p == cwd and contents is False:
+                return "protected"
+            if p != cwd:
+                return "critical" if p in d.system_dirs else "protected"
+            return "protected"
+        for t in self._temp_roots():
+            if p == t:
+                return "routine" if contents else "protected"
+            if p.startswith(t + "/"):
+                return "routine"
+        if usable and cwd is not None and p.startswith(cwd + "/"):
+            parts = p[len(cwd) + 1:].split("/")
+            named = self._names_class(parts)
+            if named:
+                return named
+            if any(d.routine_re.match(c) for c in parts):
+                return "routine"
+            return "workspace"
+        if p.startswith(home + "/"):
+            return self._names_class(p[len(home) + 1:].split("/")) or "outside"
+        for v in d.volume_dirs:
+            if p == v or p.startswith(v + "/"):
+                return "protected"
+        for s in d.system_dirs:
+            if p == s or p.startswith(s + "/"):
+                return "critical"
+        return self._names_class(p.split("/")) or "outside"

@@ -1,0 +1,75 @@
+"""What one shell analysis has found so far, and the bounds it runs under.
+
+Nested shells (`bash -c`, `ssh host '…'`, `python -c "os.system(…)"`) share one `State`, so
+every operation, credential and unknown lands in the same `Facts`, and depth and time limits
+hold across the whole action rather than per level.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from safehold.analysis.interface import AnalysisContext
+from safehold.analysis.shell.paths import PathClassifier
+from safehold.catalog.credentialdata import CredentialData
+from safehold.catalog.loader import Catalog
+from safehold.model import Facts, Finding, Operation
+
+MAX_FINDINGS = 200
+
+
+@dataclass(slots=True)
+class State:
+    ctx: AnalysisContext
+    catalog: Catalog
+    paths: PathClassifier
+    credentials: CredentialData
+    max_depth: int
+    depth: int = 0
+    operations: list[Operation] = field(default_factory=list)
+    creds: list[Finding] = field(default_factory=list)
+    unknowns: list[Finding] = field(default_factory=list)
+    embedded: list[Facts] = field(default_factory=list)
+    _seen: set[tuple[str, str, str]] = field(default_factory=set)
+    _timed_out: bool = False
+
+    @property
+    def home(self) -> str:
+        return self.ctx.home
+
+    def expired(self) -> bool:
+        return self._timed_out or self.ctx.expired()
+
+    def timed_out(self) -> None:
+        if not self._timed_out:
+            self._timed_out = True
+            self.unknown("shell:timeout", "analysis ran out of time; the rest of the command "
+                         "was not examined")
+
+    def _fresh(self, kind: str, ident: str, source: str) -> bool:
+        key = (kind, ident, source)
+        if key in self._seen or len(self._seen) > MAX_FINDINGS:
+            return False
+        self._seen.add(key)
+        return True
+
+    def unknown(self, ident: str, reason: str, source: str = "") -> None:
+        if self._fresh("u", ident, source + reason):
+            self.unknowns.append(Finding(ident, reason, source))
+
+    def credential(self, ident: str, reason: str, source: str = "") -> None:
+        if self._fresh("c", ident, source):
+            self.creds.append(Finding(ident, reason, source))
+
+    def operation(self, op: Operation) -> None:
+        if self._fresh("o", op.id, op.source + repr(op.targets)):
+            self.operations.append(op)
+
+    def facts(self) -> Facts:
+        base = Facts(
+            kind="shell",
+            operations=tuple(self.operations),
+            credentials=tuple(self.creds),
+            unknowns=tuple(self.unknowns),
+        )
+        return base.merged(*self.embedded) if self.embedded else base

@@ -1,0 +1,102 @@
+"""Credential file patterns and secret-search words, as data.
+
+Loaded once from `data/credentials.yaml`. The shell analyser asks two questions of it: does
+this path hold a credential, and is this search hunting for one. Patterns are compiled here.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from safehold.errors import CatalogError
+
+CREDENTIALS_FILE = Path(__file__).parent / "data" / "credentials.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialFile:
+    id: str
+    patterns: tuple[str, ...]
+    excepts: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialData:
+    files: tuple[CredentialFile, ...]
+    metadata_commands: frozenset[str]
+    search_commands: frozenset[str]
+    search_words: re.Pattern[str]
+
+    def match(self, path: str, home: str) -> str | None:
+        """The credential id whose pattern matches this absolute path, if any."""
+        name = path.rsplit("/", 1)[-1]
+        for cred in self.files:
+            if _any(cred.patterns, path, name, home) and not _any(cred.excepts, path, name, home):
+                return cred.id
+        return None
+
+
+def _any(patterns: tuple[str, ...], path: str, name: str, home: str) -> bool:
+    for p in patterns:
+        if p.startswith("~/"):
+            if fnmatch.fnmatchcase(path, home.rstrip("/") + p[1:]):
+                return True
+        elif "/" in p:
+            if fnmatch.fnmatchcase(path, p):
+                return True
+        elif fnmatch.fnmatchcase(name, p):
+            return True
+    return False
+
+
+def _strings(value: object, file: str, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise CatalogError(f"{file}: {where}: must be a list of strings")
+    return tuple(value)
+
+
+def parse_credential_data(raw: object, file: str) -> CredentialData:
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{file}: top level: must be a mapping")
+    files = []
+    for i, item in enumerate(raw.get("files") or []):
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            raise CatalogError(f"{file}: files[{i}]: needs an id")
+        if not item["id"].startswith("cred:"):
+            raise CatalogError(f"{file}: {item['id']!r}: credential ids start with 'cred:'")
+        patterns = _strings(item.get("paths"), file, item["id"])
+        if not patterns:
+            raise CatalogError(f"{file}: {item['id']!r}: paths must not be empty")
+        files.append(CredentialFile(item["id"], patterns, _strings(item.get("except"), file,
+                                                                   item["id"])))
+    words = raw.get("search_words")
+    if not isinstance(words, str):
+        raise CatalogError(f"{file}: search_words: must be a regex string")
+    try:
+        words_re = re.compile(words)
+    except re.error as exc:
+        raise CatalogError(f"{file}: search_words: bad regex: {exc}") from None
+    return CredentialData(
+        files=tuple(files),
+        metadata_commands=frozenset(_strings(raw.get("metadata_commands"), file,
+                                             "metadata_commands")),
+        search_commands=frozenset(_strings(raw.get("search_commands"), file, "search_commands")),
+        search_words=words_re,
+    )
+
+
+@lru_cache(maxsize=4)
+def load_credential_data(file: str = str(CREDENTIALS_FILE)) -> CredentialData:
+    try:
+        raw = yaml.safe_load(Path(file).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise CatalogError(f"{file}: cannot load: {exc}") from exc
+    return parse_credential_data(raw, file)

@@ -1,0 +1,140 @@
+"""Match one command's arguments against the catalog entries of its family.
+
+Arguments are split into flags and positionals the way the tools themselves read them: `--`
+ends options, `--opt=value` is `--opt`, `-fd` is `-f -d`, options that take a value consume it
+(so `git -C dir push` still finds `push`). Git-style tools also accept `--no-x` to cancel `--x`
+and unique prefixes of long options (`--forc`), which the family file switches on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from safehold.catalog.schema import Entry, Family, When
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedArgs:
+    """A command's arguments as flags and positionals; `--` shows up as a flag of its own."""
+
+    flags: frozenset[str]
+    positionals: tuple[str, ...]
+    long_flags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """An entry that holds for a call, with the positionals after its subcommand."""
+
+    entry: Entry
+    args: tuple[str, ...]
+
+
+def parse_args(
+    args: Sequence[str],
+    options_with_value: frozenset[str],
+    clusters: bool = True,
+    negatable: bool = False,
+) -> ParsedArgs:
+    flags: dict[str, None] = {}
+    positionals: list[str] = []
+    i, n = 0, len(args)
+    ended = False
+    while i < n:
+        a = args[i]
+        i += 1
+        if ended or len(a) < 2 or a[0] != "-":
+            positionals.append(a)
+            continue
+        if a == "--":
+            ended = True
+            flags["--"] = None
+            continue
+        if a.startswith("--"):
+            name, eq, _ = a.partition("=")
+            name = name.lower()
+            if negatable and name.startswith("--no-"):
+                flags.pop("--" + name[5:], None)
+            elif negatable:
+                flags.pop("--no-" + name[2:], None)
+            flags[name] = None
+            if not eq and name in options_with_value and i < n:
+                i += 1
+            continue
+        if not clusters or a in options_with_value:
+            flags[a] = None
+            if a in options_with_value and i < n:
+                i += 1
+            continue
+        for j, ch in enumerate(a[1:], start=1):
+            flag = "-" + ch
+            flags[flag] = None
+            if flag in options_with_value:
+                if j == len(a) - 1 and i < n:
+                    i += 1
+                break
+    return ParsedArgs(
+        flags=frozenset(flags),
+        positionals=tuple(positionals),
+        long_flags=tuple(f for f in flags if f.startswith("--") and f != "--"),
+    )
+
+
+def _has(flag: str, parsed: ParsedArgs, known: frozenset[str], abbreviated: bool) -> bool:
+    if flag in parsed.flags:
+        return True
+    if abbreviated and flag.startswith("--"):
+        return any(
+            len(g) >= 5 and g not in known and flag.startswith(g) for g in parsed.long_flags
+        )
+    return False
+
+
+def when_holds(when: When, parsed: ParsedArgs, abbreviated: bool) -> tuple[str, ...] | None:
+    """The positionals after the subcommand when every condition holds, else None."""
+    pos = parsed.positionals
+    if len(pos) < len(when.subcommand):
+        return None
+    for word, alts in zip(pos, when.subcommand, strict=False):
+        if word.lower() not in alts:
+            return None
+    rest = pos[len(when.subcommand):]
+    known = when.flags_any | when.flags_all | when.flags_none
+    if when.flags_any and not any(_has(f, parsed, known, abbreviated) for f in when.flags_any):
+        return None
+    if when.flags_all and not all(_has(f, parsed, known, abbreviated) for f in when.flags_all):
+        return None
+    if when.flags_none and any(_has(f, parsed, known, abbreviated) for f in when.flags_none):
+        return None
+    if when.args_any and not any(p.search(a) for p in when.args_any for a in rest):
+        return None
+    if when.args_none and any(p.search(a) for p in when.args_none for a in rest):
+        return None
+    if len(rest) < when.args_min:
+        return None
+    if when.args_max is not None and len(rest) > when.args_max:
+        return None
+    return rest
+
+
+def match_family(family: Family, args: Sequence[str]) -> list[Match]:
+    """Every entry of `family` that holds for a call with these arguments (after the name)."""
+    cache: dict[frozenset[str], ParsedArgs] = {}
+    out: list[Match] = []
+    for entry in family.entries:
+        if entry.when.construct is not None:
+            continue
+        owv = family.options_with_value
+        if entry.options_with_value is not None:
+            owv = owv | entry.options_with_value
+        parsed = cache.get(owv)
+        if parsed is None:
+            parsed = parse_args(
+                args, owv, family.short_flag_clusters, family.negatable_long_options
+            )
+            cache[owv] = parsed
+        rest = when_holds(entry.when, parsed, family.abbreviated_long_options)
+        if rest is not None:
+            out.append(Match(entry, rest))
+    return out
