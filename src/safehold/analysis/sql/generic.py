@@ -42,7 +42,7 @@ _LOSSY_FREE = {
 def _name(node: exp.Expression | None) -> str:
     if isinstance(node, exp.Table):
         return ".".join(part.name for part in node.parts)
-    if node is None:
+    if not isinstance(node, exp.Expression):
         return ""
     return node.name or node.sql()
 
