@@ -63,6 +63,7 @@ def action_digest(
         "cwd": action.cwd,
         "targets": targets,
         "environment": environment,
+        "claimed_environment": action.environment,
         "session": action.session,
         "policy_version": policy_version,
     }
