@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-from helpers import Clock, action, decision
 
+from approval_values import Clock, action, decision
 from safehold.approvals import ApprovalService, action_digest, decision_digest
 from safehold.audit import AuditLog
 from safehold.config import ApprovalSettings
