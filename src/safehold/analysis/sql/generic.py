@@ -7,6 +7,7 @@ otherwise not understood. A parse error, or a dialect sqlglot does not know, is 
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 
@@ -18,7 +19,12 @@ from safehold.analysis.sql import predicates as p
 from safehold.analysis.sql.collect import DYNAMIC, NOT_UNDERSTOOD, Collector, source_text
 from safehold.model import Target
 
+# sqlglot logs a warning whenever it keeps a statement as a raw Command; the analyser reports
+# that itself (as an operation or an unknown), and a hook's stderr is no place for it.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_GRANT_EVERYTHING = re.compile(r"\s*ALL(\s+PRIVILEGES)?\s+ON\s+(\*|\*\.\*)\s+TO\b", re.I)
 _QUERIES = (exp.Select, exp.SetOperation, exp.Values, exp.Subquery)
 _FRAMING = (exp.Transaction, exp.Commit, exp.Rollback, exp.Semicolon, exp.Declare)
 _COMPARE = {
@@ -330,6 +336,8 @@ class GenericFront:
                 word = f"{word} {words[1].lower()}"
             name = words[-1] if len(words) > 1 else ""
             self.col.add(self.catalog.drop_id(word), src, [Target(word.replace(" ", "-"), name)])
+        elif keyword == "GRANT" and _GRANT_EVERYTHING.match(rest):
+            self.col.add("sql:grant-superuser", src)
         elif keyword in ("CALL", "EXEC", "EXECUTE"):
             self.col.unknown(
                 DYNAMIC, f"{keyword} runs a procedure whose body safehold cannot see", src

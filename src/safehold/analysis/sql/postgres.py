@@ -163,6 +163,8 @@ class PostgresFront:
             "ReassignOwnedStmt": self._roles("sql:reassign-owned"),
             "DropTableSpaceStmt": self._drop_tablespace,
             "LoadStmt": self._load,
+            "CreateRoleStmt": self._role_options("sql:create"),
+            "AlterRoleStmt": self._role_options("sql:alter"),
         }
 
     # --- entry points ----------------------------------------------------------------------
@@ -408,6 +410,16 @@ class PostgresFront:
         def handler(body: Node, src: str, top: bool) -> None:
             roles = body.get("roles", ())
             self.col.add(id, src, [Target("role", _role(r)) for r in roles])
+
+        return handler
+
+    def _role_options(self, id: str) -> Callable[[Node, str, bool], None]:
+        def handler(body: Node, src: str, top: bool) -> None:
+            role = body.get("role")
+            name = role if isinstance(role, str) else _role({"RoleSpec": role or {}})
+            options = _defelems(body.get("options", ()))
+            superuser = "superuser" in options and _truthy_option(options["superuser"])
+            self.col.add("sql:grant-superuser" if superuser else id, src, [Target("role", name)])
 
         return handler
 
