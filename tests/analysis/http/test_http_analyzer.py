@@ -1,0 +1,250 @@
+"""HTTP analysis: GraphQL root fields, provider REST/query APIs, method semantics, credentials
+and input that cannot be understood."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from safehold.analysis import analyze
+from safehold.model import Action, Effect
+
+RAILWAY = "https://backboard.railway.app/graphql/v2"
+
+
+def facts_for(request):
+    return analyze(Action(kind="http", input=request))
+
+
+def gql(query, variables=None, operation_name=None, url=RAILWAY, headers=None):
+    body = {"query": query}
+    if variables is not None:
+        body["variables"] = variables
+    if operation_name is not None:
+        body["operationName"] = operation_name
+    return {"method": "POST", "url": url, "headers": headers or {}, "body": json.dumps(body)}
+
+
+def ids(facts):
+    return [op.id for op in facts.operations]
+
+
+# --- GraphQL ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("request_", "expected_ids", "effect"),
+    [
+        (gql('mutation { volumeDelete(volumeId: "vol-123") }'), ["railway:volumeDelete"],
+         Effect.IRREVERSIBLE),
+        (gql('mutation { keep: volumeDelete(volumeId: "v") }'), ["railway:volumeDelete"],
+         Effect.IRREVERSIBLE),
+        (gql('mutation M($v: String!) { volumeDelete(volumeId: $v) }', {"v": "vol-9"}),
+         ["railway:volumeDelete"], Effect.IRREVERSIBLE),
+        (gql('mutation { ...F } fragment F on Mutation { serviceDelete(id: "s") }'),
+         ["railway:serviceDelete"], Effect.IRREVERSIBLE),
+        (gql('mutation { ... on Mutation { environmentDelete(id: "e") } }'),
+         ["railway:environmentDelete"], Effect.IRREVERSIBLE),
+        (gql('mutation { serviceInstanceRedeploy(serviceId: "s", environmentId: "e") }'),
+         ["railway:mutation"], Effect.WRITE),
+        (gql('mutation { someFutureThingPurge(id: "x") }'), ["railway:mutation-destructive"],
+         Effect.DESTRUCTIVE),
+        (gql('query { me { projects { edges { node { id } } } } }'), ["railway:query"],
+         Effect.READ),
+        (gql('# mutation { volumeDelete(volumeId: "vol-123") }\nquery { me { id } }'),
+         ["railway:query"], Effect.READ),
+        (gql('query { projects(filter: "volumeDelete") { edges { node { id } } } }'),
+         ["railway:query"], Effect.READ),
+        (gql('query Q { me { id } } mutation M { volumeDelete(volumeId: "v") }',
+             operation_name="Q"), ["railway:query"], Effect.READ),
+        (gql('query Q { me { id } } mutation M { volumeDelete(volumeId: "v") }'),
+         ["railway:volumeDelete", "railway:query"], Effect.IRREVERSIBLE),
+        (gql('mutation { deleteEntity(guid: "abc") }', url="https://api.newrelic.com/graphql"),
+         ["graphql:mutation-destructive"], Effect.DESTRUCTIVE),
+        (gql('mutation { createIssue(input: {title: "drop volumeDelete"}) { issue { id } } }',
+             url="https://api.github.com/graphql"), ["github:mutation"], Effect.WRITE),
+    ],
+)
+def test_graphql_operations(request_, expected_ids, effect):
+    facts = facts_for(request_)
+    assert sorted(ids(facts)) == sorted(expected_ids), facts.to_dict()
+    assert facts.effect is effect
+    assert not facts.unknowns, facts.to_dict()
+
+
+def test_volume_delete_names_provider_mutation_and_volume():
+    facts = facts_for(gql('mutation { volumeDelete(volumeId: "vol-123") }'))
+    (op,) = facts.operations
+    assert op.provider == "railway"
+    assert [(t.kind, t.name, t.provider) for t in op.targets] == [("volume", "vol-123", "railway")]
+    for word in ("railway", "volumeDelete", "vol-123"):
+        assert word in op.reason
+
+
+def test_batched_graphql_is_judged_by_every_operation():
+    body = json.dumps([{"query": "query { me { id } }"},
+                       {"query": 'mutation { projectDelete(id: "p") }'}])
+    facts = facts_for({"method": "POST", "url": RAILWAY, "body": body})
+    assert "railway:projectDelete" in ids(facts)
+    assert facts.effect is Effect.IRREVERSIBLE
+
+
+def test_graphql_as_raw_body_and_as_get_parameter():
+    raw = facts_for({"method": "POST", "url": RAILWAY,
+                     "headers": {"Content-Type": "application/graphql"},
+                     "body": 'mutation { volumeDelete(volumeId: "v") }'})
+    query = 'mutation%20%7B%20volumeDelete(volumeId:%20"v")%20%7D'
+    get = facts_for({"method": "GET", "url": f"{RAILWAY}?query={query}"})
+    assert ids(raw) == ids(get) == ["railway:volumeDelete"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["mutation {", "mutation { volumeDelete(volumeId: ) }", "}}}}", "mutation { ...Missing }",
+     "", "fragment F on Mutation { a }"],
+)
+def test_graphql_that_does_not_parse_is_unknown(query):
+    facts = facts_for(gql(query))
+    assert facts.unknowns, facts.to_dict()
+
+
+def test_destructive_mutation_with_missing_variable_is_flagged():
+    facts = facts_for(gql("mutation M($v: String!) { volumeDelete(volumeId: $v) }"))
+    assert ids(facts) == ["railway:volumeDelete"]
+    assert [u.id for u in facts.unknowns] == ["http:graphql-unresolved"]
+
+
+def test_persisted_query_without_document_is_unknown():
+    body = {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "ab"}}}
+    facts = facts_for({"method": "POST", "url": RAILWAY, "body": body})
+    assert facts.unknowns
+
+
+def test_graphql_endpoint_with_non_graphql_body_is_unknown():
+    facts = facts_for({"method": "POST", "url": RAILWAY, "body": '{"hello": "world"}'})
+    assert any(u.id == "http:graphql-unreadable" for u in facts.unknowns)
+
+
+# --- REST and query-protocol APIs ------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("request_", "expected_id", "effect"),
+    [
+        ("DELETE https://api.digitalocean.com/v2/volumes/abc", "digitalocean:volume-delete",
+         Effect.IRREVERSIBLE),
+        ("GET https://api.digitalocean.com/v2/volumes/abc", "digitalocean:read", Effect.READ),
+        ("POST https://rds.amazonaws.com/\n\nAction=DeleteDBInstance&DBInstanceIdentifier=db"
+         "&SkipFinalSnapshot=true", "aws:DeleteDBInstance-SkipFinalSnapshot", Effect.IRREVERSIBLE),
+        ("POST https://ec2.us-east-1.amazonaws.com/?Action=DescribeInstances", "aws:action-read",
+         Effect.READ),
+        ("POST https://iam.amazonaws.com/\n\nAction=DeleteRole&RoleName=x",
+         "aws:action-destructive", Effect.DESTRUCTIVE),
+        ("POST https://dynamodb.us-east-1.amazonaws.com/\nX-Amz-Target: DynamoDB_20120810.PutItem"
+         "\n\n{\"TableName\": \"t\"}", "aws:action-write", Effect.WRITE),
+        ("DELETE https://management.azure.com/SUBSCRIPTIONS/1/RESOURCEGROUPS/prod",
+         "azure:resource-group-delete", Effect.IRREVERSIBLE),
+        ("DELETE http://localhost:9200/logs-2024", "http:delete", Effect.DESTRUCTIVE),
+        ("GET http://localhost:9200/_cat/indices?v", "http:read", Effect.READ),
+        ("POST http://jenkins.local/job/deploy-prod/doDelete", "http:destructive-endpoint",
+         Effect.DESTRUCTIVE),
+        ("POST http://localhost:9200/logs/_delete_by_query\n\n{\"query\": {\"match_all\": {}}}",
+         "http:destructive-endpoint", Effect.DESTRUCTIVE),
+        ("POST https://api.example.com/v1/orders\n\n{\"note\": \"DROP TABLE orders\"}",
+         "http:write", Effect.WRITE),
+        ("HEAD https://example.com/", "http:read", Effect.READ),
+    ],
+)
+def test_rest_operations(request_, expected_id, effect):
+    facts = facts_for(request_)
+    assert ids(facts) == [expected_id], facts.to_dict()
+    assert facts.effect is effect
+
+
+def test_issue_body_mentioning_drop_table_is_a_write_not_a_drop():
+    facts = facts_for({
+        "method": "POST",
+        "url": "https://api.github.com/repos/acme/api/issues",
+        "headers": {"Content-Type": "application/json"},
+        "body": {"title": "Cleanup", "body": "Run DROP TABLE users; and curl -X DELETE …"},
+    })
+    assert ids(facts) == ["github:issue-write"]
+    assert facts.effect is Effect.WRITE
+    assert not facts.unknowns
+
+
+def test_sql_in_a_supabase_query_body_goes_through_the_sql_analyser():
+    facts = facts_for({
+        "method": "POST",
+        "url": "https://api.supabase.com/v1/projects/abcd/database/query",
+        "body": {"query": "DROP TABLE users"},
+    })
+    assert "supabase:sql-query" in ids(facts)
+    assert facts.effect >= Effect.DESTRUCTIVE or facts.unknowns, facts.to_dict()
+    assert all(not op.id.startswith("http:") for op in facts.operations)
+
+
+def test_supabase_query_body_without_sql_is_unknown():
+    facts = facts_for({"method": "POST",
+                       "url": "https://api.supabase.com/v1/projects/abcd/database/query",
+                       "body": {"sql": "select 1"}})
+    assert any(u.id == "http:embedded-missing" for u in facts.unknowns)
+
+
+# --- credentials -----------------------------------------------------------------------------
+
+SECRET = "sk_live_9f8e7d6c5b4a"
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        {"method": "GET", "url": "https://api.example.com/x",
+         "headers": {"Authorization": f"Bearer {SECRET}"}},
+        {"method": "GET", "url": "https://api.example.com/x", "headers": {"X-Api-Key": SECRET}},
+        {"method": "GET", "url": "https://api.example.com/x", "headers": [["Cookie", SECRET]]},
+        {"method": "GET", "url": f"https://api.example.com/x?api_key={SECRET}"},
+        {"method": "GET", "url": f"https://user:{SECRET}@api.example.com/x"},
+        {"method": "POST", "url": RAILWAY, "headers": {"Project-Access-Token": SECRET},
+         "body": {"query": "query { me { id } }"}},
+        f"POST {RAILWAY}\nAuthorization: Bearer {SECRET}\n\n"
+        + json.dumps({"query": "query { me { id } }"}),
+    ],
+)
+def test_credentials_are_noted_and_never_shown(request_):
+    facts = facts_for(request_)
+    assert facts.credentials, facts.to_dict()
+    assert SECRET not in json.dumps(facts.to_dict())
+
+
+def test_redacted_request_hides_secrets():
+    from safehold.analysis.http.credentials import redacted
+    from safehold.analysis.http.names import vocabulary
+
+    out = redacted({"method": "GET", "url": f"https://u:{SECRET}@h/x?token={SECRET}&a=1",
+                    "headers": {"Authorization": f"Bearer {SECRET}", "Accept": "*/*"}},
+                   vocabulary())
+    assert SECRET not in json.dumps(out)
+    assert out["headers"]["Accept"] == "*/*"
+
+
+# --- input that cannot be understood ---------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "bad",
+    [None, 42, [], {}, "", "garbage", {"method": "POST"}, {"url": 7},
+     {"method": "DELETE", "url": "https://$HOST/v2/volumes/x"},
+     {"method": "BREW", "url": "https://example.com/pot"},
+     {"method": "GET", "url": "https://example.com", "headers": "Authorization: x"},
+     {"method": "POST", "url": "https://example.com", "body": None,
+      "unknown": ["request body comes from file 'x.json', which cannot be read"]}],
+)
+def test_bad_input_is_never_understood_as_safe(bad):
+    facts = facts_for(bad)
+    assert facts.unknowns, facts.to_dict()
+
+
+def test_raw_request_with_host_header_and_relative_target():
+    raw = ("POST /graphql/v2 HTTP/1.1\r\nHost: backboard.railway.com\r\n"
+           "Content-Type: application/json\r\n\r\n"
+           '{"query": "mutation { volumeDelete(volumeId: \\"v\\") }"}')
+    assert ids(facts_for(raw)) == ["railway:volumeDelete"]
