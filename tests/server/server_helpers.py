@@ -7,10 +7,17 @@ wait an hour. Destructive HTTP calls (DELETE) ask a human under the built-in pol
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 
 PASSWORD = "correct horse battery staple"
@@ -76,3 +83,75 @@ def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> str:
     )
     assert r.status_code == 303, r.text
     return csrf_of(client.get("/").text)
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveServer:
+    """`safehold serve` as a real subprocess on 127.0.0.1, the way a user starts it."""
+
+    def __init__(self, config_path: Path, port: int | None = None):
+        self.config_path = config_path
+        self.port = port or free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = config_path.parent / f"serve-{self.port}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30.0) -> LiveServer:
+        exe = Path(sys.executable).with_name("safehold")
+        cmd = [str(exe), "serve", "--config", str(self.config_path), "--port", str(self.port)]
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"safehold serve exited: {self.log.read_text()}")
+            try:
+                if httpx.get(self.base + "/healthz", timeout=1.0).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"safehold serve did not come up: {self.log.read_text()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown handlers, no flushing; what a power cut looks like."""
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+    def decide(self, token: str, input: Any, **extra: Any) -> dict[str, Any]:
+        body = {"kind": "http", "input": input, "agent": "claude-code", "session": "s-live",
+                **extra}
+        r = httpx.post(self.base + "/api/v1/decisions", json=body, headers=bearer(token),
+                       timeout=30)
+        r.raise_for_status()
+        return r.json()
