@@ -100,11 +100,12 @@ def when_holds(when: When, parsed: ParsedArgs, abbreviated: bool) -> tuple[str, 
         if word.lower() not in alts:
             return None
     rest = pos[len(when.subcommand):]
-    known = when.flags_any | when.flags_all | when.flags_none
+    known = when.flags_any.union(*when.flags_all) | when.flags_none
     if when.flags_any and not any(_has(f, parsed, known, abbreviated) for f in when.flags_any):
         return None
-    if when.flags_all and not all(_has(f, parsed, known, abbreviated) for f in when.flags_all):
-        return None
+    for group in when.flags_all:
+        if not any(_has(f, parsed, known, abbreviated) for f in group):
+            return None
     if when.flags_none and any(_has(f, parsed, known, abbreviated) for f in when.flags_none):
         return None
     if when.args_any and not any(p.search(a) for p in when.args_any for a in rest):
@@ -118,12 +119,14 @@ def when_holds(when: When, parsed: ParsedArgs, abbreviated: bool) -> tuple[str, 
     return rest
 
 
-def match_family(family: Family, args: Sequence[str]) -> list[Match]:
-    """Every entry of `family` that holds for a call with these arguments (after the name)."""
+def match_family(family: Family, args: Sequence[str], command: str = "") -> list[Match]:
+    """Every entry of `family` that holds for `command` called with these arguments."""
     cache: dict[frozenset[str], ParsedArgs] = {}
     out: list[Match] = []
     for entry in family.entries:
         if entry.when.construct is not None:
+            continue
+        if entry.when.command and command not in entry.when.command:
             continue
         owv = family.options_with_value
         if entry.options_with_value is not None:

@@ -32,7 +32,7 @@ _ENTRY_KEYS = {
 }
 _WHEN_KEYS = {
     "subcommand", "flags_any", "flags_all", "flags_none", "args_any", "args_none",
-    "args_min", "args_max", "construct",
+    "args_min", "args_max", "construct", "command",
 }
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*:[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 
@@ -43,13 +43,14 @@ class When:
 
     subcommand: tuple[frozenset[str], ...] = ()
     flags_any: frozenset[str] = frozenset()
-    flags_all: frozenset[str] = frozenset()
+    flags_all: tuple[frozenset[str], ...] = ()
     flags_none: frozenset[str] = frozenset()
     args_any: tuple[re.Pattern[str], ...] = ()
     args_none: tuple[re.Pattern[str], ...] = ()
     args_min: int = 0
     args_max: int | None = None
     construct: str | None = None
+    command: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +128,15 @@ def _effect(value: Any, file: str, where: str, key: str) -> Effect:
         raise _fail(file, where, f"{key}: {exc}") from None
 
 
+def _flag_groups(value: Any, file: str, where: str) -> tuple[frozenset[str], ...]:
+    """flags_all: each element is a flag, or a list of alternatives of which one must be given."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise _fail(file, where, "flags_all must be a list")
+    return tuple(frozenset(_str_list(v, file, where, "flags_all")) for v in value)
+
+
 def _when(raw: Any, file: str, where: str) -> When:
     if raw is None:
         return When()
@@ -153,13 +163,15 @@ def _when(raw: Any, file: str, where: str) -> When:
     return When(
         subcommand=tuple(subcommand),
         flags_any=frozenset(_str_list(raw.get("flags_any"), file, where, "flags_any")),
-        flags_all=frozenset(_str_list(raw.get("flags_all"), file, where, "flags_all")),
+        flags_all=_flag_groups(raw.get("flags_all"), file, where),
         flags_none=frozenset(_str_list(raw.get("flags_none"), file, where, "flags_none")),
         args_any=_regexes(raw.get("args_any"), file, where, "args_any"),
         args_none=_regexes(raw.get("args_none"), file, where, "args_none"),
         args_min=args_min,
         args_max=args_max,
         construct=construct,
+        command=frozenset(c.lower() for c in _str_list(raw.get("command"), file, where,
+                                                        "command")),
     )
 
 
@@ -251,6 +263,11 @@ def parse_family(raw: Any, file: str) -> Family:
     if not isinstance(entries_raw, list) or not entries_raw:
         raise _fail(file, "top level", "entries must be a non-empty list")
     entries = tuple(parse_entry(e, family, file, i) for i, e in enumerate(entries_raw))
+    for e in entries:
+        stray = e.when.command - set(commands)
+        if stray:
+            raise _fail(file, f"entry {e.id!r}", f"when.command names {sorted(stray)}, which "
+                        "are not in the family's commands")
     if not commands and any(e.when.construct is None for e in entries):
         raise _fail(file, "top level", "commands are required unless every entry is a construct")
     flags = {}

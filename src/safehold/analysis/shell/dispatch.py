@@ -271,7 +271,7 @@ class Dispatcher:
             return
         texts = [a.text for a in args]
         for family in families:
-            for m in match_family(family, texts):
+            for m in match_family(family, texts, name):
                 if family.family == "cred":
                     st.credential(m.entry.id, m.entry.reason, source)
                     continue
