@@ -1,0 +1,137 @@
+"""`safehold install|uninstall|doctor` against agents' real config files, and the whole loop:
+install into a fresh repository, then run the command the agent would run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from safehold.surfaces.install import manage
+from safehold.surfaces.install.targets import TARGETS
+
+from .conftest import SAFEHOLD, claude
+
+AGENTS = tuple(TARGETS)
+
+
+def cli(*args: str, env: dict, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([SAFEHOLD, *args], capture_output=True, text=True, env=env, cwd=cwd,
+                          timeout=120)
+
+
+USER_HOOKS = {
+    "claude-code": {"permissions": {"allow": ["Bash(ls:*)"]}, "hooks": {"PreToolUse": [
+        {"matcher": "Write", "hooks": [{"type": "command", "command": "prettier-check"}]}]}},
+    "codex": {"hooks": {"PreToolUse": [
+        {"matcher": "Bash", "hooks": [{"type": "command", "command": "my-audit"}]}]}},
+    "gemini": {"theme": "dark", "hooks": {"BeforeTool": [
+        {"matcher": "read_file", "hooks": [{"type": "command", "command": "my-audit"}]}]}},
+    "cursor": {"version": 1, "hooks": {"beforeShellExecution": [{"command": "./audit.sh"}],
+                                       "afterFileEdit": [{"command": "./fmt.sh"}]}},
+    "copilot": {"version": 1, "hooks": {"preToolUse": [{"type": "command", "bash": "./a.sh"}]}},
+}
+
+
+@pytest.mark.parametrize("agent", AGENTS)
+def test_install_merges_idempotently_and_uninstall_removes_only_ours(
+    agent: str, env: dict, project: Path
+):
+    target = TARGETS[agent]
+    path = project / target.project_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(USER_HOOKS[agent]))
+
+    first = cli("install", agent, "--project", env=env, cwd=project)
+    assert first.returncode == 0, first.stderr
+    installed = json.loads(path.read_text())
+    second = cli("install", agent, "--project", env=env, cwd=project)
+    assert "already installed" in second.stdout
+    assert json.loads(path.read_text()) == installed
+    commands = target.commands(installed)
+    assert commands and all(c.endswith(f"hook {agent}") for c in commands)
+    for theirs in ("prettier-check", "my-audit", "./audit.sh", "./fmt.sh", "./a.sh"):
+        if theirs in json.dumps(USER_HOOKS[agent]):
+            assert theirs in json.dumps(installed)
+
+    removed = cli("uninstall", agent, "--project", env=env, cwd=project)
+    assert removed.returncode == 0
+    after = json.loads(path.read_text())
+    assert target.commands(after) == []
+    for key, value in USER_HOOKS[agent].items():
+        assert after[key] == value
+
+
+@pytest.mark.parametrize("agent", AGENTS)
+def test_user_scope_goes_to_the_home_directory(agent: str, env: dict, project: Path):
+    result = cli("install", agent, "--user", env=env, cwd=project)
+    assert result.returncode == 0, result.stderr
+    path = Path(env["HOME"]) / TARGETS[agent].user_file
+    assert TARGETS[agent].commands(json.loads(path.read_text()))
+    assert not (project / TARGETS[agent].project_file).exists()
+
+
+def test_a_file_with_comments_is_never_rewritten(env: dict, project: Path):
+    path = project / ".claude/settings.json"
+    path.parent.mkdir()
+    text = '{\n  // my precious comment\n  "hooks": {}\n}\n'
+    path.write_text(text)
+    result = cli("install", "claude-code", env=env, cwd=project)
+    assert result.returncode == 1
+    assert "not plain JSON" in result.stderr
+    assert path.read_text() == text
+
+
+def test_installing_into_a_fresh_repo_then_running_the_hook_as_claude_code_does(
+    env: dict, project: Path
+):
+    result = cli("install", "claude-code", "--project", env=env, cwd=project)
+    assert result.returncode == 0, result.stderr
+    settings = json.loads((project / ".claude/settings.json").read_text())
+    group = settings["hooks"]["PreToolUse"][0]
+    assert "Bash" in group["matcher"].split("|")
+    command = group["hooks"][0]["command"]
+
+    def agent_runs(payload: bytes) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(["/bin/sh", "-c", command], input=payload, capture_output=True,
+                              env={**env, "CLAUDE_PROJECT_DIR": str(project)}, cwd=project,
+                              timeout=60)
+
+    wipe = agent_runs(json.dumps(claude("rm -rf ~", cwd=project)).encode())
+    assert wipe.returncode == 0, wipe.stderr
+    decision = json.loads(wipe.stdout)["hookSpecificOutput"]["permissionDecision"]
+    assert decision in ("deny", "ask")
+    listing = agent_runs(json.dumps(claude("ls", cwd=project)).encode())
+    assert json.loads(listing.stdout)["hookSpecificOutput"]["permissionDecision"] == "allow"
+    broken = agent_runs(b'{"tool_name": "Bash", "tool_input": ')
+    assert broken.returncode == 2
+    assert broken.stderr.strip()
+
+
+def test_doctor_reports_each_installed_hook_and_probes_it(env: dict, project: Path):
+    for agent in ("claude-code", "codex"):
+        assert cli("install", agent, env=env, cwd=project).returncode == 0
+    report = cli("doctor", env=env, cwd=project)
+    assert report.returncode == 0, report.stdout + report.stderr
+    assert "Claude Code (project)" in report.stdout
+    assert "Codex CLI (project)" in report.stdout
+    assert "probe destructive `rm -rf ~`" in report.stdout
+    assert "WRONG" not in report.stdout
+
+
+def test_doctor_finds_a_hook_that_cannot_start(env: dict, project: Path):
+    change = manage.install("claude-code", "project", project=project, home=Path(env["HOME"]),
+                            executable="/nonexistent/safehold")
+    assert change.changed
+    report = cli("doctor", env=env, cwd=project)
+    assert report.returncode == 1
+    assert "PROBLEM" in report.stdout
+    assert "broken" in report.stdout
+
+
+def test_doctor_without_hooks_says_how_to_install(env: dict, project: Path):
+    report = cli("doctor", env=env, cwd=project)
+    assert report.returncode == 1
+    assert "safehold install" in report.stdout
