@@ -120,17 +120,16 @@ class Notifier:
             return True
         except Exception as exc:  # a webhook must never take the guard down
             where = _where(hook.url)
-            log.warning("webhook %s for %s failed: %s", where, event, exc)
+            if isinstance(exc, httpx.HTTPStatusError):
+                error = f"HTTP {exc.response.status_code}"
+            else:
+                error = f"{type(exc).__name__}: {exc}".replace(hook.url, where)[:500]
+            log.warning("webhook %s for %s failed: %s", where, event, error)
             if self.audit is not None:
                 try:
                     self.audit.append(
                         "notify.failed",
-                        {
-                            "event": event,
-                            "webhook": where,
-                            "subject": subject,
-                            "error": f"{type(exc).__name__}: {exc}"[:500],
-                        },
+                        {"event": event, "webhook": where, "subject": subject, "error": error},
                     )
                 except Exception:
                     log.exception("could not audit a failed webhook")
