@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Iterator
+from functools import cache
 
-import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import SqlglotError
+from sqlglot.tokens import TokenType
 
 from safehold.analysis.sql import predicates as p
 from safehold.analysis.sql.collect import DYNAMIC, NOT_UNDERSTOOD, Collector, source_text
@@ -146,6 +148,58 @@ def _outer(table: exp.Expression | None) -> set[str]:
     return names
 
 
+_SIMPLE: dict[type, str] = {
+    exp.Create: "sql:create",
+    exp.Set: "sql:set",
+    exp.Pragma: "sql:set",
+    exp.Use: "sql:set",
+    exp.Show: "sql:show",
+    exp.Describe: "sql:show",
+    exp.Grant: "sql:grant",
+    exp.Revoke: "sql:revoke",
+    exp.LoadData: "sql:copy-from",
+    exp.Analyze: "sql:maintenance",
+    exp.Lock: "sql:maintenance",
+    exp.Attach: "sql:alter",
+    exp.Detach: "sql:alter",
+    exp.Comment: "sql:alter",
+    exp.Kill: "sql:server-admin",
+}
+_HANDLERS: dict[type, str] = {
+    exp.Insert: "_insert",
+    exp.Update: "_update",
+    exp.Delete: "_delete",
+    exp.Merge: "_merge",
+    exp.Drop: "_drop",
+    exp.TruncateTable: "_truncate",
+    exp.Alter: "_alter",
+    exp.Command: "_command",
+    exp.Copy: "_copy",
+}
+
+
+@cache
+def _dialect(name: str) -> Dialect:
+    return Dialect.get_or_raise(name)
+
+
+def _statements(dialect: Dialect, sql: str) -> Iterator[tuple[exp.Expression | None, str]]:
+    """Each statement with its own text. Splitting the tokens at semicolons (as sqlglot's parser
+    does) keeps every statement's span, so reasons quote what was written, not a re-rendering."""
+    tokens = dialect.tokenize(sql)
+    parser = dialect.parser()
+    chunk: list = []
+    for token in [*tokens, None]:
+        if token is not None and token.token_type != TokenType.SEMICOLON:
+            chunk.append(token)
+            continue
+        if chunk:
+            text = sql[chunk[0].start : chunk[-1].end + 1]
+            for statement in parser.parse(chunk, sql):
+                yield statement, text
+        chunk = []
+
+
 class GenericFront:
     """Judges SQL of any sqlglot dialect into a Collector."""
 
@@ -153,36 +207,15 @@ class GenericFront:
         self.col = col
         self.dialect = dialect
         self.catalog = col.catalog
-        self._handlers: dict[type, Callable[[exp.Expression, str, bool], None]] = {
-            exp.Insert: self._insert,
-            exp.Update: self._update,
-            exp.Delete: self._delete,
-            exp.Merge: self._merge,
-            exp.Drop: self._drop,
-            exp.TruncateTable: self._truncate,
-            exp.Alter: self._alter,
-            exp.Create: self._simple("sql:create"),
-            exp.Command: self._command,
-            exp.Set: self._simple("sql:set"),
-            exp.Pragma: self._simple("sql:set"),
-            exp.Use: self._simple("sql:set"),
-            exp.Show: self._simple("sql:show"),
-            exp.Describe: self._simple("sql:show"),
-            exp.Grant: self._simple("sql:grant"),
-            exp.Revoke: self._simple("sql:revoke"),
-            exp.Copy: self._copy,
-            exp.LoadData: self._simple("sql:copy-from"),
-            exp.Analyze: self._simple("sql:maintenance"),
-            exp.Lock: self._simple("sql:maintenance"),
-            exp.Attach: self._simple("sql:alter"),
-            exp.Detach: self._simple("sql:alter"),
-            exp.Comment: self._simple("sql:alter"),
-            exp.Kill: self._simple("sql:server-admin"),
-        }
 
     def analyze(self, sql: str) -> None:
         try:
-            statements = sqlglot.parse(sql, read=self.dialect)
+            dialect = _dialect(self.dialect)
+        except ValueError as exc:  # sqlglot's answer to a dialect it does not know
+            self.col.unknown(NOT_UNDERSTOOD, f"no SQL parser for dialect: {exc}", source_text(sql))
+            return
+        try:
+            statements = list(_statements(dialect, sql))
         except SqlglotError as exc:
             message = " ".join(_ANSI.sub("", str(exc)).split())[:300]
             self.col.unknown(
@@ -191,13 +224,10 @@ class GenericFront:
                 source_text(sql),
             )
             return
-        except ValueError as exc:  # sqlglot's answer to a dialect it does not know
-            self.col.unknown(NOT_UNDERSTOOD, f"no SQL parser for dialect: {exc}", source_text(sql))
-            return
-        for statement in statements:
+        for statement, text in statements:
             if statement is None or isinstance(statement, _FRAMING):
                 continue
-            self.statement(statement, source_text(statement.sql(dialect=self.dialect)), True)
+            self.statement(statement, source_text(text), True)
 
     def statement(self, e: exp.Expression, src: str, top: bool) -> None:
         if isinstance(e, _QUERIES):
@@ -205,29 +235,27 @@ class GenericFront:
                 self.col.add("sql:select", src)
             self._nested(e, src)
             return
-        handler = self._handlers.get(type(e))
-        if handler is None:
+        id = _SIMPLE.get(type(e))
+        if id is not None:
+            this = e.this if isinstance(e.this, exp.Table) else None
+            self.col.add(id, src, [_table(this)] if this is not None else [])
+            self._nested(e, src)
+            return
+        name = _HANDLERS.get(type(e))
+        if name is None:
             self.col.unknown(
                 NOT_UNDERSTOOD,
                 f"{type(e).__name__} is not a statement safehold's SQL catalog knows",
                 src,
             )
             return
-        handler(e, src, top)
+        getattr(self, name)(e, src, top)
 
     def _nested(self, e: exp.Expression, src: str) -> None:
         """Data-changing statements inside another one (a DELETE in a CTE)."""
         for node in e.find_all(exp.Insert, exp.Update, exp.Delete, exp.Merge):
             if node is not e:
                 self.statement(node, src, False)
-
-    def _simple(self, id: str) -> Callable[[exp.Expression, str, bool], None]:
-        def handler(e: exp.Expression, src: str, top: bool) -> None:
-            this = e.this if isinstance(e.this, exp.Table) else None
-            self.col.add(id, src, [_table(this)] if this is not None else [])
-            self._nested(e, src)
-
-        return handler
 
     def _insert(self, e: exp.Expression, src: str, top: bool) -> None:
         table = e.find(exp.Table)

@@ -11,7 +11,6 @@ as unknown.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from postgast.errors import PgQueryError, check_error
@@ -133,6 +132,35 @@ _DEFINITIONS = frozenset(
 )
 
 
+#: statement node -> (method, catalog id it reports when the method needs one)
+_HANDLERS: dict[str, tuple[str, str]] = {
+    "SelectStmt": ("_select", ""),
+    "InsertStmt": ("_insert", ""),
+    "UpdateStmt": ("_update", ""),
+    "DeleteStmt": ("_delete", ""),
+    "MergeStmt": ("_merge", ""),
+    "DropStmt": ("_drop", ""),
+    "TruncateStmt": ("_truncate", ""),
+    "AlterTableStmt": ("_alter_table", ""),
+    "CopyStmt": ("_copy", ""),
+    "ExplainStmt": ("_explain", ""),
+    "CallStmt": ("_call", ""),
+    "RuleStmt": ("_rule", ""),
+    "PrepareStmt": ("_prepare", ""),
+    "ExecuteStmt": ("_execute", ""),
+    "GrantStmt": ("_grant", ""),
+    "GrantRoleStmt": ("_grant", ""),
+    "DropdbStmt": ("_dropdb", ""),
+    "DropRoleStmt": ("_roles", "sql:drop-role"),
+    "DropOwnedStmt": ("_roles", "sql:drop-owned"),
+    "ReassignOwnedStmt": ("_roles", "sql:reassign-owned"),
+    "DropTableSpaceStmt": ("_drop_tablespace", ""),
+    "LoadStmt": ("_load", ""),
+    "CreateRoleStmt": ("_role_options", "sql:create"),
+    "AlterRoleStmt": ("_role_options", "sql:alter"),
+}
+
+
 class PostgresFront:
     """Judges PostgreSQL text into a Collector."""
 
@@ -140,32 +168,6 @@ class PostgresFront:
         self.col = col
         self.catalog = col.catalog
         self.depth = 0
-        self._handlers: dict[str, Callable[[Node, str, bool], None]] = {
-            "SelectStmt": self._select,
-            "InsertStmt": self._insert,
-            "UpdateStmt": self._update,
-            "DeleteStmt": self._delete,
-            "MergeStmt": self._merge,
-            "DropStmt": self._drop,
-            "TruncateStmt": self._truncate,
-            "AlterTableStmt": self._alter_table,
-            "CopyStmt": self._copy,
-            "ExplainStmt": self._explain,
-            "CallStmt": self._call,
-            "RuleStmt": self._rule,
-            "PrepareStmt": self._prepare,
-            "ExecuteStmt": self._execute,
-            "GrantStmt": self._grant,
-            "GrantRoleStmt": self._grant,
-            "DropdbStmt": self._dropdb,
-            "DropRoleStmt": self._roles("sql:drop-role"),
-            "DropOwnedStmt": self._roles("sql:drop-owned"),
-            "ReassignOwnedStmt": self._roles("sql:reassign-owned"),
-            "DropTableSpaceStmt": self._drop_tablespace,
-            "LoadStmt": self._load,
-            "CreateRoleStmt": self._role_options("sql:create"),
-            "AlterRoleStmt": self._role_options("sql:alter"),
-        }
 
     # --- entry points ----------------------------------------------------------------------
 
@@ -198,12 +200,13 @@ class PostgresFront:
 
     def statement(self, node: Node, src: str, top: bool, text: str = "") -> None:
         ((kind, body),) = node.items()
-        handler = self._handlers.get(kind)
+        handler = _HANDLERS.get(kind)
         if kind == "CreateFunctionStmt" or kind == "DoStmt":
             self._bodies(kind, body, src, text)
             return
         if handler is not None:
-            handler(body, src, top)
+            method, id = handler
+            getattr(self, method)(body, src, top, id)
             return
         id = self.catalog.postgres_statements.get(kind)
         if id is None:
@@ -242,12 +245,12 @@ class PostgresFront:
 
     # --- statements --------------------------------------------------------------------------
 
-    def _select(self, body: Node, src: str, top: bool) -> None:
+    def _select(self, body: Node, src: str, top: bool, id: str = "") -> None:
         if top:
             self.col.add("sql:select", src)
         self.walk({"SelectStmt": body}, src)
 
-    def _insert(self, body: Node, src: str, top: bool) -> None:
+    def _insert(self, body: Node, src: str, top: bool, id: str = "") -> None:
         self.col.add("sql:insert", src, [_table(body.get("relation", {}))])
         self.walk(body, src)
 
@@ -257,19 +260,19 @@ class PostgresFront:
             return False
         return predicates.restricts(WhereFolder(_aliases(rel)).fold(where))
 
-    def _update(self, body: Node, src: str, top: bool) -> None:
+    def _update(self, body: Node, src: str, top: bool, id: str = "") -> None:
         rel = body.get("relation", {})
         id = "sql:update" if self._restricted(body, rel) else "sql:update-all"
         self.col.add(id, src, [_table(rel)])
         self.walk(body, src)
 
-    def _delete(self, body: Node, src: str, top: bool) -> None:
+    def _delete(self, body: Node, src: str, top: bool, id: str = "") -> None:
         rel = body.get("relation", {})
         id = "sql:delete" if self._restricted(body, rel) else "sql:delete-all"
         self.col.add(id, src, [_table(rel)])
         self.walk(body, src)
 
-    def _merge(self, body: Node, src: str, top: bool) -> None:
+    def _merge(self, body: Node, src: str, top: bool, id: str = "") -> None:
         rel = body.get("relation", {})
         target = [_table(rel)]
         folder = WhereFolder(_aliases(rel))
@@ -288,18 +291,18 @@ class PostgresFront:
                 self.col.add("sql:update" if limited else "sql:update-all", src, target)
         self.walk(body, src)
 
-    def _drop(self, body: Node, src: str, top: bool) -> None:
+    def _drop(self, body: Node, src: str, top: bool, id: str = "") -> None:
         remove = body.get("removeType", "")
         word = _DROP_WORDS.get(remove) or remove.removeprefix("OBJECT_").lower().replace("_", " ")
         kind = "table" if word == "foreign table" else word.replace(" ", "-")
         targets = [Target(kind, _object_name(o)) for o in body.get("objects", ())]
         self.col.add(self.catalog.drop_id(word), src, targets)
 
-    def _truncate(self, body: Node, src: str, top: bool) -> None:
+    def _truncate(self, body: Node, src: str, top: bool, id: str = "") -> None:
         rels = [_table(r.get("RangeVar", {})) for r in body.get("relations", ())]
         self.col.add("sql:truncate", src, rels)
 
-    def _alter_table(self, body: Node, src: str, top: bool) -> None:
+    def _alter_table(self, body: Node, src: str, top: bool, id: str = "") -> None:
         rel = body.get("relation", {})
         table = _table(rel)
         plain = False
@@ -336,7 +339,7 @@ class PostgresFront:
         )
         return "sql:alter-type" if lossless else "sql:alter-type-lossy"
 
-    def _copy(self, body: Node, src: str, top: bool) -> None:
+    def _copy(self, body: Node, src: str, top: bool, id: str = "") -> None:
         rel = body.get("relation")
         targets = [_table(rel)] if rel else []
         filename = body.get("filename")
@@ -354,7 +357,7 @@ class PostgresFront:
             self.col.add("sql:copy-to", src, targets)
         self.walk(body, src)
 
-    def _explain(self, body: Node, src: str, top: bool) -> None:
+    def _explain(self, body: Node, src: str, top: bool, id: str = "") -> None:
         options = _defelems(body.get("options", ()))
         query = body.get("query", {})
         if "analyze" in options and _truthy_option(options["analyze"]):
@@ -362,7 +365,7 @@ class PostgresFront:
         else:
             self.col.add("sql:explain", src)
 
-    def _call(self, body: Node, src: str, top: bool) -> None:
+    def _call(self, body: Node, src: str, top: bool, id: str = "") -> None:
         call = body.get("funccall", {})
         name = ".".join(_names(call.get("funcname", ())))
         if name not in self.col.routines:
@@ -371,18 +374,18 @@ class PostgresFront:
             )
         self.walk(call.get("args", ()), src)
 
-    def _rule(self, body: Node, src: str, top: bool) -> None:
+    def _rule(self, body: Node, src: str, top: bool, id: str = "") -> None:
         rel = body.get("relation", {})
         self.col.add("sql:create", src, [Target("rule", body.get("rulename", "")), _table(rel)])
         self.walk(body.get("actions", ()), src)
 
-    def _prepare(self, body: Node, src: str, top: bool) -> None:
+    def _prepare(self, body: Node, src: str, top: bool, id: str = "") -> None:
         self.col.prepared.add(body.get("name", ""))
         query = body.get("query")
         if query:
             self.statement(query, src, top=True)
 
-    def _execute(self, body: Node, src: str, top: bool) -> None:
+    def _execute(self, body: Node, src: str, top: bool, id: str = "") -> None:
         name = body.get("name", "")
         if name not in self.col.prepared:
             self.col.unknown(
@@ -390,7 +393,7 @@ class PostgresFront:
             )
         self.walk(body.get("params", ()), src)
 
-    def _grant(self, body: Node, src: str, top: bool) -> None:
+    def _grant(self, body: Node, src: str, top: bool, id: str = "") -> None:
         id = "sql:grant" if body.get("is_grant") else "sql:revoke"
         objects = body.get("objects") or body.get("granted_roles") or ()
         targets = []
@@ -403,32 +406,26 @@ class PostgresFront:
                 )
         self.col.add(id, src, targets)
 
-    def _dropdb(self, body: Node, src: str, top: bool) -> None:
+    def _dropdb(self, body: Node, src: str, top: bool, id: str = "") -> None:
         self.col.add("sql:drop-database", src, [Target("database", body.get("dbname", ""))])
 
-    def _roles(self, id: str) -> Callable[[Node, str, bool], None]:
-        def handler(body: Node, src: str, top: bool) -> None:
-            roles = body.get("roles", ())
-            self.col.add(id, src, [Target("role", _role(r)) for r in roles])
+    def _roles(self, body: Node, src: str, top: bool, id: str = "") -> None:
+        roles = body.get("roles", ())
+        self.col.add(id, src, [Target("role", _role(r)) for r in roles])
 
-        return handler
+    def _role_options(self, body: Node, src: str, top: bool, id: str = "") -> None:
+        role = body.get("role")
+        name = role if isinstance(role, str) else _role({"RoleSpec": role or {}})
+        options = _defelems(body.get("options", ()))
+        superuser = "superuser" in options and _truthy_option(options["superuser"])
+        self.col.add("sql:grant-superuser" if superuser else id, src, [Target("role", name)])
 
-    def _role_options(self, id: str) -> Callable[[Node, str, bool], None]:
-        def handler(body: Node, src: str, top: bool) -> None:
-            role = body.get("role")
-            name = role if isinstance(role, str) else _role({"RoleSpec": role or {}})
-            options = _defelems(body.get("options", ()))
-            superuser = "superuser" in options and _truthy_option(options["superuser"])
-            self.col.add("sql:grant-superuser" if superuser else id, src, [Target("role", name)])
-
-        return handler
-
-    def _drop_tablespace(self, body: Node, src: str, top: bool) -> None:
+    def _drop_tablespace(self, body: Node, src: str, top: bool, id: str = "") -> None:
         self.col.add(
             "sql:drop-tablespace", src, [Target("tablespace", body.get("tablespacename", ""))]
         )
 
-    def _load(self, body: Node, src: str, top: bool) -> None:
+    def _load(self, body: Node, src: str, top: bool, id: str = "") -> None:
         self.col.unknown(DYNAMIC, "LOAD runs a native library's code inside the server", src)
 
     def _generic_targets(self, kind: str, body: Node) -> list[Target]:
