@@ -148,6 +148,8 @@ def test_graphql_endpoint_with_non_graphql_body_is_unknown():
         ("POST http://jenkins.local/job/deploy-prod/doDelete", "http:destructive-endpoint",
          Effect.DESTRUCTIVE),
         ("POST http://localhost:9200/logs/_delete_by_query\n\n{\"query\": {\"match_all\": {}}}",
+         "elasticsearch:delete-by-query", Effect.DESTRUCTIVE),
+        ("POST http://localhost:7700/indexes/movies/documents/delete-batch\n\n[1, 2]",
          "http:destructive-endpoint", Effect.DESTRUCTIVE),
         ("POST https://api.example.com/v1/orders\n\n{\"note\": \"DROP TABLE orders\"}",
          "http:write", Effect.WRITE),
