@@ -159,7 +159,7 @@ def test_delays_page_cancel_and_run_now(
     dl = file_request(client, tokens["agent"], delay_input(6))["delay"]["id"]
     csrf = sign_in(client, "alice")
     page = client.get("/delays").text
-    assert f'id="delay-{dl}"' in page and "runs in" in page
+    assert f'id="delay-{dl}"' in page and "released in" in page
     r = client.post(f"/delays/{dl}/{verb}", data={"csrf_token": csrf}, follow_redirects=False)
     assert r.status_code == 303
     record = client.get("/api/v1/delays", headers=bearer(tokens["admin"])).json()["delays"][0]

@@ -210,7 +210,7 @@ async def decide(request: Request, approval_id: str) -> Response:
         return RedirectResponse(_safe_next(str(form.get("next", "/"))), status_code=303)
     view = approval_view(record, ctx.protected, user.identity)
     control.with_agents(ctx.safehold, [view])
-    return _render(request, "_approval.html", session, user, a=view, card_flash=flash)
+    return _render(request, "_decided.html", session, user, a=view, card_flash=flash)
 
 
 @router.get("/delays")

@@ -1,0 +1,167 @@
+"""A real chromium drives the dashboard of a real `safehold serve` subprocess.
+
+Screenshots of each step land in the test's temp dir, or in `$SAFEHOLD_SCREENSHOTS` when set,
+so a person can look at what the approver saw.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from server_helpers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PASSWORD,
+    LiveServer,
+    ask_input,
+    bearer,
+    delay_input,
+    write_config,
+)
+
+from safehold.config import parse_config_file
+from safehold.server.accounts import Accounts
+from safehold.service import Safehold
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[tuple[LiveServer, dict[str, str]]]:
+    config_path = write_config(tmp_path)
+    with Safehold.open(parse_config_file(config_path), notify_in_background=False) as sh:
+        accounts = Accounts(sh.store)
+        accounts.add_user("alice", PASSWORD, "approver")
+        tokens = {
+            "agent": accounts.create_token("laptop-agent", "agent").secret,
+            "admin": accounts.create_token("ops-admin", "admin").secret,
+        }
+    server = LiveServer(config_path).start()
+    try:
+        yield server, tokens
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def page(tmp_path: Path) -> Iterator[object]:
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/install-browser")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            yield context.new_page()
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    target = Path(os.environ.get("SAFEHOLD_SCREENSHOTS") or tmp_path / "screenshots")
+    target.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def test_approve_and_deny_through_the_real_page(
+    live: tuple[LiveServer, dict[str, str]], page: object, shots: Path
+) -> None:
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    server, tokens = live
+    prod = server.decide(
+        tokens["agent"],
+        ask_input(1, host="api.prod.example.com"),
+        reason="the cache holds the stale credential",
+    )["approval"]["id"]
+    staging = server.decide(tokens["agent"], ask_input(2))["approval"]["id"]
+    server.decide(tokens["agent"], delay_input(1))
+
+    page.goto(server.base + "/")
+    expect(page).to_have_url(f"{server.base}/login?next=/")
+    page.screenshot(path=str(shots / "01-login.png"))
+    page.fill("#username", "alice")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+
+    expect(page.locator("h1")).to_have_text("2 requests waiting for a decision")
+    prod_card = page.locator(f"#approval-{prod}")
+    expect(prod_card).to_contain_text("DELETE https://api.prod.example.com/v1/caches/1")
+    expect(prod_card).to_contain_text("PRODUCTION")
+    expect(prod_card).to_contain_text("the cache holds the stale credential")
+    expect(prod_card.locator(".clock")).to_have_text(
+        re.compile(r"^(59|[1-5]?\d):\d\d$")
+    )
+    cards = page.locator("article[data-approval]")
+    expect(cards.first).to_have_attribute("id", f"approval-{prod}")
+    page.screenshot(path=str(shots / "02-pending.png"), full_page=True)
+
+    prod_card.locator("input[name=comment]").fill("cache only; checked with the team")
+    prod_card.get_by_role("button", name="Approve once").click()
+    approved = page.locator(f"#approval-{prod}")
+    expect(approved.locator(".state")).to_have_text("approved")
+    expect(approved).to_contain_text("the agent may run exactly this action once")
+    expect(approved).to_contain_text("cache only; checked with the team")
+
+    staging_card = page.locator(f"#approval-{staging}")
+    staging_card.locator("input[name=comment]").fill("use the runbook instead")
+    staging_card.get_by_role("button", name="Deny").click()
+    denied = page.locator(f"#approval-{staging}")
+    expect(denied.locator(".state")).to_have_text("denied")
+    expect(denied).to_contain_text("use the runbook instead")
+    expect(page.locator("#pending-heading")).to_have_text("Nothing waiting for a decision")
+    expect(page.locator("#pending-count")).to_have_text("0")
+    page.screenshot(path=str(shots / "03-decided.png"), full_page=True)
+
+    allowed = server.decide(tokens["agent"], ask_input(1, host="api.prod.example.com"))
+    assert allowed["decision"] == "allow"
+    assert server.decide(tokens["agent"], ask_input(2))["decision"] == "ask"
+
+    page.get_by_role("link", name="Audit").click()
+    expect(page.locator("#verify")).to_contain_text("Chain verified")
+    timeline = page.locator("table.audit")
+    for event in ("approval.requested", "approval.approved", "approval.denied", "approval.used",
+                  "user.sign_in"):
+        expect(timeline).to_contain_text(event)
+    expect(timeline).to_contain_text("use the runbook instead")
+    page.screenshot(path=str(shots / "04-audit.png"), full_page=True)
+
+    page.select_option("select[name=decision]", "allow")
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(r"decision=allow"))
+    rows = page.locator("table.audit tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("DELETE https://api.prod.example.com/v1/caches/1")
+
+
+def test_delay_countdown_ticks_and_cancel_works(
+    live: tuple[LiveServer, dict[str, str]], page: object, shots: Path
+) -> None:
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    server, tokens = live
+    held = server.decide(tokens["agent"], delay_input(9))["delay"]["id"]
+    page.goto(server.base + "/delays")
+    page.fill("#username", "alice")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    card = page.locator(f"#delay-{held}")
+    clock = card.locator(".clock")
+    first = clock.inner_text()
+    page.wait_for_timeout(2200)
+    assert clock.inner_text() != first, "the countdown must move"
+    page.screenshot(path=str(shots / "05-delays.png"), full_page=True)
+    card.get_by_role("button", name="Cancel it").click()
+    expect(page.locator(f"#delay-{held} .state")).to_have_text("cancelled")
+    r = httpx.get(server.base + "/api/v1/delays", headers=bearer(tokens["admin"]))
+    assert r.json()["delays"][0]["state"] == "cancelled"
+    assert server.decide(tokens["agent"], delay_input(9))["decision"] == "delay"
