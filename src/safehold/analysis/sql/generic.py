@@ -29,7 +29,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _GRANT_EVERYTHING = re.compile(r"\s*ALL(\s+PRIVILEGES)?\s+ON\s+(\*|\*\.\*)\s+TO\b", re.I)
 _QUERIES = (exp.Select, exp.SetOperation, exp.Values, exp.Subquery)
 _FRAMING = (exp.Transaction, exp.Commit, exp.Rollback, exp.Semicolon, exp.Declare)
-_COMPARE = {
+_COMPARE: dict[type, str] = {
     exp.EQ: "=",
     exp.NEQ: "<>",
     exp.GT: ">",
@@ -183,7 +183,7 @@ def _dialect(name: str) -> Dialect:
     return Dialect.get_or_raise(name)
 
 
-def _statements(dialect: Dialect, sql: str) -> Iterator[tuple[exp.Expression | None, str]]:
+def _statements(dialect: Dialect, sql: str) -> Iterator[tuple[exp.Expr | None, str]]:
     """Each statement with its own text. Splitting the tokens at semicolons (as sqlglot's parser
     does) keeps every statement's span, so reasons quote what was written, not a re-rendering."""
     tokens = dialect.tokenize(sql)
@@ -229,7 +229,7 @@ class GenericFront:
                 continue
             self.statement(statement, source_text(text), True)
 
-    def statement(self, e: exp.Expression, src: str, top: bool) -> None:
+    def statement(self, e: exp.Expr, src: str, top: bool) -> None:
         if isinstance(e, _QUERIES):
             if top:
                 self.col.add("sql:select", src)
@@ -251,7 +251,7 @@ class GenericFront:
             return
         getattr(self, name)(e, src, top)
 
-    def _nested(self, e: exp.Expression, src: str) -> None:
+    def _nested(self, e: exp.Expr, src: str) -> None:
         """Data-changing statements inside another one (a DELETE in a CTE)."""
         for node in e.find_all(exp.Insert, exp.Update, exp.Delete, exp.Merge):
             if node is not e:

@@ -11,6 +11,7 @@ as unknown.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from postgast.errors import PgQueryError, check_error
@@ -79,7 +80,7 @@ def _role(node: Node) -> str:
     return spec.get("rolename") or spec.get("roletype", "").removeprefix("ROLESPEC_").lower()
 
 
-def _defelems(items: list[Node]) -> dict[str, Any]:
+def _defelems(items: Iterable[Node]) -> dict[str, Any]:
     out = {}
     for item in items or ():
         de = item.get("DefElem")
@@ -208,14 +209,14 @@ class PostgresFront:
             method, id = handler
             getattr(self, method)(body, src, top, id)
             return
-        id = self.catalog.postgres_statements.get(kind)
-        if id is None:
+        mapped = self.catalog.postgres_statements.get(kind)
+        if mapped is None:
             self.col.unknown(
                 NOT_UNDERSTOOD, f"{kind} is not a statement safehold's SQL catalog knows", src
             )
             return
-        if id != NONE:
-            self.col.add(id, src, self._generic_targets(kind, body))
+        if mapped != NONE:
+            self.col.add(mapped, src, self._generic_targets(kind, body))
         self.walk(body, src, executing=kind not in _DEFINITIONS)
 
     def walk(self, node: Any, src: str, executing: bool = True) -> None:

@@ -129,9 +129,9 @@ def compare(op: str, left: Value, right: Value) -> Value:
             return Const(bool(fn(a, b)))
         except TypeError:
             return CONSTANT
-    same = isinstance(left, Row) and isinstance(right, Row) and left.key == right.key
-    if same and fn is not None and left.key:
-        return TRUE if op in _SELF_TRUE else FALSE
+    if isinstance(left, Row) and isinstance(right, Row) and fn is not None:  # noqa: SIM102
+        if left.key and left.key == right.key:
+            return TRUE if op in _SELF_TRUE else FALSE
     return opaque((left, right))
 
 
