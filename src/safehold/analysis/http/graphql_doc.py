@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from graphql import GraphQLError, parse
@@ -103,6 +104,18 @@ def _variables(raw: Any, problems: list[str]) -> dict[str, Any]:
     return raw
 
 
+@lru_cache(maxsize=512)
+def _parse(query: str) -> tuple[ast.DocumentNode | None, str]:
+    """The document for a query text. Clients send the same documents over and over with
+    different variables, so parsed documents are kept (bounded); nothing here mutates them."""
+    try:
+        return parse(query, no_location=True, max_tokens=_MAX_TOKENS), ""
+    except GraphQLError as exc:
+        return None, f"GraphQL document does not parse: {exc.message}"
+    except RecursionError:
+        return None, "GraphQL document nests too deeply to parse"
+
+
 def analyse(query: str, variables: Any = None, operation_name: Any = None) -> Parsed:
     """Root fields of the operation(s) a request would execute.
 
@@ -110,12 +123,9 @@ def analyse(query: str, variables: Any = None, operation_name: Any = None) -> Pa
     operation in the document is reported, so an ambiguous document is judged by its worst.
     """
     problems: list[str] = []
-    try:
-        document = parse(query, no_location=True, max_tokens=_MAX_TOKENS)
-    except GraphQLError as exc:
-        return Parsed((), (f"GraphQL document does not parse: {exc.message}",))
-    except RecursionError:
-        return Parsed((), ("GraphQL document nests too deeply to parse",))
+    document, error = _parse(query)
+    if document is None:
+        return Parsed((), (error,))
     vars_given = _variables(variables, problems)
     operations = [d for d in document.definitions if isinstance(d, ast.OperationDefinitionNode)]
     fragments = {
