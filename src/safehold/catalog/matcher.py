@@ -86,7 +86,7 @@ def _has(flag: str, parsed: ParsedArgs, known: frozenset[str], abbreviated: bool
         return True
     if abbreviated and flag.startswith("--"):
         return any(
-            len(g) >= 5 and g not in known and flag.startswith(g) for g in parsed.long_flags
+            len(g) >= 4 and g not in known and flag.startswith(g) for g in parsed.long_flags
         )
     return False
 

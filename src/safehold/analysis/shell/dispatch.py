@@ -17,7 +17,7 @@ from safehold.analysis.shell.normalize import command_name
 from safehold.analysis.shell.paths import DYN
 from safehold.analysis.shell.words import Arg, Output, Scope
 from safehold.catalog.matcher import match_family
-from safehold.catalog.schema import Entry
+from safehold.catalog.schema import Entry, Family
 from safehold.model import Effect, Operation, Target
 
 if TYPE_CHECKING:
@@ -30,7 +30,10 @@ NETWORK = frozenset({"curl", "wget", "http", "https", "xh", "xhs", "fetch", "ari
                      "links", "nc", "ncat", "socat", "ftp", "tftp"})
 _SHELL_VALUE = frozenset({"-o", "+o", "-O", "+O", "--rcfile", "--init-file"})
 _PRINTERS = frozenset({"echo", "printf"})
-_STARTUP_VARS = frozenset({"BASH_ENV", "ENV", "PROMPT_COMMAND", "ZDOTDIR"})
+#: Environment variables that make a shell run another file before its script.
+_STARTUP_VARS = {"BASH_ENV": frozenset({"bash", "rbash"}),
+                 "ENV": frozenset({"sh", "dash", "ksh", "mksh", "ash", "posh", "yash", "bash"}),
+                 "ZDOTDIR": frozenset({"zsh"}), "PROMPT_COMMAND": frozenset({"bash"})}
 MAX_WRAP = 12
 
 
@@ -88,13 +91,17 @@ class Dispatcher:
             st.unknown("shell:too-deep", "too many nested launchers", source)
             return Output()
         for var, value in assigns:
-            if var in _STARTUP_VARS and name in SHELLS:
+            if name in _STARTUP_VARS.get(var, ()):
                 st.unknown("shell:startup-file", f"{var} makes {name} run another file first",
                            source)
-            if var == "GIT_CONFIG_PARAMETERS" or var.startswith("GIT_CONFIG_KEY_"):
-                if name == "git" and ("alias." in value.text or not value.static):
-                    st.unknown("shell:git-alias", "git configuration from the environment "
-                               "defines an alias; what it runs is not followed", source)
+            if name == "git" and var == "GIT_SSH_COMMAND":
+                self.shell_string(value, scope.child(), None, walker, "GIT_SSH_COMMAND", source)
+
+        if name == "git":
+            expanded = self._git_alias(args, assigns, scope, walker, source)
+            if expanded is None:
+                return Output(None, (name,))
+            args = expanded
 
         unwrapped = wrappers.unwrap(name, args)
         if unwrapped is None:
@@ -123,6 +130,61 @@ class Dispatcher:
         credentials.check_search(st, name, args, scope, source)
         return out
 
+    def _git_alias(self, args: list[Arg], assigns: Sequence[tuple[str, Arg]], scope: Scope,
+                   walker: Walker, source: str) -> list[Arg] | None:
+        """Expand an alias defined on the command line (`git -c alias.x=reset x --hard`).
+
+        Returns the arguments with the alias replaced, or None when the alias ran a shell
+        command (analysed here) or cannot be known."""
+        aliases: dict[str, Arg] = {}
+        env = dict(assigns)
+        for k, v in env.items():
+            if k.startswith("GIT_CONFIG_KEY_") and v.text.lower().startswith("alias."):
+                value = env.get("GIT_CONFIG_VALUE_" + k[len("GIT_CONFIG_KEY_"):], Arg(DYN, False))
+                aliases[v.text[6:].lower()] = value
+        params = env.get("GIT_CONFIG_PARAMETERS")
+        if params is not None:
+            for item in params.text.replace("'", " ").split():
+                key, eq, val = item.partition("=")
+                if key.lower().startswith("alias.") and eq:
+                    aliases[key[6:].lower()] = Arg(val, params.static)
+        i = 0
+        while i < len(args):
+            t = args[i].text
+            value_text = None
+            if t == "-c" and i + 1 < len(args):
+                value_text = args[i + 1].text
+                i += 2
+            elif t.startswith("-c") and len(t) > 2:
+                value_text = t[2:]
+                i += 1
+            elif t in ("-C", "--git-dir", "--work-tree", "--namespace", "--config-env"):
+                i += 2
+                continue
+            elif t.startswith("-"):
+                i += 1
+                continue
+            else:
+                break
+            if value_text is not None:
+                key, eq, val = value_text.partition("=")
+                if key.lower().startswith("alias.") and eq:
+                    aliases[key[6:].lower()] = Arg(val, DYN not in val)
+        if i >= len(args) or args[i].text.lower() not in aliases:
+            return args
+        alias = aliases[args[i].text.lower()]
+        rest = args[i + 1:]
+        if not alias.static:
+            self.state.unknown("shell:git-alias", f"git alias {args[i].text!r} is only known at "
+                               "run time", source)
+            return None
+        if alias.text.startswith("!"):
+            text = " ".join([alias.text[1:], *(a.text for a in rest)])
+            self.shell_string(Arg(text, all(a.static for a in rest)), scope.child(), None,
+                              walker, "git alias", source)
+            return None
+        return [*args[:i], *(Arg(w) for w in alias.text.split()), *rest]
+
     def _unwrapped(self, name: str, u: wrappers.Unwrapped, scope: Scope, stdin: Output | None,
                    walker: Walker, inputs: Sequence[Arg], level: int, source: str) -> Output:
         inner_scope = scope
@@ -136,7 +198,9 @@ class Dispatcher:
                 self.state.unknown("shell:dynamic-command", f"{name} -S runs a command string "
                                    "only known at run time", source)
                 return Output(None, (name,))
-            argv = [Arg(w) for w in u.split.text.split()] + argv
+            words = [Arg(w) for w in u.split.text.split()]
+            return self.run([Arg(name), *words, *argv], inner_scope, stdin, walker, inputs,
+                            u.assigns, level + 1)
         if not u.runs or not argv:
             self.catalog(name, [], scope, source)
             return Output(None, (name,))
@@ -171,11 +235,21 @@ class Dispatcher:
                 i += 2
                 continue
             if t.startswith("-") and len(t) > 1 and not t.startswith("--"):
+                if "n" in t[1:] and name in ("bash", "sh", "dash", "zsh", "ksh", "mksh"):
+                    return Output(None, (name,))
+                if "s" in t[1:] and "c" not in t[1:]:
+                    return self._from_stdin(name, stdin, scope, walker, source)
                 if "c" in t[1:]:
-                    command = args[i + 1] if i + 1 < n else None
+                    j = i + 1
+                    if j < n and args[j].text == "--":
+                        j += 1
+                    command = args[j] if j < n else None
                     if command is None:
                         return Output()
-                    break
+                    inner = scope.child()
+                    for k, a in enumerate(args[j + 1:j + 11]):
+                        inner.env[str(k)] = a.text if a.static else None
+                    return self.shell_string(command, inner, None, walker, name, source)
                 i += 1
                 continue
             if t.startswith("--") or t.startswith("+"):
@@ -247,6 +321,13 @@ class Dispatcher:
                            f"{', '.join(stdin.producers) or 'another program'}", source)
         if inv.script is not None and inv.script.procsub:
             self._from_process(name, inv.script, source)
+        elif inv.script is not None and not inv.script.static:
+            st.unknown("shell:opaque-code", f"{name} runs a script whose name is only known at "
+                       "run time", source)
+        for loaded in inv.loads:
+            if not loaded.static:
+                st.unknown("shell:opaque-code", f"{name} loads a module whose name is only "
+                           "known at run time", source)
         for code in codes:
             fx = interpreters.code_effects(code, lang)
             for reason in fx.unknowns:
@@ -270,6 +351,8 @@ class Dispatcher:
         if not families:
             return
         texts = [a.text for a in args]
+        if any(not a.static for a in args):
+            self._dynamic_args(name, families, texts, source)
         for family in families:
             for m in match_family(family, texts, name):
                 if family.family == "cred":
@@ -284,6 +367,42 @@ class Dispatcher:
                                 for t in m.args) if m.entry.targets else ()
                 st.operation(Operation(m.entry.id, m.entry.effect, m.entry.reason, source,
                                        targets, m.entry.suggestion))
+
+    def _dynamic_args(self, name: str, families: Sequence[Family], texts: list[str],
+                      source: str) -> None:
+        """An argument only known at run time could be the flag or verb that makes the call
+        destructive (`git reset $MODE`): try every flag and verb the catalog knows for the
+        command in its place, and report an unknown when one of them would match more."""
+        try:
+            end = texts.index("--")
+        except ValueError:
+            end = len(texts)
+        slots = [i for i, t in enumerate(texts[:end]) if DYN in t]
+        if not slots:
+            return
+        base = {m.entry.id for f in families for m in match_family(f, texts, name)}
+        for family in families:
+            if family.family == "cred":
+                continue
+            words: set[str] = set()
+            for e in family.entries:
+                if e.when.command and name not in e.when.command:
+                    continue
+                words |= e.when.flags_any
+                for group in e.when.flags_all:
+                    words |= group
+                for alts in e.when.subcommand:
+                    words |= alts
+            for i in slots:
+                for w in sorted(words):
+                    trial = [*texts[:i], w, *texts[i + 1:]]
+                    for m in match_family(family, trial, name):
+                        if m.entry.id not in base and m.entry.effect > Effect.WRITE:
+                            self.state.unknown(
+                                "shell:dynamic-argument",
+                                f"{name}: argument {i + 1} is only known at run time and could "
+                                f"make this {m.entry.id} ({m.entry.reason})", source)
+                            return
 
     @staticmethod
     def _arg_for(args: Sequence[Arg], text: str) -> Arg:
@@ -336,7 +455,7 @@ def _echo(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Ou
     if not all(a.static for a in args):
         return Output(None, (name,))
     if name == "printf":
-        if not args or "%" in args[0].text:
+        if not args or "%" in args[0].text or args[0].text.startswith("-"):
             return Output(None, (name,))
         return Output(args[0].text.replace("\\n", "\n").replace("\\t", "\t"))
     words = [a.text for a in args]
@@ -435,7 +554,16 @@ def _find(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Ou
     return Output(None, (name,))
 
 
+def _trap(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Output | None,
+          walker: Walker, inputs: Sequence[Arg], level: int, source: str) -> Output:
+    words = [a for a in args if a.text not in ("--",)]
+    if not words or words[0].text.startswith("-") or len(words) < 2:
+        return Output()
+    return d.shell_string(words[0], scope.child(), None, walker, "trap", source)
+
+
 _HANDLERS = {
+    "trap": _trap,
     "echo": _echo, "printf": _echo, "cat": _cat, "cd": _cd, "pushd": _cd, "popd": _cd,
     "read": _read, "mapfile": _read, "readarray": _read, "eval": _eval, "source": _source,
     ".": _source, "xargs": _xargs, "parallel": _xargs, "find": _find,

@@ -48,6 +48,8 @@ _VALUE_FLAGS = {
             "-l", "--load"},
 }
 _ATTACHED_ONLY = {"perl": {"-I", "-M", "-m", "-x", "-i", "-l", "-0", "-C", "-d", "-D"}}
+#: Options that load code from a module or file before the program runs.
+_LOADS = {"-r", "--require", "--import", "--loader", "--experimental-loader", "-M", "-m"}
 
 
 def language(name: str) -> str | None:
@@ -65,6 +67,7 @@ class Invocation:
     script: Arg | None = None
     module: str | None = None
     from_stdin: bool = False
+    loads: list[Arg] = field(default_factory=list)
 
 
 def invocation(lang: str, args: Sequence[Arg]) -> Invocation:
@@ -96,12 +99,19 @@ def invocation(lang: str, args: Sequence[Arg]) -> Invocation:
                 continue
             if opt in ("--file",) and lang == "awk":
                 inv.script = Arg(val) if eq else (args[i + 1] if i + 1 < n else None)
+            if opt in _LOADS and opt in value_flags:
+                loaded = Arg(val, a.static) if eq else (args[i + 1] if i + 1 < n else Arg(""))
+                inv.loads.append(loaded)
             i += 1 if eq or opt not in value_flags else 2
             continue
         j = 1
         while j < len(t):
             f = "-" + t[j]
             rest = t[j + 1:]
+            if f in code_flags and rest and lang == "js" and all("-" + ch in code_flags for ch in
+                                                                 rest):
+                j += 1
+                continue
             if f in code_flags:
                 inv.code.append(Arg(rest, a.static) if rest else (args[i + 1] if i + 1 < n
                                                                   else Arg("")))
@@ -112,10 +122,15 @@ def invocation(lang: str, args: Sequence[Arg]) -> Invocation:
                 break
             if f in value_flags:
                 if f == "-m" and lang == "python":
-                    inv.module = rest or (args[i + 1].text if i + 1 < n else "")
+                    mod = Arg(rest, a.static) if rest else (args[i + 1] if i + 1 < n else Arg(""))
+                    inv.module = mod.text
+                    inv.loads.append(mod)
                     return inv
                 if f == "-f" and lang in ("awk", "php"):
                     inv.script = Arg(rest) if rest else (args[i + 1] if i + 1 < n else None)
+                if f in _LOADS and lang != "python":
+                    inv.loads.append(Arg(rest, a.static) if rest else (
+                        args[i + 1] if i + 1 < n else Arg("")))
                 if not rest and f not in attached_only:
                     i += 1
                 break

@@ -68,10 +68,12 @@ def _fill(template: Sequence[Arg], slot: str | re.Pattern[str] | None, items: li
             return False
         return bool(slot.search(a.text)) if isinstance(slot, re.Pattern) else slot in a.text
 
-    if slot is None or not any(has_slot(a) for a in template):
+    if slot is None:
         if each:
             return [[*template, item] for item in items]
         return [[*template, *items]]
+    if not any(has_slot(a) for a in template):
+        return [list(template)]
     out = []
     for item in items:
         line = []
@@ -100,7 +102,8 @@ def xargs(args: Sequence[Arg], stdin: Output | None) -> Plan:
             break
         opt, eq, val = t.partition("=")
         if opt == "--replace":
-            replace = val if eq else "{}"
+            replace = val if eq and val else "{}"
+            lines = True
         elif opt in ("--null",):
             null = True
         elif opt in ("--arg-file",):
@@ -226,7 +229,7 @@ class FindPlan:
         out = []
         for root in self.roots:
             if not self.filtered:
-                out.append((root, True))
+                out.append((root, False))
                 continue
             name = self.names[0] if len(self.names) == 1 else "\x01"
             base = root.text.rstrip("/") or "/"

@@ -27,12 +27,13 @@ _STATEMENT_SKIP = {"comment", "heredoc_body", "heredoc_start", "heredoc_end", "h
 class Redirects:
     """What a command's redirections do: its stdin, and the files its output truncates."""
 
-    __slots__ = ("inputs", "outputs", "stdin")
+    __slots__ = ("extra_args", "inputs", "outputs", "stdin")
 
     def __init__(self) -> None:
         self.stdin: Output | None = None
         self.outputs: list[tuple[Arg, bool]] = []  # (target, truncates)
         self.inputs: list[Arg] = []
+        self.extra_args: list[Arg] = []  # words after a redirection are still arguments
 
 
 class Walker:
@@ -43,6 +44,8 @@ class Walker:
         self.dispatcher = dispatcher
         self.words = WordEvaluator(self.substitute, state.home)
         self.nesting = 0
+        self.functions: dict[str, Node] = {}
+        self.calling: set[str] = set()
 
     # -- entry points -------------------------------------------------------------------
     def run_text(self, text: str, scope: Scope, stdin: Output | None = None,
@@ -121,9 +124,10 @@ class Walker:
                 scope.env[node_text(c)] = ""
             return Output()
         if t == "function_definition":
+            name = node.child_by_field_name("name")
             body = node.child_by_field_name("body")
-            if body is not None:
-                self.statement(body, scope.child(), None)
+            if name is not None and body is not None:
+                self.functions[node_text(name)] = body
             return Output()
         if t == "for_statement":
             return self.for_loop(node, scope)
@@ -257,7 +261,9 @@ class Walker:
         dests = r.children_by_field_name("destination")
         if not dests:
             dests = [c for c in r.named_children if c.type != "file_descriptor"]
-        for d in dests:
+        for d in dests[1:]:
+            redirects.extra_args.extend(self.words.args(d, scope))
+        for d in dests[:1]:
             arg = self.words.args(d, scope)[0] if d.type in (
                 "process_substitution", "command_substitution") else self.words.arg(d, scope)
             if "&" in op and (arg.text.isdigit() or arg.text == "-"):
@@ -325,11 +331,35 @@ class Walker:
                 continue
             else:
                 argv.extend(self.words.args(c, scope))
+        argv.extend(redirects.extra_args)
+        if argv and argv[0].static and argv[0].text in self.functions and not assigns:
+            return self.call_function(argv, scope, redirects.stdin)
         out = self.dispatcher.command(argv, assigns, scope, redirects.stdin, redirects, self)
         for op, follower in followers:
             out = self._pipe_into(follower, scope, out) if op.startswith("|") else \
                 self.statement(follower, scope, None)
         return out
+
+    def call_function(self, argv: list[Arg], scope: Scope, stdin: Output | None) -> Output:
+        """Run a shell function's body where it is called, with its arguments as $1…."""
+        name = argv[0].text
+        if name in self.calling:
+            self.state.unknown("shell:recursive-function", f"function {name} calls itself; "
+                               "what it ends up running cannot be followed", name)
+            return Output()
+        self.calling.add(name)
+        saved = {k: scope.env.get(k) for k in ("@", *map(str, range(1, 10)))}
+        try:
+            for i, a in enumerate(argv[1:10], start=1):
+                scope.env[str(i)] = a.text if a.static else None
+            return self.statement(self.functions[name], scope, stdin)
+        finally:
+            self.calling.discard(name)
+            for k, v in saved.items():
+                if v is None:
+                    scope.env.pop(k, None)
+                else:
+                    scope.env[k] = v
 
     # -- parse errors ------------------------------------------------------------------------
     def _report_errors(self, root: Node, text: str, source: str) -> None:

@@ -123,7 +123,7 @@ class WordEvaluator:
                 self._walk_subs(c, scope)
             return None, sources
         name = node_text(names[0])
-        if names[0].type == "special_variable_name" or name.isdigit():
+        if names[0].type == "special_variable_name" and name not in ("@", "*"):
             return None, sources
         children = node.children
         ops = [node_text(c) for c in children if not c.is_named and node_text(c) not in ("${", "}", "$")]

@@ -39,7 +39,7 @@ LAUNCHERS: dict[str, Launcher] = {
     ),
     "doas": Launcher(_s("-u", "-C")),
     "env": Launcher(
-        _s("-u", "--unset", "-C", "--chdir", "-S", "--split-string", "-a", "--argv0"),
+        _s("-u", "--unset", "-C", "--chdir", "-S", "--split-string", "-a", "--argv0", "-P"),
         assignments=True, split_flags=_s("-S", "--split-string"),
     ),
     "nice": Launcher(_s("-n", "--adjustment")),
@@ -138,6 +138,9 @@ def unwrap(name: str, args: Sequence[Arg]) -> Unwrapped | None:
         if t == "--":
             i += 1
             break
+        if t == "-" and spec.assignments:
+            i += 1
+            continue
         if t.startswith("-") and len(t) > 1:
             if t in spec.no_exec_flags:
                 out.runs = False
