@@ -85,6 +85,8 @@ class Dispatcher:
                            f"the command name {first.text.replace(DYN, '$?')!r} is only known at "
                            "run time", source)
                 return Output(None, ("dynamic command",))
+        if first.text in walker.functions:
+            return walker.call_function(argv, scope, stdin)
         name = command_name(first.text)
         args = argv[1:]
         if level > MAX_WRAP:
@@ -208,7 +210,9 @@ class Dispatcher:
 
     # -- shells, eval, source ----------------------------------------------------------------
     def shell_string(self, text: Arg, scope: Scope, stdin: Output | None, walker: Walker,
-                     who: str, source: str) -> Output:
+                     who: str, source: str, new_process: bool = True) -> Output:
+        """Analyse a command string a shell will run; a new shell process does not see the
+        functions defined in this one."""
         if not text.static:
             if any(s in NETWORK for s in text.sources):
                 self.construct("shell-from-network", source)
@@ -216,7 +220,14 @@ class Dispatcher:
                                f"{who} runs a command string that is only known at run time",
                                source)
             return Output(None, (who,))
-        return walker.run_text(text.text, scope, stdin, source=who)
+        if not new_process:
+            return walker.run_text(text.text, scope, stdin, source=who)
+        saved = walker.functions
+        walker.functions = {}
+        try:
+            return walker.run_text(text.text, scope, stdin, source=who)
+        finally:
+            walker.functions = saved
 
     def _shell(self, name: str, args: Sequence[Arg], scope: Scope, stdin: Output | None,
                walker: Walker, source: str) -> Output:
@@ -500,7 +511,7 @@ def _eval(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Ou
         return Output()
     text = Arg(" ".join(a.text for a in args), all(a.static for a in args), False,
                tuple(s for a in args for s in a.sources))
-    return d.shell_string(text, scope, stdin, walker, "eval", source)
+    return d.shell_string(text, scope, stdin, walker, "eval", source, new_process=False)
 
 
 def _source(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Output | None,
@@ -559,7 +570,8 @@ def _trap(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Ou
     words = [a for a in args if a.text not in ("--",)]
     if not words or words[0].text.startswith("-") or len(words) < 2:
         return Output()
-    return d.shell_string(words[0], scope.child(), None, walker, "trap", source)
+    return d.shell_string(words[0], scope.child(), None, walker, "trap", source,
+                          new_process=False)
 
 
 _HANDLERS = {

@@ -60,8 +60,11 @@ def _unknown_item(stdin: Output | None, what: str) -> Arg:
 
 
 def _fill(template: Sequence[Arg], slot: str | re.Pattern[str] | None, items: list[Arg],
-          each: bool) -> list[list[Arg]]:
-    """Put items in the template: replace `slot` (one line per item) or append them all."""
+          each: bool, append_without_slot: bool = False) -> list[list[Arg]]:
+    """Put items in the template: replace `slot` (one line per item) or append them.
+
+    xargs -I only replaces (a template without the slot runs as written); parallel appends
+    the item when its template has no replacement string."""
 
     def has_slot(a: Arg) -> bool:
         if slot is None:
@@ -73,6 +76,8 @@ def _fill(template: Sequence[Arg], slot: str | re.Pattern[str] | None, items: li
             return [[*template, item] for item in items]
         return [[*template, *items]]
     if not any(has_slot(a) for a in template):
+        if append_without_slot:
+            return [[*template, item] for item in items]
         return [list(template)]
     out = []
     for item in items:
@@ -192,7 +197,7 @@ def parallel(args: Sequence[Arg], stdin: Output | None) -> Plan:
     items = items[:MAX_ITEMS]
     if not template:
         return Plan(shells=items)
-    return Plan(argvs=_fill(template, replace, items, each=True))
+    return Plan(argvs=_fill(template, replace, items, each=True, append_without_slot=True))
 
 
 # -- find -----------------------------------------------------------------------------------

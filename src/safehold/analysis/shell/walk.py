@@ -107,7 +107,11 @@ class Walker:
                  "elif_clause", "case_item"):
             return self._children(node, scope, stdin)
         if t == "subshell":
-            return self._children(node, scope.child(), stdin)
+            saved = dict(self.functions)
+            try:
+                return self._children(node, scope.child(), stdin)
+            finally:
+                self.functions = saved
         if t == "negated_command":
             return self._children(node, scope, stdin)
         if t == "variable_assignment":
@@ -332,8 +336,6 @@ class Walker:
             else:
                 argv.extend(self.words.args(c, scope))
         argv.extend(redirects.extra_args)
-        if argv and argv[0].static and argv[0].text in self.functions and not assigns:
-            return self.call_function(argv, scope, redirects.stdin)
         out = self.dispatcher.command(argv, assigns, scope, redirects.stdin, redirects, self)
         for op, follower in followers:
             out = self._pipe_into(follower, scope, out) if op.startswith("|") else \
