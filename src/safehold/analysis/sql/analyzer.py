@@ -14,7 +14,6 @@ from typing import Any
 from safehold.analysis.interface import AnalysisContext, Analyzer
 from safehold.analysis.sql.catalog import SqlCatalog, load_catalog
 from safehold.analysis.sql.collect import NOT_UNDERSTOOD, Collector, source_text
-from safehold.analysis.sql.generic import GenericFront
 from safehold.analysis.sql.postgres import PostgresFront
 from safehold.model import Facts, Finding
 
@@ -55,5 +54,7 @@ class SqlAnalyzer(Analyzer):
         if dialect in POSTGRES_NAMES:
             PostgresFront(col).analyze(input)
         else:
+            from safehold.analysis.sql.generic import GenericFront  # sqlglot: only when needed
+
             GenericFront(col, dialect).analyze(input)
         return col.facts()

@@ -19,6 +19,7 @@ import yaml
 from safehold.model import Effect, Operation, Target
 
 NONE = "none"
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class SqlCatalogError(ValueError):
@@ -185,7 +186,7 @@ def _names(text: str) -> list[str]:
 def load_catalog(path: str | None = None) -> SqlCatalog:
     """The built-in catalog, or the one at `path`; parsed once per process."""
     text = Path(path).read_text("utf-8") if path else _data_file("sql.yaml")
-    doc = yaml.safe_load(text)
+    doc = yaml.load(text, Loader=_LOADER)
     if not isinstance(doc, Mapping) or doc.get("family") != "sql":
         raise SqlCatalogError("the SQL catalog must be a mapping with `family: sql`")
     return parse_catalog(doc, _names(_data_file("sql_pg_functions.txt")))

@@ -8,11 +8,9 @@ such, because nobody can say what they do before they run.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from postgast.errors import PgQueryError, check_error
-from postgast.native import lib
+from safehold.analysis.sql.pg_native import PgParseError, parse_plpgsql_json
 
 _DYNAMIC_NODES = {
     "PLpgSQL_stmt_dynexecute": "EXECUTE runs SQL text built at run time",
@@ -20,15 +18,6 @@ _DYNAMIC_NODES = {
 }
 _STATEMENT_MODE = 0  # RAW_PARSE_DEFAULT: a whole statement; other modes are expressions
 _ASSIGN_MODES = (3, 4, 5)
-
-
-def _parse(text: str) -> list[dict[str, Any]]:
-    result = lib.pg_query_parse_plpgsql(text.encode("utf-8"))
-    try:
-        check_error(result)
-        return json.loads(result.plpgsql_funcs)
-    finally:
-        lib.pg_query_free_plpgsql_parse_result(result)
 
 
 def _wrap(code: str) -> str:
@@ -59,8 +48,8 @@ def plpgsql_queries(
     """
     source = statement if kind == "CreateFunctionStmt" and statement.strip() else _wrap(code)
     try:
-        funcs = _parse(source)
-    except PgQueryError as exc:
+        funcs = parse_plpgsql_json(source)
+    except PgParseError as exc:
         return [], [f"PL/pgSQL parser rejected the code: {exc.message}"]
     queries: list[tuple[str, bool]] = []
     dynamic: list[str] = []

@@ -10,12 +10,8 @@ as unknown.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
-
-from postgast.errors import PgQueryError, check_error
-from postgast.native import lib
 
 from safehold.analysis.sql import predicates
 from safehold.analysis.sql.catalog import NONE
@@ -26,21 +22,12 @@ from safehold.analysis.sql.collect import (
     Collector,
     source_text,
 )
+from safehold.analysis.sql.pg_native import PgParseError, parse_json
 from safehold.analysis.sql.pg_where import WhereFolder, _names
 from safehold.analysis.sql.plpgsql import plpgsql_queries
 from safehold.model import Target
 
 Node = dict[str, Any]
-
-
-def parse_json(sql: str) -> Node:
-    """The parse tree of `sql`; raises PgQueryError on a syntax error."""
-    result = lib.pg_query_parse(sql.encode("utf-8"))
-    try:
-        check_error(result)
-        return json.loads(result.parse_tree)
-    finally:
-        lib.pg_query_free_parse_result(result)
 
 
 def _relation(rv: Node) -> str:
@@ -179,7 +166,7 @@ class PostgresFront:
             return
         try:
             tree = parse_json(sql)
-        except PgQueryError as exc:
+        except PgParseError as exc:
             where = f" ({origin})" if origin else ""
             self.col.unknown(
                 NOT_UNDERSTOOD,
