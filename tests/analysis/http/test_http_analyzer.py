@@ -185,6 +185,24 @@ def test_sql_in_a_supabase_query_body_goes_through_the_sql_analyser():
     assert all(not op.id.startswith("http:") for op in facts.operations)
 
 
+@pytest.mark.parametrize(
+    ("request_", "sql_id"),
+    [
+        ({"method": "POST", "url": "https://api.supabase.com/v1/projects/abcd/database/query",
+          "body": {"query": "DROP TABLE users"}}, "sql:drop-table"),
+        ({"method": "POST",
+          "url": "https://api.cloudflare.com/client/v4/accounts/a/d1/database/d/query",
+          "body": {"sql": "DELETE FROM users"}}, "sql:delete-all"),
+        ({"method": "POST", "url": "https://rds-data.us-east-1.amazonaws.com/Execute",
+          "body": {"resourceArn": "arn", "sql": "TRUNCATE orders"}}, "sql:truncate"),
+    ],
+)
+def test_embedded_sql_is_judged_by_the_sql_analyser(request_, sql_id):
+    facts = facts_for(request_)
+    assert sql_id in ids(facts), facts.to_dict()
+    assert facts.effect >= Effect.DESTRUCTIVE
+
+
 def test_supabase_query_body_without_sql_is_unknown():
     facts = facts_for({"method": "POST",
                        "url": "https://api.supabase.com/v1/projects/abcd/database/query",

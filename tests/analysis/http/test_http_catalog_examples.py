@@ -33,4 +33,5 @@ def test_catalog_example(provider, entry, example, expect):
 def test_catalog_covers_the_providers_the_design_names():
     names = {p.name for p in builtin().providers}
     assert {"railway", "aws", "gcp", "azure", "fly", "heroku", "vercel", "digitalocean",
-            "supabase", "github", "kubernetes"} <= names
+            "supabase", "github", "kubernetes", "neon", "render", "cloudflare",
+            "elasticsearch"} <= names
