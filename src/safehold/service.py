@@ -268,6 +268,7 @@ class Safehold:
             "config_path": self.config.path,
             "config_digest": _file_digest(self.config.path),
             "policy_path": self.config.policy_path,
+            "policy_digest": _file_digest(self.config.policy_path),
             "policy_version": getattr(self.guard, "policy_version", ""),
         }
         last = self.audit.tail(1, type="config.loaded")

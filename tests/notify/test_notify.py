@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -18,42 +16,7 @@ from safehold.config import NotificationSettings, WebhookSettings
 from safehold.model import Verdict
 from safehold.notify import Notifier
 from safehold.store import Store, open_store
-
-
-class Receiver:
-    """A webhook endpoint: records every JSON body; `status` and `delay` shape its answer."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        self.paths: list[str] = []
-        self.status = 200
-        self.delay = 0.0
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                body = json.loads(self.rfile.read(length))
-                time.sleep(receiver.delay)
-                receiver.bodies.append(body)
-                receiver.paths.append(self.path)
-                self.send_response(receiver.status)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/T0/SECRETPATH"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+from webhook_receiver import Receiver
 
 
 @pytest.fixture

@@ -138,7 +138,7 @@ class AuditLog:
         if not type or len(type) > 64:
             raise AuditError(f"audit record type must be 1-64 characters, got {type!r}")
         text = canonical_json(self._redact(dict(payload or {})))
-        values = {k: _clip(k, self._redact(v) if k == "actor" else v) for k, v in columns.items()}
+        values = {k: _clip(k, v) for k, v in columns.items()}
         if within is not None:
             return self._append(within, type, text, values)
         try:

@@ -94,10 +94,18 @@ _RULES: tuple[_Rule, ...] = (
         _keep(1),
     ),
     (re.compile(r"(\bsshpass\s+-p\s*)([^\s;&|]+)"), _keep(1)),
+    (
+        re.compile(
+            r"(?i)((?<![A-Za-z0-9])(?:pass(?:word|wd|phrase)|secret|api[_-]?key|client[_-]?secret)"
+            r":)([^\s\"',;}&]+)"
+        ),
+        _keep(1),
+    ),
     (re.compile(r"(?i)((?:^|\s)(?:-u|--user)\s+[^\s:;&|]+:)([^\s;&|]+)"), _keep(1)),
     (
         re.compile(
-            rf"(?i)([\"']?(?<![A-Za-z0-9]){_KEY}[\"']?\s*[:=]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;}}&\"']+)"
+            rf"(?i)((?:[\"'](?<![A-Za-z0-9]){_KEY}[\"']\s*[:=]|(?<![A-Za-z0-9]){_KEY}\s*=|"
+            rf"(?<![A-Za-z0-9]){_KEY}:\s)\s*)(\"[^\"]*\"|'[^']*'|[^\s,;}}&\"']+)"
         ),
         lambda m: (
             m.group(1) + (m.group(2)[0] + MASK + m.group(2)[0] if m.group(2)[0] in "\"'" else MASK)
