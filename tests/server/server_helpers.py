@@ -107,19 +107,30 @@ def free_port() -> int:
 class LiveServer:
     """`safehold serve` as a real subprocess on 127.0.0.1, the way a user starts it."""
 
-    def __init__(self, config_path: Path, port: int | None = None):
+    def __init__(
+        self,
+        config_path: Path | None,
+        port: int | None = None,
+        *,
+        workdir: Path | None = None,
+        env: dict[str, str] | None = None,
+    ):
         self.config_path = config_path
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.log = config_path.parent / f"serve-{self.port}.log"
+        self.workdir = workdir or (config_path.parent if config_path else Path.cwd())
+        self.env = env
+        self.log = self.workdir / f"serve-{self.port}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30.0) -> LiveServer:
         exe = Path(sys.executable).with_name("safehold")
-        cmd = [str(exe), "serve", "--config", str(self.config_path), "--port", str(self.port)]
+        cmd = [str(exe), "serve", "--port", str(self.port)]
+        if self.config_path is not None:
+            cmd += ["--config", str(self.config_path)]
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL)
+                                         stdin=subprocess.DEVNULL, cwd=self.workdir, env=self.env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
