@@ -139,3 +139,17 @@ def test_incident_through_the_shell_is_refused():
     decision = Guard.load().decide(Action(kind="shell", input=INCIDENT, cwd="/tmp"))
     assert not decision.allowed
     assert "railway:volumeDelete" in json.dumps(decision.to_dict())
+
+
+def test_text_the_shell_could_not_resolve_stays_unresolved():
+    out = request_from_argv(["curl", "-X", "DELETE", "https://$?/v2/volumes/$?"], None, "/")
+    assert out["url"] == "https://$UNRESOLVED/v2/volumes/$UNRESOLVED"
+    facts = analyze(Action(kind="http", input=out))
+    assert any(u.id == "http:unresolved-host" for u in facts.unknowns)
+
+
+def test_destructive_call_on_a_target_known_only_at_run_time_is_flagged():
+    out = req("curl -X DELETE https://api.digitalocean.com/v2/volumes/$VOL")
+    facts = analyze(Action(kind="http", input=out))
+    assert [op.id for op in facts.operations] == ["digitalocean:volume-delete"]
+    assert [u.id for u in facts.unknowns] == ["http:unresolved-target"]

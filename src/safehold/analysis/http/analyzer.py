@@ -97,7 +97,15 @@ class HttpAnalyzer(Analyzer):
         if payloads is not None and (graphql_path or self._is_graphql(payloads)):
             self._graphql(req, payloads, providers, provider, ops, unknowns)
         elif hit is not None:
-            ops.append(self._entry_op(hit, req))
+            op = self._entry_op(hit, req)
+            ops.append(op)
+            unresolved = [t.name for t in op.targets if "$" in t.name or "`" in t.name]
+            if unresolved and op.effect >= Effect.DESTRUCTIVE:
+                unknowns.append(
+                    Finding("http:unresolved-target",
+                            f"{op.id} acts on {', '.join(unresolved)}, which is only known when "
+                            "the command runs", where)
+                )
             if hit.entry.embedded is not None:
                 embedded.append(self._embedded(hit, req, ctx, unknowns))
         else:

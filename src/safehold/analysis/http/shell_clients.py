@@ -54,6 +54,10 @@ _HTTPIE_VALUE = frozenset(
     --format-options --default-scheme --raw --max-redirects --ssl --ciphers --boundary
     --history-print -P --response-charset --response-mime""".split()  # noqa: SIM905
 )
+# The shell analyser writes text only known at run time as `$?`; in a URL the `?` would start a
+# query string, so it is renamed before the URL is split.
+_SHELL_DYNAMIC = "$?"
+_UNRESOLVED = "$UNRESOLVED"
 _HTTPIE_SEPARATORS = (":=@", "=@", ":=", "==", "=", "@", ":", ";")
 
 
@@ -353,7 +357,7 @@ def request_from_argv(argv: Sequence[str], stdin: str | None, cwd: str) -> dict[
     if not argv:
         return None
     name = os.path.basename(argv[0])
-    args = list(argv[1:])
+    args = [a.replace(_SHELL_DYNAMIC, _UNRESOLVED) for a in argv[1:]]
     if name == "curl":
         return _curl(args, stdin, cwd)
     if name == "wget":
