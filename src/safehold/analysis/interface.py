@@ -25,7 +25,24 @@ class Limits:
 
     max_input_bytes: int = 256 * 1024
     max_depth: int = 8
-    time_budget_s: float = 0.5
+    time_budget_s: float = 2.0
+
+
+@dataclass(slots=True)
+class Budget:
+    """The time one action's analysis may take, shared by every nested analysis of it.
+
+    Loading an analyser (imports, catalogs) happens once per process and is not the input's
+    fault, so the registry extends the budget by the time that took."""
+
+    deadline: float = 0.0
+
+    def expired(self) -> bool:
+        return self.deadline > 0 and time.monotonic() > self.deadline
+
+    def extend(self, seconds: float) -> None:
+        if self.deadline > 0:
+            self.deadline += seconds
 
 
 @dataclass(slots=True)
@@ -35,7 +52,7 @@ class AnalysisContext:
     action: Action
     limits: Limits = field(default_factory=Limits)
     depth: int = 0
-    deadline: float = 0.0
+    budget: Budget = field(default_factory=Budget)
     home: str = field(default_factory=lambda: os.path.expanduser("~"))
     tmpdir: str = field(default_factory=lambda: os.environ.get("TMPDIR", "/tmp"))
     _embed: Callable[[str, Any, Mapping[str, str], AnalysisContext], Facts] | None = None
@@ -45,7 +62,7 @@ class AnalysisContext:
         return self.action.cwd or os.getcwd()
 
     def expired(self) -> bool:
-        return self.deadline > 0 and time.monotonic() > self.deadline
+        return self.budget.expired()
 
     def embedded(
         self,
@@ -75,7 +92,7 @@ class AnalysisContext:
             action=self.action,
             limits=self.limits,
             depth=self.depth + 1,
-            deadline=self.deadline,
+            budget=self.budget,
             home=self.home,
             tmpdir=self.tmpdir,
             _embed=self._embed,

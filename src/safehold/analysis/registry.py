@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from safehold.analysis.interface import AnalysisContext, Analyzer, Limits
+from safehold.analysis.interface import AnalysisContext, Analyzer, Budget, Limits
 from safehold.model import Action, Facts, Finding
 
 #: kind -> "module:Class". One line per kind; a new kind is a new package plus a line here.
@@ -66,7 +66,9 @@ def _size(value: Any) -> int:
 
 
 def _run(kind: str, input: Any, options: Mapping[str, str], ctx: AnalysisContext) -> Facts:
+    loading_started = time.monotonic()
     analyzer = get_analyzer(kind)
+    ctx.budget.extend(time.monotonic() - loading_started)
     if analyzer is None:
         return _unknown(kind, "not-understood", f"safehold has no analyser for {kind!r} input")
     if _size(input) > ctx.limits.max_input_bytes:
@@ -100,7 +102,7 @@ def analyze(action: Action, limits: Limits | None = None) -> Facts:
     ctx = AnalysisContext(
         action=action,
         limits=limits,
-        deadline=time.monotonic() + limits.time_budget_s,
+        budget=Budget(time.monotonic() + limits.time_budget_s),
         _embed=_run,
     )
     return _run(action.kind, action.input, action.options, ctx)
