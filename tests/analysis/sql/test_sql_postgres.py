@@ -173,6 +173,20 @@ def test_quoted_identifiers_keep_their_case_and_unquoted_ones_fold():
     assert op.targets == (Target("table", "Billing.Invoices"), Target("table", "other"))
 
 
+def test_a_single_schema_search_path_qualifies_later_names():
+    facts = sql_facts(
+        "SET search_path TO billing; DROP TABLE invoices; TRUNCATE payments; "
+        "DELETE FROM public.audit; RESET search_path; TRUNCATE other"
+    )
+    names = [t.name for op in facts.operations for t in op.targets]
+    assert names == ["billing.invoices", "billing.payments", "public.audit", "other"]
+
+
+def test_a_search_path_of_several_schemas_qualifies_nothing():
+    facts = sql_facts("SET search_path TO billing, public; TRUNCATE payments")
+    assert [t.name for op in facts.operations for t in op.targets] == ["payments"]
+
+
 def test_drop_database_targets_the_database():
     (op,) = sql_facts("DROP DATABASE IF EXISTS prod WITH (FORCE)").operations
     assert op.effect is Effect.IRREVERSIBLE

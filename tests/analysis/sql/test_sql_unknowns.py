@@ -18,10 +18,8 @@ CASES = [
     ("EXECUTE stmt_from_elsewhere", "sql:dynamic"),
     ("DO $$ BEGIN EXECUTE 'DROP TABLE ' || tbl; END $$", "sql:dynamic"),
     ("DO $$ BEGIN EXECUTE format('TRUNCATE %I', t); END $$", "sql:dynamic"),
-    (
-        "DO $$ DECLARE r record; BEGIN FOR r IN EXECUTE 'SELECT 1' LOOP END LOOP; END $$",
-        "sql:dynamic",
-    ),
+    ("DO $$ DECLARE r record; BEGIN FOR r IN EXECUTE q LOOP END LOOP; END $$", "sql:dynamic"),
+    ("DO $$ DECLARE c refcursor; BEGIN OPEN c FOR EXECUTE q; END $$", "sql:dynamic"),
     ("DO LANGUAGE plpython3u $$ import os $$", "sql:dynamic"),
     ("DO $$ BEGIN this is not plpgsql; END $$", "sql:dynamic"),
     (
@@ -57,6 +55,22 @@ def test_understood_statements_beside_a_dynamic_one_are_still_reported():
     facts = sql_facts("DO $$ BEGIN EXECUTE x; DELETE FROM logs; END $$")
     assert "sql:delete-all" in op_ids(facts)
     assert "sql:dynamic" in unknown_ids(facts)
+
+
+@pytest.mark.parametrize(
+    ("sql", "op"),
+    [
+        ("DO $$ BEGIN EXECUTE 'DROP TABLE audit'; END $$", "sql:drop-table"),
+        ("DO $$ BEGIN EXECUTE $q$TRUNCATE t$q$; END $$", "sql:truncate"),
+        ("DO $$ BEGIN EXECUTE 'CREATE INDEX i ON t (a)'; END $$", "sql:create"),
+        ("DO $$ DECLARE r record; BEGIN FOR r IN EXECUTE 'SELECT 1' LOOP END LOOP; END $$", None),
+    ],
+)
+def test_execute_of_a_constant_string_is_judged_as_that_sql(sql, op):
+    facts = sql_facts(sql)
+    assert unknown_ids(facts) == [], facts.to_dict()
+    if op:
+        assert op in op_ids(facts)
 
 
 def test_functions_in_definitions_are_not_run_by_the_definition():

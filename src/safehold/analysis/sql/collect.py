@@ -3,7 +3,8 @@
 Both parsers' walkers report into one `Collector`, which turns catalog ids into Operations and
 keeps what could not be understood as unknown Findings. It also holds what one input teaches
 about later statements in it: names prepared or created earlier, so `PREPARE p AS …; EXECUTE p`
-is judged by the body it runs.
+is judged by the body it runs, and a `SET search_path` naming one schema, which says where
+the unqualified table names after it live.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class Collector:
     credentials: list[Finding] = field(default_factory=list)
     prepared: set[str] = field(default_factory=set)
     routines: set[str] = field(default_factory=set)
+    search_path: str | None = None
 
     def add(self, id: str, source: str, targets: Iterable[Target] = ()) -> None:
         self.operations.append(self.catalog.entry(id).operation(targets, source))

@@ -38,10 +38,18 @@ def _expression_sql(query: str, mode: int) -> str:
     return "SELECT " + query
 
 
+def _expr_text(node: Any) -> str | None:
+    if type(node) is dict and type(node.get("PLpgSQL_expr")) is dict:
+        return node["PLpgSQL_expr"].get("query")
+    return None
+
+
 def plpgsql_queries(
     kind: str, code: str, statement: str
-) -> tuple[list[tuple[str, bool]], list[str]]:
-    """SQL fragments of a PL/pgSQL body as `(sql, is_statement)`, and why any part is dynamic.
+) -> tuple[list[tuple[str, bool]], list[tuple[str, str | None]]]:
+    """SQL fragments of a PL/pgSQL body as `(sql, is_statement)`, and the dynamic ones as
+    `(why, expression)`: the expression that yields the SQL text, so a caller can still follow
+    the case where it is a plain string constant.
 
     `statement` is the CREATE FUNCTION text when there is one (so its parameters and return
     type are known to the PL/pgSQL parser); a DO block's code is wrapped in a function.
@@ -50,9 +58,9 @@ def plpgsql_queries(
     try:
         funcs = parse_plpgsql_json(source)
     except PgParseError as exc:
-        return [], [f"PL/pgSQL parser rejected the code: {exc.message}"]
+        return [], [(f"PL/pgSQL parser rejected the code: {exc.message}", None)]
     queries: list[tuple[str, bool]] = []
-    dynamic: list[str] = []
+    dynamic: list[tuple[str, str | None]] = []
     stack: list[Any] = [funcs]
     while stack:
         x = stack.pop()
@@ -62,10 +70,11 @@ def plpgsql_queries(
         if type(x) is not dict:
             continue
         for key, value in x.items():
-            if key in _DYNAMIC_NODES:
-                dynamic.append(_DYNAMIC_NODES[key])
+            if key in _DYNAMIC_NODES and type(value) is dict:
+                dynamic.append((_DYNAMIC_NODES[key], _expr_text(value.get("query"))))
             elif key == "dynquery":
-                dynamic.append("a cursor or RETURN QUERY runs SQL text built at run time")
+                why = "a cursor or RETURN QUERY runs SQL text built at run time"
+                dynamic.append((why, _expr_text(value)))
                 continue
             if key == "PLpgSQL_expr" and type(value) is dict:
                 query = value.get("query", "")

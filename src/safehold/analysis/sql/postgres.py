@@ -100,6 +100,39 @@ def _truthy_option(arg: Node | None) -> bool:
     return True
 
 
+def _constant_text(expression: str) -> str | None:
+    """The SQL text of `EXECUTE 'DROP TABLE x'`: the expression when it is one string literal."""
+    try:
+        tree = parse_json("SELECT " + expression)
+    except PgParseError:
+        return None
+    stmts = tree.get("stmts", ())
+    select = stmts[0].get("stmt", {}).get("SelectStmt", {}) if len(stmts) == 1 else {}
+    targets = select.get("targetList", ())
+    if len(targets) != 1 or not set(select) <= {"targetList", "limitOption", "op"}:
+        return None
+    value = targets[0].get("ResTarget", {}).get("val", {})
+    if "TypeCast" in value:
+        value = value["TypeCast"].get("arg", {})
+    return _str(value)
+
+
+_IN_SCHEMA = frozenset(
+    {
+        "table",
+        "foreign table",
+        "view",
+        "materialized view",
+        "index",
+        "sequence",
+        "type",
+        "domain",
+        "function",
+        "procedure",
+        "routine",
+        "aggregate",
+    }
+)
 _DROP_WORDS = {"OBJECT_MATVIEW": "materialized view", "OBJECT_FOREIGN_TABLE": "foreign table"}
 _DEFINITIONS = frozenset(
     {
@@ -144,6 +177,7 @@ _HANDLERS: dict[str, tuple[str, str]] = {
     "ReassignOwnedStmt": ("_roles", "sql:reassign-owned"),
     "DropTableSpaceStmt": ("_drop_tablespace", ""),
     "LoadStmt": ("_load", ""),
+    "VariableSetStmt": ("_set", "sql:set"),
     "CreateRoleStmt": ("_role_options", "sql:create"),
     "AlterRoleStmt": ("_role_options", "sql:alter"),
 }
@@ -221,7 +255,7 @@ class PostgresFront:
                 if tv is dict:
                     if k == "SelectStmt":
                         if "intoClause" in v:
-                            self.col.add("sql:create", src, [_table(v["intoClause"]["rel"])])
+                            self.col.add("sql:create", src, [self._table(v["intoClause"]["rel"])])
                     elif k.endswith("Stmt") and k[0].isupper():
                         self.statement({k: v}, src, top=False)
                         continue
@@ -239,7 +273,7 @@ class PostgresFront:
         self.walk({"SelectStmt": body}, src)
 
     def _insert(self, body: Node, src: str, top: bool, id: str = "") -> None:
-        self.col.add("sql:insert", src, [_table(body.get("relation", {}))])
+        self.col.add("sql:insert", src, [self._table(body.get("relation", {}))])
         self.walk(body, src)
 
     def _restricted(self, body: Node, rel: Node) -> bool:
@@ -251,18 +285,18 @@ class PostgresFront:
     def _update(self, body: Node, src: str, top: bool, id: str = "") -> None:
         rel = body.get("relation", {})
         id = "sql:update" if self._restricted(body, rel) else "sql:update-all"
-        self.col.add(id, src, [_table(rel)])
+        self.col.add(id, src, [self._table(rel)])
         self.walk(body, src)
 
     def _delete(self, body: Node, src: str, top: bool, id: str = "") -> None:
         rel = body.get("relation", {})
         id = "sql:delete" if self._restricted(body, rel) else "sql:delete-all"
-        self.col.add(id, src, [_table(rel)])
+        self.col.add(id, src, [self._table(rel)])
         self.walk(body, src)
 
     def _merge(self, body: Node, src: str, top: bool, id: str = "") -> None:
         rel = body.get("relation", {})
-        target = [_table(rel)]
+        target = [self._table(rel)]
         folder = WhereFolder(_aliases(rel))
         on = predicates.restricts(folder.fold(body.get("joinCondition")))
         self.col.add("sql:merge", src, target)
@@ -283,16 +317,18 @@ class PostgresFront:
         remove = body.get("removeType", "")
         word = _DROP_WORDS.get(remove) or remove.removeprefix("OBJECT_").lower().replace("_", " ")
         kind = "table" if word == "foreign table" else word.replace(" ", "-")
-        targets = [Target(kind, _object_name(o)) for o in body.get("objects", ())]
-        self.col.add(self.catalog.drop_id(word), src, targets)
+        names = [_object_name(o) for o in body.get("objects", ())]
+        if self.col.search_path and word in _IN_SCHEMA:
+            names = [n if "." in n else f"{self.col.search_path}.{n}" for n in names]
+        self.col.add(self.catalog.drop_id(word), src, [Target(kind, n) for n in names])
 
     def _truncate(self, body: Node, src: str, top: bool, id: str = "") -> None:
-        rels = [_table(r.get("RangeVar", {})) for r in body.get("relations", ())]
+        rels = [self._table(r.get("RangeVar", {})) for r in body.get("relations", ())]
         self.col.add("sql:truncate", src, rels)
 
     def _alter_table(self, body: Node, src: str, top: bool, id: str = "") -> None:
         rel = body.get("relation", {})
-        table = _table(rel)
+        table = self._table(rel)
         plain = False
         for item in body.get("cmds", ()):
             cmd = item.get("AlterTableCmd", {})
@@ -329,7 +365,7 @@ class PostgresFront:
 
     def _copy(self, body: Node, src: str, top: bool, id: str = "") -> None:
         rel = body.get("relation")
-        targets = [_table(rel)] if rel else []
+        targets = [self._table(rel)] if rel else []
         filename = body.get("filename")
         if body.get("is_program"):
             self.col.add("sql:copy-program", src, [*targets, Target("command", filename or "")])
@@ -364,7 +400,9 @@ class PostgresFront:
 
     def _rule(self, body: Node, src: str, top: bool, id: str = "") -> None:
         rel = body.get("relation", {})
-        self.col.add("sql:create", src, [Target("rule", body.get("rulename", "")), _table(rel)])
+        self.col.add(
+            "sql:create", src, [Target("rule", body.get("rulename", "")), self._table(rel)]
+        )
         self.walk(body.get("actions", ()), src)
 
     def _prepare(self, body: Node, src: str, top: bool, id: str = "") -> None:
@@ -413,13 +451,26 @@ class PostgresFront:
             "sql:drop-tablespace", src, [Target("tablespace", body.get("tablespacename", ""))]
         )
 
+    def _set(self, body: Node, src: str, top: bool, id: str = "") -> None:
+        """SET; a search_path of exactly one schema qualifies the names that follow it."""
+        self.col.add(id, src)
+        if body.get("name") == "search_path":
+            args = body.get("args", ())
+            path = _str(args[0]) if len(args) == 1 and body.get("kind") == "VAR_SET_VALUE" else None
+            self.col.search_path = path or None
+
+    def _table(self, rv: Node) -> Target:
+        if self.col.search_path and not rv.get("schemaname") and not rv.get("catalogname"):
+            return Target("table", f"{self.col.search_path}.{rv.get('relname', '')}")
+        return _table(rv)
+
     def _load(self, body: Node, src: str, top: bool, id: str = "") -> None:
         self.col.unknown(DYNAMIC, "LOAD runs a native library's code inside the server", src)
 
     def _generic_targets(self, kind: str, body: Node) -> list[Target]:
         rel = body.get("relation")
         if isinstance(rel, dict) and "relname" in rel:
-            return [_table(rel)]
+            return [self._table(rel)]
         return []
 
     # --- code run by the statement -----------------------------------------------------------
@@ -489,7 +540,11 @@ class PostgresFront:
 
     def _plpgsql(self, kind: str, code: str, text: str, origin: str, src: str) -> None:
         queries, dynamic = plpgsql_queries(kind, code, text)
-        for reason in dynamic:
-            self.col.unknown(DYNAMIC, f"{origin}: {reason}", src)
+        for reason, expression in dynamic:
+            constant = _constant_text(expression) if expression else None
+            if constant is not None:
+                self.analyze(constant, top=True, origin=f"{origin}, EXECUTE")
+            else:
+                self.col.unknown(DYNAMIC, f"{origin}: {reason}", src)
         for query, statement in queries:
             self.analyze(query, top=statement, origin=origin)
