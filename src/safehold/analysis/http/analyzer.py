@@ -115,14 +115,14 @@ class HttpAnalyzer(Analyzer):
                             "a GraphQL endpoint is called without a document safehold can "
                             "read", where)
                 )
-            op = matcher.generic_request(req, provider, self.vocab)
-            if op is None:
+            fallback = matcher.generic_request(req, provider, self.vocab)
+            if fallback is None:
                 unknowns.append(
                     Finding("http:method", f"HTTP method {req.method!r} is not understood",
                             where)
                 )
             else:
-                ops.append(op)
+                ops.append(fallback)
         facts = Facts(kind="http", operations=tuple(ops), credentials=tuple(creds),
                       unknowns=tuple(unknowns))
         return facts.merged(*embedded) if embedded else facts
