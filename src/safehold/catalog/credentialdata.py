@@ -35,24 +35,57 @@ class CredentialData:
 
     def match(self, path: str, home: str) -> str | None:
         """The credential id whose pattern matches this absolute path, if any."""
+        compiled = _compile(self, home)
         name = path.rsplit("/", 1)[-1]
-        for cred in self.files:
-            if _any(cred.patterns, path, name, home) and not _any(cred.excepts, path, name, home):
-                return cred.id
+        if not (compiled.any_path.match(path) or compiled.any_name.match(name)):
+            return None
+        for ident, (pat_path, pat_name), (exc_path, exc_name) in compiled.per_id:
+            if (pat_path.match(path) or pat_name.match(name)) and not (
+                    exc_path.match(path) or exc_name.match(name)):
+                return ident
         return None
 
 
-def _any(patterns: tuple[str, ...], path: str, name: str, home: str) -> bool:
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    any_path: re.Pattern[str]
+    any_name: re.Pattern[str]
+    per_id: tuple[tuple[str, tuple[re.Pattern[str], re.Pattern[str]],
+                        tuple[re.Pattern[str], re.Pattern[str]]], ...]
+
+
+def _union(patterns: list[str]) -> re.Pattern[str]:
+    if not patterns:
+        return re.compile(r"(?!)")
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
+
+
+def _split(patterns: tuple[str, ...], home: str) -> tuple[list[str], list[str]]:
+    paths, names = [], []
     for p in patterns:
         if p.startswith("~/"):
-            if fnmatch.fnmatchcase(path, home.rstrip("/") + p[1:]):
-                return True
+            paths.append(home.rstrip("/") + p[1:])
         elif "/" in p:
-            if fnmatch.fnmatchcase(path, p):
-                return True
-        elif fnmatch.fnmatchcase(name, p):
-            return True
-    return False
+            paths.append(p)
+        else:
+            names.append(p)
+    return paths, names
+
+
+@lru_cache(maxsize=16)
+def _compile(data: CredentialData, home: str) -> _Compiled:
+    """Patterns compiled for one home directory, so matching is two regex calls per path."""
+    all_paths: list[str] = []
+    all_names: list[str] = []
+    per_id = []
+    for cred in data.files:
+        paths, names = _split(cred.patterns, home)
+        all_paths += paths
+        all_names += names
+        epaths, enames = _split(cred.excepts, home)
+        per_id.append((cred.id, (_union(paths), _union(names)),
+                       (_union(epaths), _union(enames))))
+    return _Compiled(_union(all_paths), _union(all_names), tuple(per_id))
 
 
 def _strings(value: object, file: str, where: str) -> tuple[str, ...]:
