@@ -297,3 +297,23 @@ def test_audit_filters_and_verify_detects_an_edited_row(
     assert broken["ok"] is False
     assert broken["first_bad_seq"] == 2
     assert "altered" in broken["message"]
+
+
+def test_an_internal_failure_is_a_json_500_that_allows_nothing(
+    sh: Safehold, config: Any, tokens: dict[str, str]
+) -> None:
+    from sqlalchemy import text
+
+    from safehold.server.app import create_app
+
+    with sh.store.session() as s:
+        s.execute(text("DROP TABLE approval_votes"))
+        s.execute(text("DROP TABLE approvals"))
+    app = create_app(sh, config.server, tick_seconds=0)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.post("/api/v1/decisions", json={"kind": "http", "input": ask_input(1)},
+                   headers=bearer(tokens["agent"]))
+        assert r.status_code == 500
+        assert r.json()["error"] == "internal_error"
+        assert "not allowed" in r.json()["detail"]
+        assert "decision" not in r.json()

@@ -93,7 +93,7 @@ def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) 
     app.include_router(dashboard.router)
 
     @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, Any]:
+    def healthz() -> Any:
         """Liveness and database reachability, without authentication."""
         try:
             sh.audit.tail(1)
@@ -110,6 +110,12 @@ def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) 
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("request failed: %s %s", request.method, request.url.path)
+        detail = f"safehold could not answer ({type(exc).__name__}); treat it as not allowed"
+        return JSONResponse({"error": "internal_error", "detail": detail}, status_code=500)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

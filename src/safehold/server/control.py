@@ -115,7 +115,7 @@ def with_agents(sh: Any, views: list[Any]) -> list[Any]:
             data = as_mapping(payload)
             for key in ("approval", "delay"):
                 ref = data.get(key)
-                if ref in wanted and ref not in found:
+                if isinstance(ref, str) and ref in wanted and ref not in found:
                     found[ref] = agent
             if len(found) == len(wanted):
                 break

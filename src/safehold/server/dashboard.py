@@ -123,13 +123,12 @@ async def login(request: Request) -> Response:
         return response
     principal = ctx.accounts.authenticate(username, password) if username and password else None
     if principal is None:
-        response = _render(request, "login.html", session, None, status_code=401, next=next_url,
-                           username=username, error="Wrong username or password.")
-        return response
+        return _render(request, "login.html", session, None, status_code=401, next=next_url,
+                       username=username, error="Wrong username or password.")
     control.record_sign_in(ctx.safehold, principal)
-    response = RedirectResponse(next_url, status_code=303)
-    ctx.cookies.write(response, new_session(principal))
-    return response
+    redirect = RedirectResponse(next_url, status_code=303)
+    ctx.cookies.write(redirect, new_session(principal))
+    return redirect
 
 
 @router.post("/logout")
