@@ -25,6 +25,7 @@ from safehold.analysis.sql.collect import (
 from safehold.analysis.sql.pg_native import PgParseError, parse_json
 from safehold.analysis.sql.pg_where import WhereFolder, _names
 from safehold.analysis.sql.plpgsql import plpgsql_queries
+from safehold.analysis.sql.psql_meta import analyze_meta, is_meta
 from safehold.model import Target
 
 Node = dict[str, Any]
@@ -197,6 +198,9 @@ class PostgresFront:
         """Judge every statement of `sql`; `origin` names where embedded text came from."""
         if self.depth > self.col.ctx.limits.max_depth:
             self.col.unknown("sql:too-deep", "SQL nested inside SQL too deeply", source_text(sql))
+            return
+        if origin is None and is_meta(sql):
+            analyze_meta(sql, self.col, lambda text, where: self.analyze(text, True, where))
             return
         try:
             tree = parse_json(sql)
