@@ -114,6 +114,15 @@ def test_destructive_mutation_with_missing_variable_is_flagged():
     assert [u.id for u in facts.unknowns] == ["http:graphql-unresolved"]
 
 
+def test_missing_variables_matter_only_where_something_is_lost():
+    facts = facts_for(gql("mutation M($i: In!) { serviceUpdate(input: $i) { id } }"))
+    assert ids(facts) == ["railway:mutation"]
+    assert not facts.unknowns
+    facts = facts_for(gql("mutation M($v: String!) { thingDelete(id: $v) }"))
+    assert ids(facts) == ["railway:mutation-destructive"]
+    assert [u.id for u in facts.unknowns] == ["http:graphql-unresolved"]
+
+
 def test_persisted_query_without_document_is_unknown():
     body = {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "ab"}}}
     facts = facts_for({"method": "POST", "url": RAILWAY, "body": body})

@@ -155,12 +155,14 @@ class HttpAnalyzer(Analyzer):
                 source = f"{where} {field.operation} {field.name}"
                 entry = matcher.match_field(providers, field)
                 if entry is not None:
-                    ops.append(self._field_op(entry, field, source))
+                    op = self._field_op(entry, field, source)
                 elif field.operation == "mutation":
-                    ops.append(matcher.generic_field(field, provider, source, self.vocab))
+                    op = matcher.generic_field(field, provider, source, self.vocab)
                 else:
                     reads.append(field)
-                if field.unresolved and (entry is None or entry.effect >= Effect.DESTRUCTIVE):
+                    continue
+                ops.append(op)
+                if field.unresolved and op.effect >= Effect.DESTRUCTIVE:
                     unknowns.append(
                         Finding("http:graphql-unresolved",
                                 f"{field.name} uses variables with no value in the request: "
