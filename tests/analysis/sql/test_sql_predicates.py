@@ -14,7 +14,8 @@ UNRESTRICTED = [
     "1 = 1",
     "'a' = 'a'",
     "id = id",
-    "users.id = users.id",
+    "t.id = t.id",
+    "t.id = id",
     "NOT false",
     "NOT (1 = 2)",
     "id = 5 OR true",
@@ -63,6 +64,7 @@ RESTRICTED = [
     "lower(email) = 'a@b.c'",
     "id BETWEEN 1 AND 10",
     "id <> id OR status = 'old'",
+    "other.id = id",
     "x IS NULL AND x IS NOT NULL",
 ]
 

@@ -82,7 +82,7 @@ class _Folder:
             except ValueError:
                 return p.Const(e.this)
         if isinstance(e, exp.Column):
-            return p.column(e.sql())
+            return p.column(e.name if e.table in self.outer else e.sql())
         if isinstance(e, exp.Placeholder | exp.Parameter):
             return p.CONSTANT
         if isinstance(e, exp.And):

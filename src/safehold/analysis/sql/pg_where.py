@@ -77,7 +77,10 @@ class WhereFolder:
         return _const(body)
 
     def _ColumnRef(self, body: dict[str, Any]) -> p.Value:
-        return p.column(".".join(_names(body.get("fields", ()))))
+        names = _names(body.get("fields", ()))
+        if len(names) >= 2 and names[-2] in self.outer:
+            names = names[-1:]  # `t.id` and `id` are the same column of the target row
+        return p.column(".".join(names))
 
     def _ParamRef(self, body: dict[str, Any]) -> p.Value:
         return p.CONSTANT
