@@ -43,6 +43,7 @@ def env(tmp_path: Path) -> dict[str, str]:
         XDG_DATA_HOME=str(home / ".local" / "share"),
         XDG_CONFIG_HOME=str(home / ".config"),
         TMPDIR=str(tmp_path / "tmp"),
+        SAFEHOLD_HOOKD="0",  # in-process unless a test is about the daemon
     )
     return base
 

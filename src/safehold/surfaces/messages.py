@@ -86,10 +86,9 @@ def for_human(action: Action, decision: Decision, stated_reason: str | None = No
 
 def failure(what: str) -> str:
     """When safehold itself failed: the refusal says so, so nobody mistakes it for policy."""
-    return (
-        f"safehold could not judge this tool call ({what}), so it is refused: safehold fails "
-        "closed. Tell the user; `safehold doctor` shows what is wrong."
-    )
+    from safehold.surfaces.hooks.refusal import failure_text
+
+    return failure_text(what)
 
 
 def _short(text: str) -> str:

@@ -14,6 +14,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from safehold.surfaces.hooks import refusal
 from safehold.surfaces.hooks.protocol import (
     Answer,
     HookInputError,
@@ -60,5 +61,4 @@ class Copilot(Protocol):
         return self.refuse(outcome.agent_message or "refused by safehold")
 
     def refuse(self, reason: str) -> Answer:
-        body = {"permissionDecision": "deny", "permissionDecisionReason": reason}
-        return Answer(stdout=json.dumps(body), exit_code=0)
+        return Answer(*refusal.refuse(self.name, reason))

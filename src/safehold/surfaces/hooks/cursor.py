@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from safehold.surfaces.hooks import refusal
 from safehold.surfaces.hooks.protocol import (
     Answer,
     HookInputError,
@@ -72,8 +73,7 @@ class Cursor(Protocol):
         return Answer(stdout=json.dumps(body))
 
     def refuse(self, reason: str) -> Answer:
-        body = {"permission": "deny", "user_message": reason, "agent_message": reason}
-        return Answer(stdout=json.dumps(body), stderr=reason, exit_code=2)
+        return Answer(*refusal.refuse(self.name, reason))
 
 
 def _server_name(payload: Mapping[str, Any]) -> str:

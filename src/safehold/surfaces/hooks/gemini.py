@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from safehold.surfaces.hooks import refusal
 from safehold.surfaces.hooks.protocol import (
     Answer,
     HookInputError,
@@ -72,4 +73,4 @@ class Gemini(Protocol):
         return Answer(stdout=json.dumps(body))
 
     def refuse(self, reason: str) -> Answer:
-        return Answer(stderr=reason, exit_code=2)
+        return Answer(*refusal.refuse(self.name, reason))

@@ -3,18 +3,26 @@
 It must answer, and the answer must never be an accidental allow. Every agent treats a crashed
 or timed-out hook as "no objection", so this entry point catches everything, and a watchdog
 (SIGALRM) answers a refusal before the agent's own hook timeout would let the call through.
-The decision is written to the audit log after the answer is out, by a detached child.
+
+Fast path: hand the call to the resident daemon (`client.py`), importing nothing heavier than
+sockets and JSON. Slow path, when no daemon answers: judge in-process, answer, then record the
+decision from a detached child and start a daemon for the next call. `SAFEHOLD_HOOKD=0` keeps
+every call in-process.
 """
 
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import time
 from collections.abc import Mapping
 
-from safehold.surfaces.hooks.protocol import Answer, HookInputError, Protocol
+try:  # the C module: `signal` itself imports enum, a tenth of this process's start-up time
+    import _signal as signal
+except ImportError:  # pragma: no cover - other interpreters
+    import signal  # type: ignore[no-redef]
+
+from safehold.surfaces.hooks.refusal import failure_text, refuse
 
 #: agent name -> "module:Class"; imported on demand so each hook loads only its own dialect.
 PROTOCOLS: dict[str, str] = {
@@ -26,15 +34,16 @@ PROTOCOLS: dict[str, str] = {
 }
 
 USAGE = "usage: safehold hook {" + "|".join(PROTOCOLS) + "}  (reads the agent's JSON on stdin)"
+DEFAULT_MAX_INPUT = 4 * 1024 * 1024
+DEFAULT_TIMEOUT = 20.0
+
+Reply = tuple[str, str, int]
 
 
-def protocol_for(name: str, environ: Mapping[str, str] | None = None) -> Protocol:
+def protocol_for(name: str, environ: Mapping[str, str] | None = None):  # type: ignore[no-untyped-def]
     import importlib
 
-    ref = PROTOCOLS.get(name)
-    if ref is None:
-        raise KeyError(name)
-    module_name, _, cls_name = ref.partition(":")
+    module_name, _, cls_name = PROTOCOLS[name].partition(":")
     return getattr(importlib.import_module(module_name), cls_name)(environ)
 
 
@@ -43,53 +52,72 @@ def main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         sys.stderr.write(USAGE + "\n")
         return 0 if argv else 2
-    try:
-        protocol = protocol_for(argv[0], os.environ)
-    except Exception:  # an unknown dialect still has to block
-        sys.stderr.write(f"safehold: unknown agent {argv[0]!r}; refusing. {USAGE}\n")
+    agent = argv[0]
+    if agent not in PROTOCOLS:
+        sys.stderr.write(f"safehold: unknown agent {agent!r}; refusing. {USAGE}\n")
         return 2
     try:
-        return _run(protocol, os.environ)
+        return _run(agent, os.environ)
     except BaseException as exc:  # last line of defence: answer, never crash
-        from safehold.surfaces import messages
-
-        return _emit(protocol.refuse(messages.failure(f"{type(exc).__name__}: {exc}")))
+        return _emit(refuse(agent, failure_text(f"{type(exc).__name__}: {exc}")))
 
 
-def _run(protocol: Protocol, environ: Mapping[str, str]) -> int:
-    from safehold.surfaces import messages
-    from safehold.surfaces.hooks import runner, settings
-    from safehold.surfaces.record import Record, write_detached
-
+def _run(agent: str, environ: Mapping[str, str]) -> int:
     try:
-        limits = settings.Limits.from_environ(environ)
+        max_input = int(_number(environ, "SAFEHOLD_HOOK_MAX_INPUT", DEFAULT_MAX_INPUT))
+        timeout = _number(environ, "SAFEHOLD_HOOK_TIMEOUT", DEFAULT_TIMEOUT)
     except ValueError as exc:
-        return _emit(protocol.refuse(messages.failure(str(exc))))
-    deadline = time.monotonic() + limits.timeout_seconds
-    _arm_watchdog(protocol, limits.timeout_seconds)
-    agent = protocol.name
-    try:
-        payload = runner.read_payload(sys.stdin.buffer, limits.max_input_bytes)
-        result = runner.judge(
-            protocol, payload, lambda cwd: settings.load(environ, cwd), deadline
-        )
-    except HookInputError as exc:
-        result = runner.Result(
-            protocol.refuse(messages.failure(str(exc))),
-            Record("hook", "deny", agent=agent, failure=str(exc)),
-        )
-    except Exception as exc:  # policy, config, server, analysis: all refuse
-        what = f"{type(exc).__name__}: {exc}"
-        result = runner.Result(
-            protocol.refuse(messages.failure(what)),
-            Record("hook", "deny", agent=agent, failure=what),
-        )
-    signal.setitimer(signal.ITIMER_REAL, 0)
-    code = _emit(result.answer)
-    if result.record is not None and environ.get("SAFEHOLD_HOOK_RECORD", "1") != "0":
-        database_url = result.database_url or _database_url(environ)
-        write_detached(database_url, result.record)
+        return _failed(agent, str(exc), environ)
+    deadline = time.monotonic() + timeout
+    _arm_watchdog(agent, timeout)
+    raw = sys.stdin.buffer.read(max_input + 1)
+    if len(raw) > max_input:
+        return _failed(agent, f"the hook input is larger than {max_input} bytes", environ)
+
+    path = None
+    if environ.get("SAFEHOLD_HOOKD", "1") != "0":
+        from safehold.surfaces.hooks import client
+
+        path = client.socket_path(environ)
+        if path is not None:
+            try:
+                reply = client.ask_daemon(path, agent, raw, environ, deadline - time.monotonic())
+            except client.DaemonUnavailable:
+                pass
+            else:
+                _disarm()
+                return _emit((reply["stdout"], reply["stderr"], int(reply["exit_code"])))
+
+    from safehold.surfaces.hooks import runner
+
+    result = runner.respond(protocol_for(agent, environ), raw, environ, deadline)
+    _disarm()
+    code = _emit((result.answer.stdout, result.answer.stderr, result.answer.exit_code))
+    if result.record is not None:
+        _record(result.record, result.database_url, environ)
+    if path is not None:
+        from safehold.surfaces.hooks import client
+
+        client.start_daemon(path)
     return code
+
+
+def _failed(agent: str, what: str, environ: Mapping[str, str]) -> int:
+    """Refuse before any decision was possible, and record that it happened."""
+    _disarm()
+    code = _emit(refuse(agent, failure_text(what)))
+    from safehold.surfaces.record import Record
+
+    _record(Record("hook", "deny", agent=agent, failure=what), None, environ)
+    return code
+
+
+def _record(record: object, database_url: str | None, environ: Mapping[str, str]) -> None:
+    if environ.get("SAFEHOLD_HOOK_RECORD", "1") == "0":
+        return
+    from safehold.surfaces.record import write_detached
+
+    write_detached(database_url or _database_url(environ), record)  # type: ignore[arg-type]
 
 
 def _database_url(environ: Mapping[str, str]) -> str | None:
@@ -102,27 +130,44 @@ def _database_url(environ: Mapping[str, str]) -> str | None:
         return None
 
 
-def _arm_watchdog(protocol: Protocol, seconds: float) -> None:
+def _arm_watchdog(agent: str, seconds: float) -> None:
     """After `seconds`, write the refusal and exit, whatever the main path is doing."""
     if seconds <= 0 or not hasattr(signal, "SIGALRM"):
         return
-    from safehold.surfaces import messages
-
-    answer = protocol.refuse(messages.failure(f"no decision within {seconds:g} s"))
+    stdout, stderr, code = refuse(agent, failure_text(f"no decision within {seconds:g} s"))
 
     def fire(_signum: int, _frame: object) -> None:
-        _write(1, answer.stdout)
-        _write(2, answer.stderr)
-        os._exit(answer.exit_code)
+        _write(1, stdout)
+        _write(2, stderr)
+        os._exit(code)
 
     signal.signal(signal.SIGALRM, fire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
 
 
-def _emit(answer: Answer) -> int:
-    _write(1, answer.stdout)
-    _write(2, answer.stderr)
-    return answer.exit_code
+def _disarm() -> None:
+    if hasattr(signal, "SIGALRM"):
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def _number(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number") from None
+    if value < 0:
+        raise ValueError(f"{name}={raw!r} must not be negative")
+    return value
+
+
+def _emit(reply: Reply) -> int:
+    stdout, stderr, code = reply
+    _write(1, stdout)
+    _write(2, stderr)
+    return code
 
 
 def _write(fd: int, text: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -39,11 +39,16 @@ class Result:
     database_url: str | None = None
 
 
-def read_payload(stream: Any, max_bytes: int) -> Mapping[str, Any]:
-    """The agent's JSON object from a binary stream, refusing more than `max_bytes`."""
+def read_input(stream: Any, max_bytes: int) -> bytes:
+    """The agent's bytes from a binary stream, refusing more than `max_bytes`."""
     raw = stream.read(max_bytes + 1)
     if len(raw) > max_bytes:
         raise InputTooLarge(f"the hook input is larger than {max_bytes} bytes")
+    return raw
+
+
+def parse_payload(raw: bytes) -> Mapping[str, Any]:
+    """The agent's JSON object."""
     try:
         payload = json.loads(raw)
     except ValueError as exc:
@@ -53,11 +58,37 @@ def read_payload(stream: Any, max_bytes: int) -> Mapping[str, Any]:
     return payload
 
 
+def respond(
+    protocol: Protocol,
+    raw: bytes,
+    environ: Mapping[str, str],
+    deadline: float,
+    guard_for: Callable[[HookSettings], Any] | None = None,
+) -> Result:
+    """The whole answer to one hook call, failures included: anything that goes wrong is a
+    refusal in the agent's protocol with a failure record, never an exception."""
+    from safehold.surfaces.hooks import settings as hook_settings
+
+    agent = protocol.name
+    try:
+        payload = parse_payload(raw)
+        return judge(
+            protocol, payload, lambda cwd: hook_settings.load(environ, cwd), deadline, guard_for
+        )
+    except Exception as exc:
+        what = str(exc) if isinstance(exc, HookInputError) else f"{type(exc).__name__}: {exc}"
+        return Result(
+            protocol.refuse(messages.failure(what)),
+            Record("hook", "deny", agent=agent, failure=what),
+        )
+
+
 def judge(
     protocol: Protocol,
     payload: Mapping[str, Any],
     load_settings: Any,
     deadline: float,
+    guard_for: Callable[[HookSettings], Any] | None = None,
 ) -> Result:
     """Decide one call. `load_settings(cwd)` returns HookSettings; `deadline` is the monotonic
     time by which the answer must be out (the watchdog's)."""
@@ -68,7 +99,10 @@ def judge(
     if settings.environment and call.action.environment is None:
         call = replace(call, action=replace(call.action, environment=settings.environment))
     assert call.action is not None
-    guard = build_guard(settings)
+    guard = (guard_for or build_guard)(settings)
+    from safehold.analysis.registry import get_analyzer
+
+    get_analyzer(call.action.kind)  # loaded before the analysis clock starts, not against it
     decision = guard.decide(call.action)
     outcome, approval_id = enforce(protocol, call, decision, settings, deadline)
     record = Record(

@@ -1,8 +1,7 @@
-"""What a hook run is configured with: read once at the entry point and passed down.
+"""What a hook call is configured with: the environment plus `safehold.toml`.
 
-Two stages, because the configuration file is found from the agent's working directory, which
-is only known once the agent's JSON has been read: `Limits` (from the environment alone) bound
-that read; `HookSettings` (environment plus `safehold.toml`) govern the decision.
+Loaded per call, once the agent's JSON has said which directory the call happens in (that is
+where the configuration file is looked for), and passed down; nothing below reads either again.
 """
 
 from __future__ import annotations
@@ -16,25 +15,7 @@ from safehold.surfaces.approval import ServerSettings
 if TYPE_CHECKING:
     from safehold.config import Config
 
-DEFAULT_MAX_INPUT = 4 * 1024 * 1024
-DEFAULT_TIMEOUT = 20.0
 DEFAULT_WAIT = 5.0
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Bounds on the hook process itself."""
-
-    max_input_bytes: int = DEFAULT_MAX_INPUT
-    #: the watchdog answers a refusal after this many seconds, before the agent's own timeout
-    timeout_seconds: float = DEFAULT_TIMEOUT
-
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> Limits:
-        return cls(
-            max_input_bytes=int(_number(environ, "SAFEHOLD_HOOK_MAX_INPUT", DEFAULT_MAX_INPUT)),
-            timeout_seconds=_number(environ, "SAFEHOLD_HOOK_TIMEOUT", DEFAULT_TIMEOUT),
-        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,31 @@
+"""The one answer every agent honours as a block, for when safehold itself cannot decide.
+
+Kept free of heavy imports: the watchdog and the daemon client need it before anything else is
+loaded, and the protocol modules use the same table so there is one definition of "refuse".
+"""
+
+from __future__ import annotations
+
+import json
+
+#: agents whose hook protocol treats exit status 2 as a block (Copilot ignores exit statuses)
+EXIT_2_BLOCKS = frozenset({"claude-code", "cursor", "codex", "gemini"})
+
+
+def failure_text(what: str) -> str:
+    """When safehold itself failed: the refusal says so, so nobody mistakes it for policy."""
+    return (
+        f"safehold could not judge this tool call ({what}), so it is refused: safehold fails "
+        "closed. Tell the user; `safehold doctor` shows what is wrong."
+    )
+
+
+def refuse(agent: str, reason: str) -> tuple[str, str, int]:
+    """(stdout, stderr, exit status) of the hardest block `agent` honours."""
+    if agent == "copilot":
+        body = {"permissionDecision": "deny", "permissionDecisionReason": reason}
+        return json.dumps(body), "", 0
+    if agent == "cursor":
+        body = {"permission": "deny", "user_message": reason, "agent_message": reason}
+        return json.dumps(body), reason, 2
+    return "", reason, 2
