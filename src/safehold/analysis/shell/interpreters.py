@@ -491,7 +491,7 @@ def script_effects(code: str, lang: str) -> CodeEffects:
             name = short
         nxt = toks[i + 1] if i + 1 < len(toks) else None
         is_call = nxt is not None and (nxt.text == "(" or (lang in ("ruby", "perl") and
-                                                           nxt.kind == "str"))
+                                                           nxt.kind in ("str", "id")))
         if not is_call:
             continue
         args, literal = _call_args(toks, i)
