@@ -171,6 +171,20 @@ def test_rest_operations(request_, expected_id, effect):
     assert facts.effect is effect
 
 
+@pytest.mark.parametrize(
+    ("request_", "url"),
+    [
+        ("DELETE http://localhost:9200/logs?x=1", "http://localhost:9200/logs"),
+        ("DELETE https://api.digitalocean.com/v2/volumes/abc",
+         "https://api.digitalocean.com/v2/volumes/abc"),
+        ("GET https://u:p@k8s.internal:6443/api/v1/pods", "https://k8s.internal:6443/api/v1/pods"),
+    ],
+)
+def test_every_rest_call_names_its_url_for_the_inventory(request_, url):
+    facts = facts_for(request_)
+    assert url in [t.name for t in facts.targets if t.kind == "url"]
+
+
 def test_issue_body_mentioning_drop_table_is_a_write_not_a_drop():
     facts = facts_for({
         "method": "POST",

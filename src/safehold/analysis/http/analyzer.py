@@ -18,7 +18,7 @@ from safehold.analysis.http import credentials, matcher
 from safehold.analysis.http.names import Vocabulary, vocabulary
 from safehold.analysis.http.request import HttpRequest, from_input
 from safehold.analysis.interface import AnalysisContext, Analyzer
-from safehold.model import Effect, Facts, Finding, Operation
+from safehold.model import Effect, Facts, Finding, Operation, Target
 
 if TYPE_CHECKING:
     from safehold.analysis.http.graphql_doc import RootField
@@ -99,7 +99,8 @@ class HttpAnalyzer(Analyzer):
         elif hit is not None:
             op = self._entry_op(hit, req)
             ops.append(op)
-            unresolved = [t.name for t in op.targets if "$" in t.name or "`" in t.name]
+            unresolved = [t.name for t in op.targets
+                          if t.kind != "url" and ("$" in t.name or "`" in t.name)]
             if unresolved and op.effect >= Effect.DESTRUCTIVE:
                 unknowns.append(
                     Finding("http:unresolved-target",
@@ -201,12 +202,13 @@ class HttpAnalyzer(Analyzer):
         targets = matcher.entry_targets(entry, entry.provider, req, hit.captures, None)
         action = matcher.action_name(req)
         what = action if action else f"{req.method} {req.path}"
+        url = Target(kind="url", name=req.location(), provider=entry.provider)
         return Operation(
             id=entry.id,
             effect=entry.effect,
             reason=f"{entry.provider} {what}{matcher.describe_targets(targets)}: {entry.reason}",
             source=req.display(),
-            targets=targets,
+            targets=(*targets, url),
             suggestion=entry.suggestion,
             provider=entry.provider,
         )

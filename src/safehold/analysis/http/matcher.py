@@ -231,7 +231,7 @@ def generic_request(req: HttpRequest, provider: str | None, vocab: Vocabulary) -
     """What an uncatalogued request's method (or API action name) says; None if it says
     nothing safe to rely on (an unusual method)."""
     who = provider or req.host or "unknown host"
-    target = (Target(kind="url", name=f"{req.host}{req.path}", provider=provider),)
+    target = (Target(kind="url", name=req.location(), provider=provider),)
     action = action_name(req)
     ns = provider or "http"
     if action:

@@ -37,6 +37,7 @@ class HttpRequest:
     form: tuple[tuple[str, str], ...] = ()
     userinfo: bool = False
     problems: tuple[str, ...] = field(default=())
+    port: int | None = None
 
     def header(self, name: str) -> str | None:
         """The last value of a header, compared case-insensitively."""
@@ -75,12 +76,20 @@ class HttpRequest:
             out.setdefault(key, value)
         return out
 
+    def location(self) -> str:
+        """`scheme://host[:port]/path`, no query or credentials: how the inventory names a URL."""
+        port = f":{self.port}" if self.port else ""
+        return f"{self.scheme or 'https'}://{self.host}{port}{self.path}"
+
     def display(self) -> str:
         """`METHOD host/path`, without query string or credentials: safe for reasons."""
         return f"{self.method} {self.host}{self.path}"
 
 
-def _split_url(url: str) -> tuple[str, str, str, tuple[tuple[str, str], ...], bool, list[str]]:
+_Split = tuple[str, str, str, tuple[tuple[str, str], ...], bool, list[str], int | None]
+
+
+def _split_url(url: str) -> _Split:
     problems: list[str] = []
     text = url.strip()
     if "://" not in text and not text.startswith("/"):
@@ -89,14 +98,15 @@ def _split_url(url: str) -> tuple[str, str, str, tuple[tuple[str, str], ...], bo
         parts = urlsplit(text)
         host = (parts.hostname or "").lower()
         userinfo = "@" in parts.netloc
+        port = parts.port
     except ValueError as exc:
         problems.append(f"URL could not be parsed ({exc})")
-        return "", "", "/", (), False, problems
+        return "", "", "/", (), False, problems, None
     path = unquote(parts.path) or "/"
     query = tuple(parse_qsl(parts.query, keep_blank_values=True))
     if not host and "://" in text:
         problems.append("URL has no host")
-    return parts.scheme.lower(), host, path, query, userinfo, problems
+    return parts.scheme.lower(), host, path, query, userinfo, problems, port
 
 
 def _decode_body(
@@ -155,8 +165,8 @@ def build(method: Any, url: Any, headers: Any, body: Any, problems: list[str]) -
         url = ""
     hdrs, hdr_problems = _headers_from(headers)
     problems.extend(hdr_problems)
-    scheme, host, path, query, userinfo, url_problems = _split_url(url) if url else (
-        "", "", "/", (), False, []
+    scheme, host, path, query, userinfo, url_problems, port = _split_url(url) if url else (
+        "", "", "/", (), False, [], None
     )
     problems.extend(url_problems)
     if not host:
@@ -178,6 +188,7 @@ def build(method: Any, url: Any, headers: Any, body: Any, problems: list[str]) -
         form=form,
         userinfo=userinfo,
         problems=tuple(problems),
+        port=port,
     )
 
 
