@@ -122,6 +122,12 @@ def test_approval_covers_arguments_not_just_the_tool_name(guard):
     assert read.allowed and not drop.allowed
 
 
+def test_relative_paths_are_resolved_against_the_working_directory():
+    facts = analyze(Action(kind="mcp", cwd="/work/app", input={
+        "server": "filesystem", "tool": "delete_file", "arguments": {"path": "data/app.db"}}))
+    assert [(t.kind, t.name) for t in facts.targets] == [("path", "/work/app/data/app.db")]
+
+
 def test_catalogued_exec_tool_without_its_argument_is_unknown():
     facts = facts_for({"server": "x", "tool": "run_command", "arguments": {"argv": ["ls"]}})
     assert any(u.id == "mcp:embedded-missing" for u in facts.unknowns)

@@ -9,6 +9,7 @@ say what they hold (`command`, `sql`, `url`); a tool nobody can classify is an u
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from collections.abc import Mapping
@@ -71,7 +72,7 @@ class McpAnalyzer(Analyzer):
         credentials = self._credentials(arguments, source)
         entry = self._match(server, tool, arguments)
         if entry is not None:
-            ops = [self._entry_op(entry, server, tool, arguments, source)]
+            ops = [self._entry_op(entry, server, tool, arguments, source, ctx.cwd)]
             embedded = self._embedded(entry, arguments, ctx, unknowns, source)
         else:
             embedded = self._scan(arguments, ctx, source)
@@ -94,16 +95,19 @@ class McpAnalyzer(Analyzer):
 
     @staticmethod
     def _entry_op(entry: ToolEntry, server: str, tool: str, arguments: Mapping[str, Any],
-                  source: str) -> Operation:
+                  source: str, cwd: str) -> Operation:
         targets: list[Target] = []
         if entry.target_kind:
             for name in entry.target_args:
                 value = arguments.get(name)
                 values = value if isinstance(value, list) else [value]
-                targets.extend(
-                    Target(kind=entry.target_kind, name=str(v))
-                    for v in values if isinstance(v, str | int) and str(v)
-                )
+                for v in values:
+                    if not isinstance(v, str | int) or not str(v):
+                        continue
+                    name = str(v)
+                    if entry.target_kind == "path" and not name.startswith(("/", "~", "$")):
+                        name = os.path.normpath(os.path.join(cwd, name))
+                    targets.append(Target(kind=entry.target_kind, name=name))
         shown = ""
         if targets:
             shown = f" on {targets[0].kind} " + ", ".join(t.name for t in targets[:5])
