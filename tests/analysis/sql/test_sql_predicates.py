@@ -15,6 +15,10 @@ UNRESTRICTED = [
     "'a' = 'a'",
     "id = id",
     "t.id = t.id",
+    "id > 0 OR id <= 0",
+    "0 < id OR id <= 0",
+    "id = 5 OR id <> 5",
+    "NOT (id < 3) OR id < 3",
     "t.id = id",
     "NOT false",
     "NOT (1 = 2)",
@@ -39,6 +43,8 @@ UNRESTRICTED = [
     "-1 < 0",
     "1 = 1 AND 2 = 2",
     "NOT NOT true",
+    "a IS DISTINCT FROM NULL OR a IS NULL",
+    "a IS NOT DISTINCT FROM 3 OR a IS DISTINCT FROM 3",
     "$1",
 ]
 
@@ -65,6 +71,8 @@ RESTRICTED = [
     "id BETWEEN 1 AND 10",
     "id <> id OR status = 'old'",
     "other.id = id",
+    "id > 0 OR id < 0",
+    "id > 0 OR id <= 1",
     "x IS NULL AND x IS NOT NULL",
 ]
 
@@ -79,7 +87,15 @@ def test_postgres_restricted(where):
     assert op_ids(sql_facts(f"DELETE FROM t WHERE {where}")) == ["sql:delete"]
 
 
-_PG_ONLY = {"$1", "'t'::boolean", "now() > '2000-01-01'", "random() < 2", "true IS TRUE"}
+_PG_ONLY = {
+    "a IS DISTINCT FROM NULL OR a IS NULL",
+    "a IS NOT DISTINCT FROM 3 OR a IS DISTINCT FROM 3",
+    "$1",
+    "'t'::boolean",
+    "now() > '2000-01-01'",
+    "random() < 2",
+    "true IS TRUE",
+}
 
 
 @pytest.mark.parametrize("dialect", ["mysql", "sqlite"])

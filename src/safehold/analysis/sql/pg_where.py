@@ -153,8 +153,15 @@ class WhereFolder:
             return p.like(left, self.fold(rexpr), negated, nocase)
         if kind in ("AEXPR_BETWEEN", "AEXPR_NOT_BETWEEN") and len(items) == 2:
             return p.between(left, items[0], items[1], kind == "AEXPR_NOT_BETWEEN")
-        if kind == "AEXPR_NOT_DISTINCT":
-            return p.compare("=", left, self.fold(rexpr))
+        if kind in ("AEXPR_DISTINCT", "AEXPR_NOT_DISTINCT"):
+            right = self.fold(rexpr)
+            distinct = kind == "AEXPR_DISTINCT"
+            if right == p.NULL:
+                return p.is_null(left, negated=distinct)
+            if left == p.NULL:
+                return p.is_null(right, negated=distinct)
+            same = p.compare("=", left, right)
+            return p.not_(same) if distinct else same
         return p.opaque([left, *items] if items else [left, self.fold(rexpr)])
 
     def _SubLink(self, body: dict[str, Any]) -> p.Value:

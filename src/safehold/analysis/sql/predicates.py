@@ -10,9 +10,9 @@ A predicate that depends on no column of the row (`WHERE true`, `WHERE now() > '
 `WHERE $1`, `WHERE EXISTS (SELECT 1 FROM other)`) is the same for every row, so it selects all
 of them or none; when it might select all, the statement is treated as unrestricted. Constants
 are folded (`1 = 1`, `'a' = 'a'`, `NOT false`), `A OR <true>` is true, `A AND <true>` is `A`,
-`x = x` and `x IS NULL OR x IS NOT NULL` are true. Comparing a column with itself is taken as
-true although SQL's NULLs make `x = x` skip rows where x is NULL: it still selects every row
-that has a value, which is what the guard must see.
+`x = x`, `x IS NULL OR x IS NOT NULL` and `x > 0 OR x <= 0` are true. These last are taken as
+true although SQL's NULLs make `x = x` skip rows where x is NULL: they still select every
+row that has a value, which is what the guard must see.
 """
 
 from __future__ import annotations
@@ -112,6 +112,17 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     ">=": operator.ge,
 }
 _SELF_TRUE = {"=", "==", "<=", ">="}
+_FLIP = {"=": "=", "==": "=", "<>": "<>", "!=": "<>", "<": ">", ">": "<", "<=": ">=", ">=": "<="}
+_CANONICAL = {
+    "=": (False, "="),
+    "==": (False, "="),
+    "<>": (True, "="),
+    "!=": (True, "="),
+    "<=": (False, "<="),
+    ">": (True, "<="),
+    ">=": (False, ">="),
+    "<": (True, ">="),
+}
 
 
 def compare(op: str, left: Value, right: Value) -> Value:
@@ -132,6 +143,13 @@ def compare(op: str, left: Value, right: Value) -> Value:
     if isinstance(left, Row) and isinstance(right, Row) and fn is not None:  # noqa: SIM102
         if left.key and left.key == right.key:
             return TRUE if op in _SELF_TRUE else FALSE
+    if isinstance(right, Row) and isinstance(left, Const) and op in _FLIP:
+        left, right, op = right, left, _FLIP[op]
+    if isinstance(left, Row) and left.key and isinstance(right, Const) and op in _CANONICAL:
+        # `x > 0` is `NOT (x <= 0)`: one key per pair, so `x > 0 OR x <= 0` is recognised
+        negated, base = _CANONICAL[op]
+        key = f"cmp:{left.key}:{base}:{right.value!r}"
+        return Row(refs=left.refs, key="not:" + key if negated else key)
     return opaque((left, right))
 
 
