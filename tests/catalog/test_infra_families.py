@@ -25,7 +25,8 @@ FAMILIES = {
     "sequelize", "typeorm", "drizzle", "laravel", "migrate-tools", "ecto", "flyway", "kafka",
     "rabbitmq", "nats", "vault", "onepassword", "doppler", "restic", "borg", "rclone", "velero",
     "mc", "s3cmd", "wrangler", "gitlab", "circleci", "jenkins", "fastly", "stripe", "algolia",
-    "splunk", "deck", "apigeecli", "ldcli",
+    "splunk", "deck", "apigeecli", "ldcli", "eksctl", "argocd", "aws-iac", "firebase", "netlify",
+    "serverless-db", "bq", "kv-stores",
 }
 
 
@@ -97,6 +98,12 @@ CASES = [
     ("gh api -X DELETE /repos/acme/site", "gh:api-delete", Effect.DESTRUCTIVE, None),
     ("kafka-topics --bootstrap-server b:9092 --delete --topic payments", "kafka:topic-delete",
      Effect.IRREVERSIBLE, None),
+    ("eksctl delete cluster --name prod", "eksctl:delete-cluster", Effect.IRREVERSIBLE, None),
+    ("cdk destroy ProdStack --force", "aws-iac:destroy", Effect.IRREVERSIBLE,
+     ("stack", "ProdStack")),
+    ("turso db destroy prod-db --yes", "serverless-db:destroy-database", Effect.IRREVERSIBLE,
+     ("database", "prod-db")),
+    ("etcdctl del --prefix /registry", "kv-stores:etcd-delete-prefix", Effect.IRREVERSIBLE, None),
     # launchers and wrappers reach the catalog too
     ("sudo -u deploy kubectl delete ns staging", "kubectl:delete-namespace", Effect.IRREVERSIBLE,
      ("namespace", "staging")),
