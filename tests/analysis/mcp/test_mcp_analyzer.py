@@ -122,6 +122,17 @@ def test_approval_covers_arguments_not_just_the_tool_name(guard):
     assert read.allowed and not drop.allowed
 
 
+@pytest.mark.parametrize(
+    ("path", "effect"),
+    [("notes.md", Effect.WRITE), ("/etc/hosts", Effect.DESTRUCTIVE),
+     ("data/app.sqlite", Effect.DESTRUCTIVE), (".git/HEAD", Effect.DESTRUCTIVE)],
+)
+def test_filesystem_writes_follow_the_editor_write_rules(tmp_path, path, effect):
+    facts = analyze(Action(kind="mcp", cwd=str(tmp_path), input={
+        "server": "filesystem", "tool": "write_file", "arguments": {"path": path, "content": ""}}))
+    assert facts.effect is effect, facts.to_dict()
+
+
 def test_relative_paths_are_resolved_against_the_working_directory():
     facts = analyze(Action(kind="mcp", cwd="/work/app", input={
         "server": "filesystem", "tool": "delete_file", "arguments": {"path": "data/app.db"}}))

@@ -158,6 +158,12 @@ class McpAnalyzer(Analyzer):
                 "body": arguments.get("body", arguments.get("data")),
             }
             return ctx.embedded("http", request, source=source)
+        if emb.kind == "file":
+            paths = value if isinstance(value, list) else [value]
+            if not paths or not all(isinstance(p, str) and p for p in paths):
+                return None
+            changes = [{"op": emb.op, "path": p} for p in paths]
+            return ctx.embedded("file", {"changes": changes}, dict(emb.options), source=source)
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             text = shlex.join(value) if emb.kind == "shell" else ";\n".join(value)
         elif isinstance(value, str):

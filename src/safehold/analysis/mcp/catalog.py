@@ -28,7 +28,8 @@ _FAMILY_KEYS = frozenset({"family", "servers", "entries", "description"})
 _ENTRY_KEYS = frozenset(
     {"id", "tools", "effect", "reason", "suggestion", "when", "targets", "embed", "examples"}
 )
-_EMBED_KINDS = frozenset({"shell", "sql", "http"})
+_EMBED_KINDS = frozenset({"shell", "sql", "http", "file"})
+_FILE_OPS = frozenset({"write", "edit", "delete"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,7 @@ class Embed:
     kind: str
     prefix: str = ""
     options: tuple[tuple[str, str], ...] = ()
+    op: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,12 +104,16 @@ def _embed(raw: Any, where: str) -> Embed:
     kind = raw.get("kind")
     if kind not in _EMBED_KINDS:
         raise CatalogError(f"{where}: embed kind must be one of {sorted(_EMBED_KINDS)}")
+    op = str(raw.get("op") or "")
+    if kind == "file" and op not in _FILE_OPS:
+        raise CatalogError(f"{where}: a file embed needs `op`: one of {sorted(_FILE_OPS)}")
     options = raw.get("options") or {}
     return Embed(
         arg=raw["arg"],
         kind=kind,
         prefix=str(raw.get("prefix") or ""),
         options=tuple((str(k), str(v)) for k, v in options.items()),
+        op=op,
     )
 
 
