@@ -129,6 +129,18 @@ def redact_text(text: str) -> str:
     """`text` with every recognised secret replaced by `[REDACTED]`."""
     if not text:
         return text
+    if len(text) <= 2048:
+        return _redact_cached(text)
+    return _redact_text(text)
+
+
+@lru_cache(maxsize=8192)
+def _redact_cached(text: str) -> str:
+    """Reasons, rule texts and repeated commands recur in every record; scan each once."""
+    return _redact_text(text)
+
+
+def _redact_text(text: str) -> str:
     for pattern, replace in _RULES:
         text = pattern.sub(replace, text)
     found: set[str] = set()
