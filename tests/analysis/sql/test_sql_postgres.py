@@ -237,3 +237,32 @@ def test_prepared_body_judged_once_and_execute_of_it_understood():
     facts = sql_facts("PREPARE p AS DELETE FROM users; EXECUTE p")
     assert op_ids(facts) == ["sql:delete-all"]
     assert unknown_ids(facts) == []
+
+
+def test_alter_system_command_settings_reach_the_shell_analyser():
+    facts = sql_facts("ALTER SYSTEM SET archive_command = 'rm -rf /'")
+    assert op_ids(facts)[0] == "sql:alter-system"
+    assert facts.effect is Effect.IRREVERSIBLE or facts.unknowns
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect"),
+    [
+        ("INSERT INTO pg_authid (rolname) VALUES ('x')", "postgres"),
+        ("UPDATE pg_catalog.pg_database SET datallowconn = false WHERE datname = 'x'", "postgres"),
+        ("DELETE FROM mysql.user WHERE user = 'bob'", "mysql"),
+        ("UPDATE sqlite_master SET sql = '' WHERE name = 't'", "sqlite"),
+    ],
+)
+def test_writing_the_servers_own_catalogs_is_refused_where_production_may_be_hit(
+    guard, sql, dialect
+):
+    facts = sql_facts(sql, dialect)
+    assert "sql:system-catalog-write" in op_ids(facts)
+    decision = guard.decide(Action(kind="sql", input=sql, options={"dialect": dialect}))
+    assert decision.verdict.value == "deny"
+
+
+def test_reading_system_catalogs_and_writing_lookalike_tables_elsewhere_pass(guard):
+    for sql in ("SELECT * FROM pg_class", "UPDATE app.pg_notes SET a = 1 WHERE id = 1"):
+        assert guard.decide(Action(kind="sql", input=sql)).allowed, sql

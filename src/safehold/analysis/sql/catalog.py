@@ -76,6 +76,8 @@ class SqlCatalog:
     read_functions: frozenset[str]
     pg_builtins: frozenset[str]
     generic_commands: Mapping[str, str] = field(default_factory=dict)
+    system_schemas: frozenset[str] = frozenset()
+    system_tables: frozenset[str] = frozenset()
 
     def entry(self, id: str) -> Entry:
         return self.entries[id]
@@ -171,6 +173,8 @@ def parse_catalog(doc: Mapping[str, Any], pg_builtins: Iterable[str] = ()) -> Sq
         read_functions=frozenset(f.lower() for f in doc.get("read_functions") or ()),
         pg_builtins=frozenset(pg_builtins),
         generic_commands=commands,
+        system_schemas=frozenset(x.lower() for x in doc.get("system_schemas") or ()),
+        system_tables=frozenset(x.lower() for x in doc.get("system_tables") or ()),
     )
 
 

@@ -45,6 +45,21 @@ class Collector:
     def add(self, id: str, source: str, targets: Iterable[Target] = ()) -> None:
         self.operations.append(self.catalog.entry(id).operation(targets, source))
 
+    def dml(self, id: str, source: str, targets: Iterable[Target]) -> None:
+        """A row-changing operation; writing the server's own catalogs is reported as well."""
+        targets = tuple(targets)
+        self.add(id, source, targets)
+        system = [t for t in targets if self.is_system_table(t.name)]
+        if system:
+            self.add("sql:system-catalog-write", source, system)
+
+    def is_system_table(self, name: str) -> bool:
+        qualifier, dot, table = name.lower().rpartition(".")
+        schema = qualifier.rpartition(".")[2]
+        if schema in self.catalog.system_schemas or table in self.catalog.system_tables:
+            return True
+        return not dot and self.dialect == "postgres" and table.startswith("pg_")
+
     def unknown(self, id: str, reason: str, source: str) -> None:
         self.unknowns.append(Finding(id, reason, source))
 

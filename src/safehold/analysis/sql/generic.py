@@ -259,7 +259,7 @@ class GenericFront:
 
     def _insert(self, e: exp.Expression, src: str, top: bool) -> None:
         table = e.find(exp.Table)
-        self.col.add("sql:insert", src, [_table(table)] if table is not None else [])
+        self.col.dml("sql:insert", src, [_table(table)] if table is not None else [])
         self._nested(e, src)
 
     def _restricted(self, e: exp.Expression) -> bool:
@@ -272,20 +272,20 @@ class GenericFront:
 
     def _update(self, e: exp.Expression, src: str, top: bool) -> None:
         id = "sql:update" if e.args.get("where") and self._restricted(e) else "sql:update-all"
-        self.col.add(id, src, [_table(e.this)])
+        self.col.dml(id, src, [_table(e.this)])
         self._nested(e, src)
 
     def _delete(self, e: exp.Expression, src: str, top: bool) -> None:
         tables = e.args.get("tables") or [e.this]
         id = "sql:delete" if self._restricted(e) else "sql:delete-all"
-        self.col.add(id, src, [_table(t) for t in tables])
+        self.col.dml(id, src, [_table(t) for t in tables])
         self._nested(e, src)
 
     def _merge(self, e: exp.Expression, src: str, top: bool) -> None:
         target = [_table(e.this)]
         folder = _Folder(_outer(e.this))
         on = p.restricts(folder.fold(e.args.get("on")))
-        self.col.add("sql:merge", src, target)
+        self.col.dml("sql:merge", src, target)
         whens = e.args.get("whens")
         for when in whens.expressions if whens else ():
             cond = when.args.get("condition")

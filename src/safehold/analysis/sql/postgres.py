@@ -179,6 +179,7 @@ _HANDLERS: dict[str, tuple[str, str]] = {
     "DropTableSpaceStmt": ("_drop_tablespace", ""),
     "LoadStmt": ("_load", ""),
     "VariableSetStmt": ("_set", "sql:set"),
+    "AlterSystemStmt": ("_alter_system", "sql:alter-system"),
     "CreateRoleStmt": ("_role_options", "sql:create"),
     "AlterRoleStmt": ("_role_options", "sql:alter"),
 }
@@ -277,7 +278,7 @@ class PostgresFront:
         self.walk({"SelectStmt": body}, src)
 
     def _insert(self, body: Node, src: str, top: bool, id: str = "") -> None:
-        self.col.add("sql:insert", src, [self._table(body.get("relation", {}))])
+        self.col.dml("sql:insert", src, [self._table(body.get("relation", {}))])
         self.walk(body, src)
 
     def _restricted(self, body: Node, rel: Node) -> bool:
@@ -289,13 +290,13 @@ class PostgresFront:
     def _update(self, body: Node, src: str, top: bool, id: str = "") -> None:
         rel = body.get("relation", {})
         id = "sql:update" if self._restricted(body, rel) else "sql:update-all"
-        self.col.add(id, src, [self._table(rel)])
+        self.col.dml(id, src, [self._table(rel)])
         self.walk(body, src)
 
     def _delete(self, body: Node, src: str, top: bool, id: str = "") -> None:
         rel = body.get("relation", {})
         id = "sql:delete" if self._restricted(body, rel) else "sql:delete-all"
-        self.col.add(id, src, [self._table(rel)])
+        self.col.dml(id, src, [self._table(rel)])
         self.walk(body, src)
 
     def _merge(self, body: Node, src: str, top: bool, id: str = "") -> None:
@@ -303,7 +304,7 @@ class PostgresFront:
         target = [self._table(rel)]
         folder = WhereFolder(_aliases(rel))
         on = predicates.restricts(folder.fold(body.get("joinCondition")))
-        self.col.add("sql:merge", src, target)
+        self.col.dml("sql:merge", src, target)
         for clause in body.get("mergeWhenClauses", ()):
             when = clause.get("MergeWhenClause", {})
             command = when.get("commandType")
@@ -462,6 +463,16 @@ class PostgresFront:
             args = body.get("args", ())
             path = _str(args[0]) if len(args) == 1 and body.get("kind") == "VAR_SET_VALUE" else None
             self.col.search_path = path or None
+
+    def _alter_system(self, body: Node, src: str, top: bool, id: str = "") -> None:
+        """ALTER SYSTEM; settings named *_command hold shell commands the server will run."""
+        setting = body.get("setstmt", {})
+        name = setting.get("name", "")
+        self.col.add(id, src, [Target("setting", name or "all")])
+        args = setting.get("args", ())
+        command = _str(args[0]) if name.endswith("_command") and args else None
+        if command:
+            self.col.embedded("shell", command, f"{name}: {src}")
 
     def _table(self, rv: Node) -> Target:
         if self.col.search_path and not rv.get("schemaname") and not rv.get("catalogname"):
