@@ -83,3 +83,8 @@ def test_what_sqlglot_cannot_follow_is_unknown_and_not_allowed(guard, dialect, s
     assert facts.unknowns, facts.to_dict()
     assert unknown_ids(facts)[0] in ("sql:not-understood", "sql:dynamic")
     assert not guard.decide(Action(kind="sql", input=sql, options={"dialect": dialect})).allowed
+
+
+@pytest.mark.parametrize("dialect", ["sqlite3", "mariadb", "mssql", "MySQL"])
+def test_dialect_aliases(dialect):
+    assert op_ids(sql_facts("DROP TABLE t", dialect)) == ["sql:drop-table"]

@@ -17,7 +17,11 @@ from safehold.analysis.sql.collect import NOT_UNDERSTOOD, Collector, source_text
 from safehold.analysis.sql.postgres import PostgresFront
 from safehold.model import Facts, Finding
 
-POSTGRES_NAMES = frozenset({"postgres", "postgresql", "pg", ""})
+POSTGRES_NAMES = frozenset(
+    {"postgres", "postgresql", "pg", "", "psql", "cockroachdb", "timescaledb"}
+)
+#: other names clients and providers use for a dialect sqlglot knows under its own name
+ALIASES = {"sqlite3": "sqlite", "mariadb": "mysql", "mssql": "tsql", "sqlserver": "tsql"}
 
 
 def _not_understood(reason: str, source: str = "") -> Facts:
@@ -50,6 +54,7 @@ class SqlAnalyzer(Analyzer):
         except UnicodeEncodeError:
             return _not_understood("SQL input is not valid Unicode text", source_text(input))
         dialect = str(options.get("dialect") or "postgres").strip().lower()
+        dialect = ALIASES.get(dialect, dialect)
         col = Collector(self.catalog, ctx, "postgres" if dialect in POSTGRES_NAMES else dialect)
         if dialect in POSTGRES_NAMES:
             PostgresFront(col).analyze(input)
