@@ -32,7 +32,7 @@ when { context.effect == "write" };
 """
 
 
-def write_config(root: Path) -> Path:
+def write_config(root: Path, extra: str = "") -> Path:
     (root / "policy.cedar").write_text(POLICY)
     path = root / "safehold.toml"
     path.write_text(
@@ -49,6 +49,7 @@ urls = ["https://api.prod.example.com"]
 
 [environments.staging]
 urls = ["https://api.staging.example.com"]
+{extra}
 """
     )
     return path

@@ -203,3 +203,35 @@ def test_unknown_approval_page_is_a_404(client: TestClient) -> None:
     r = client.get("/approvals/ap_missing", headers={"Accept": "text/html"})
     assert r.status_code == 404
     assert "Not found" in r.text
+
+
+def test_production_can_need_two_approvers(tmp_path: Any) -> None:
+    from server_helpers import write_config
+
+    from safehold.config import parse_config_file
+    from safehold.server.accounts import Accounts
+    from safehold.server.app import create_app
+    from safehold.service import Safehold
+
+    config = parse_config_file(
+        write_config(tmp_path, "[approvals]\nproduction_approvers = 2\n")
+    )
+    with Safehold.open(config, notify_in_background=False) as sh:
+        accounts = Accounts(sh.store)
+        for name in ("alice", "bob"):
+            accounts.add_user(name, PASSWORD, "approver")
+        agent = accounts.create_token("agent", "agent").secret
+        app = create_app(sh, config.server, tick_seconds=0)
+        with TestClient(app) as client:
+            prod = ask_input(1, host="api.prod.example.com")
+            ap = file_request(client, agent, prod)["approval"]["id"]
+            csrf = sign_in(client, "alice")
+            assert "0 of 2 approvals" in client.get("/").text
+            client.post(f"/approvals/{ap}/decide", data={"verdict": "approve", "csrf_token": csrf})
+            page = client.get(f"/approvals/{ap}").text
+            assert "1 of 2 approvals" in page and "You have voted" in page
+            assert file_request(client, agent, prod)["decision"] == "ask"
+            client.post("/logout", data={"csrf_token": csrf})
+            csrf = sign_in(client, "bob")
+            client.post(f"/approvals/{ap}/decide", data={"verdict": "approve", "csrf_token": csrf})
+            assert file_request(client, agent, prod)["decision"] == "allow"

@@ -62,7 +62,8 @@ class ActionView:
     headline: str
     blast: str
     created_label: str
-    extra: dict[str, Any] = field(default_factory=dict)
+    snapshot_first: bool = False
+    suggestions: list[str] = field(default_factory=list)
 
     @property
     def target_count(self) -> int:
@@ -74,6 +75,7 @@ class ApprovalView(ActionView):
     expires_at: str = ""
     time_left: str = ""
     required: int = 1
+    approvals: int = 0
     votes: list[dict[str, Any]] = field(default_factory=list)
     own: bool = False
     voted: bool = False
@@ -105,6 +107,7 @@ def approval_view(record: Any, protected: frozenset[str], viewer: str | None) ->
         time_left=time_left(expires),
         required=int(_get(record, "required_approvals") or 1),
         votes=votes,
+        approvals=sum(1 for v in votes if v["verdict"] == "approve"),
         own=viewer is not None and viewer == base["requester"],
         voted=viewer is not None and any(v["approver"] == viewer for v in votes),
         used=_get(record, "used_at") is not None,
@@ -165,6 +168,8 @@ def _action_fields(record: Any, protected: frozenset[str]) -> dict[str, Any]:
         "headline": _headline(operations, str(_get(record, "kind") or action.get("kind") or "")),
         "blast": blast_radius(targets),
         "created_label": clock(_get(record, "created_at")),
+        "snapshot_first": bool(decision.get("snapshot_first")),
+        "suggestions": [str(s) for s in decision.get("suggestions") or ()],
     }
 
 
