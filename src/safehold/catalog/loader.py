@@ -17,6 +17,7 @@ from safehold.catalog.schema import Entry, Family, parse_family
 from safehold.errors import CatalogError
 
 BUILTIN_DIR = Path(__file__).parent / "data" / "shell"
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +38,7 @@ class Catalog:
 
 def _read(path: Path) -> Family:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except yaml.YAMLError as exc:
         raise CatalogError(f"{path}: not valid YAML: {exc}") from exc
     except OSError as exc:
