@@ -128,6 +128,12 @@ class DelayService:
         self, action: Action, decision: Decision, requester: str, *, digest: str | None = None
     ) -> Delay:
         """Queue this action (or return the pending delay already queued for the same digest)."""
+        return self.file(action, decision, requester, digest=digest)[0]
+
+    def file(
+        self, action: Action, decision: Decision, requester: str, *, digest: str | None = None
+    ) -> tuple[Delay, bool]:
+        """`hold`, also saying whether a new delay was queued (True) or one re-used."""
         if not requester or not requester.strip():
             raise DelayError("a delayed action needs a requester identity")
         digest = digest or decision_digest(action, decision)
@@ -143,7 +149,7 @@ class DelayService:
                 .limit(1)
             ).first()
             if existing is not None and not self._lapsed(existing, now):
-                return Delay.from_row(existing)
+                return Delay.from_row(existing), False
             row = DelayRow(
                 id=f"dl_{secrets.token_hex(8)}",
                 digest=digest,
@@ -160,7 +166,7 @@ class DelayService:
             s.add(row)
             s.flush()
             self._audit(s, "delay.created", row, requester.strip(), seconds=seconds)
-            return Delay.from_row(row)
+            return Delay.from_row(row), True
 
     def get(self, delay_id: str) -> Delay:
         with self.store.session() as s:

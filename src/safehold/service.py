@@ -22,7 +22,7 @@ from safehold.delays import Delay, DelayService
 from safehold.errors import AuditError
 from safehold.inventory import Inventory
 from safehold.model import Action, Decision, Verdict
-from safehold.notify import Notifier
+from safehold.notify import Notifier, summarize_action
 from safehold.store.db import Store, open_store
 from safehold.store.models import iso
 
@@ -194,7 +194,11 @@ class Safehold:
                     f"delay:{released.id}",
                 )
             else:
-                delay = self.delays.hold(action, policy, requester, digest=digest)
+                delay, new = self.delays.file(action, policy, requester, digest=digest)
+                if new:
+                    self.notifier.delay_created(
+                        delay.id, summarize_action(delay.action), iso(delay.run_at) or ""
+                    )
                 decision = replace(
                     policy,
                     reasons=(
