@@ -317,3 +317,11 @@ def test_an_internal_failure_is_a_json_500_that_allows_nothing(
         assert r.json()["error"] == "internal_error"
         assert "not allowed" in r.json()["detail"]
         assert "decision" not in r.json()
+
+
+def test_request_approval_false_only_answers(client: TestClient, tokens: dict[str, str]) -> None:
+    answer = decide(client, tokens["agent"], ask_input(30), request_approval=False)
+    assert answer["decision"] == "ask"
+    assert answer["approval"] is None
+    h = bearer(tokens["approver"])
+    assert client.get("/api/v1/approvals?state=pending", headers=h).json()["approvals"] == []

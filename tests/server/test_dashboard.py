@@ -57,10 +57,16 @@ def test_sign_in_redirects_only_within_the_site(client: TestClient) -> None:
     assert r.headers["location"] == "/"
 
 
-def test_disabled_users_lose_their_session(client: TestClient, accounts: Any) -> None:
+def test_disabling_a_user_or_changing_the_password_ends_sessions(
+    client: TestClient, accounts: Any
+) -> None:
     sign_in(client, "bob")
     assert client.get("/", follow_redirects=False).status_code == 200
     accounts.set_disabled("bob", True)
+    assert client.get("/", follow_redirects=False).status_code == 303
+    accounts.set_disabled("bob", False)
+    sign_in(client, "bob")
+    accounts.set_password("bob", "a brand new password")
     assert client.get("/", follow_redirects=False).status_code == 303
 
 
