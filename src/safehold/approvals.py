@@ -17,9 +17,9 @@ import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -394,7 +394,7 @@ class ApprovalService:
                     .values(state="used", used_at=now)
                     .execution_options(synchronize_session=False)
                 )
-                if done.rowcount != 1:
+                if cast(CursorResult[Any], done).rowcount != 1:
                     continue
                 s.refresh(row)
                 self._audit(

@@ -15,8 +15,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from safehold.approvals import Approval, approval_url
 from safehold.audit.log import AuditLog
 from safehold.audit.redact import redact_text
@@ -114,6 +112,8 @@ class Notifier:
     def _post(
         self, hook: WebhookSettings, event: str, message: Mapping[str, Any], subject: str | None
     ) -> bool:
+        import httpx  # imported on first delivery: hook processes rarely post
+
         try:
             response = httpx.post(hook.url, json=dict(message), timeout=hook.timeout_seconds)
             response.raise_for_status()

@@ -118,11 +118,8 @@ _RULES: tuple[_Rule, ...] = (
 def _detectors() -> tuple[Any, ...]:
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
 
-    return tuple(
-        cls()
-        for cls in get_mapping_from_secret_type_to_class().values()
-        if cls.__name__ not in _SKIPPED_DETECTORS
-    )
+    classes: list[Any] = list(get_mapping_from_secret_type_to_class().values())
+    return tuple(cls() for cls in classes if cls.__name__ not in _SKIPPED_DETECTORS)
 
 
 def redact_text(text: str) -> str:
