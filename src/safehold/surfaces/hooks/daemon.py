@@ -125,10 +125,8 @@ class Daemon(socketserver.ThreadingUnixStreamServer):
 
         self.last_used = time.monotonic()
         if header.get("op") == "stop":
-            threading.Thread(target=self.shutdown, daemon=True).start()
             return {"stopped": True}
         if header.get("v") != client.PROTOCOL_VERSION or header.get("build") != self.build:
-            threading.Thread(target=self.shutdown, daemon=True).start()
             return {"stale": True}
         agent = header.get("agent")
         if agent not in PROTOCOLS:
@@ -161,6 +159,8 @@ class Handler(socketserver.BaseRequestHandler):
             client.send_frame(sock, json.dumps(reply).encode())
         except Exception:  # the client falls back to judging in-process
             return
+        if reply.get("stopped") or reply.get("stale"):  # exit only once the reply is out
+            threading.Thread(target=self.server.shutdown, daemon=True).start()
 
 
 def prewarm() -> None:
