@@ -18,6 +18,7 @@ from sqlglot.errors import SqlglotError
 from sqlglot.tokens import TokenType
 
 from safehold.analysis.sql import predicates as p
+from safehold.analysis.sql.client_commands import analyze_sqlite_command, split_sqlite_script
 from safehold.analysis.sql.collect import DYNAMIC, NOT_UNDERSTOOD, Collector, source_text
 from safehold.model import Target
 
@@ -209,6 +210,18 @@ class GenericFront:
         self.catalog = col.catalog
 
     def analyze(self, sql: str) -> None:
+        if self.dialect == "sqlite" and any(
+            line.lstrip().startswith(".") for line in sql.splitlines()
+        ):
+            for is_command, text in split_sqlite_script(sql):
+                if is_command:
+                    analyze_sqlite_command(text, self.col)
+                else:
+                    self._analyze_sql(text)
+            return
+        self._analyze_sql(sql)
+
+    def _analyze_sql(self, sql: str) -> None:
         try:
             dialect = _dialect(self.dialect)
         except ValueError as exc:  # sqlglot's answer to a dialect it does not know

@@ -15,6 +15,7 @@ from typing import Any
 
 from safehold.analysis.sql import predicates
 from safehold.analysis.sql.catalog import NONE
+from safehold.analysis.sql.client_commands import analyze_psql_command, is_psql_command
 from safehold.analysis.sql.collect import (
     DYNAMIC,
     NOT_UNDERSTOOD,
@@ -25,7 +26,6 @@ from safehold.analysis.sql.collect import (
 from safehold.analysis.sql.pg_native import PgParseError, parse_json
 from safehold.analysis.sql.pg_where import WhereFolder, _names
 from safehold.analysis.sql.plpgsql import plpgsql_queries
-from safehold.analysis.sql.psql_meta import analyze_meta, is_meta
 from safehold.model import Target
 
 Node = dict[str, Any]
@@ -200,8 +200,8 @@ class PostgresFront:
         if self.depth > self.col.ctx.limits.max_depth:
             self.col.unknown("sql:too-deep", "SQL nested inside SQL too deeply", source_text(sql))
             return
-        if origin is None and is_meta(sql):
-            analyze_meta(sql, self.col, lambda text, where: self.analyze(text, True, where))
+        if origin is None and is_psql_command(sql):
+            analyze_psql_command(sql, self.col, lambda text, where: self.analyze(text, True, where))
             return
         try:
             tree = parse_json(sql)

@@ -1,4 +1,5 @@
-"""psql backslash commands: describes are reads, the rest is followed or stays unknown."""
+"""Client commands (psql backslash, sqlite3 dot): describes are reads, the rest is followed or
+stays unknown."""
 
 from __future__ import annotations
 
@@ -47,3 +48,36 @@ def test_client_copy_program_and_shell_escape_reach_the_shell_analyser():
 
 def test_backslash_inside_sql_strings_is_not_a_command():
     assert op_ids(sql_facts("SELECT '\\dt'")) == ["sql:select"]
+
+
+@pytest.mark.parametrize(
+    "command", [".tables", ".schema users", ".headers on\n.mode column", ".dump"]
+)
+def test_sqlite_describe_commands_are_reads(guard, command):
+    assert set(op_ids(sql_facts(command, "sqlite"))) == {"sql:show"}
+    assert guard.decide(Action(kind="sql", input=command, options={"dialect": "sqlite"})).allowed
+
+
+@pytest.mark.parametrize(
+    "command", [".read evil.sql", ".output /etc/passwd", ".import x.csv t", ".load x"]
+)
+def test_sqlite_commands_that_run_or_write_things_are_unknown(guard, command):
+    assert unknown_ids(sql_facts(command, "sqlite")) == ["sql:not-understood"]
+    assert not guard.decide(
+        Action(kind="sql", input=command, options={"dialect": "sqlite"})
+    ).allowed
+
+
+def test_sqlite_script_mixing_commands_and_sql_judges_both():
+    facts = sql_facts(".headers on\nSELECT 1;\nDELETE FROM t;\n.tables\n", "sqlite")
+    assert op_ids(facts) == ["sql:show", "sql:select", "sql:delete-all", "sql:show"]
+
+
+def test_sqlite_shell_escape_reaches_the_shell_analyser():
+    facts = sql_facts(".shell rm -rf /", "sqlite")
+    assert facts.effect is Effect.IRREVERSIBLE or facts.unknowns
+    assert all(not op.id.startswith("sql:") for op in facts.operations)
+
+
+def test_a_dot_inside_sql_is_not_a_command():
+    assert op_ids(sql_facts("SELECT 1.5, '.tables'", "sqlite")) == ["sql:select"]
