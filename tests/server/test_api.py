@@ -43,6 +43,8 @@ def test_openapi_documents_every_endpoint(client: TestClient) -> None:
     ):
         assert path in paths
     assert client.get("/docs").status_code == 200
+    schema = client.get("/openapi.json").json()
+    assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
 
 
 @pytest.mark.parametrize(

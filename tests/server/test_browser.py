@@ -165,3 +165,18 @@ def test_delay_countdown_ticks_and_cancel_works(
     r = httpx.get(server.base + "/api/v1/delays", headers=bearer(tokens["admin"]))
     assert r.json()["delays"][0]["state"] == "cancelled"
     assert server.decide(tokens["agent"], delay_input(9))["decision"] == "delay"
+
+
+def test_api_docs_render_from_vendored_assets(
+    live: tuple[LiveServer, dict[str, str]], page: object, shots: Path
+) -> None:
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    server, _ = live
+    outside: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith(server.base) else outside.append(r.url))
+    page.goto(server.base + "/docs")
+    expect(page.get_by_text("/api/v1/decisions").first).to_be_visible()
+    page.screenshot(path=str(shots / "06-docs.png"))
+    assert outside == [], f"the docs page reached outside the server: {outside}"

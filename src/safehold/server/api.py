@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from safehold.model import Action
@@ -24,7 +25,18 @@ MAX_INPUT = 256 * 1024
 Kind = Literal["shell", "sql", "http", "mcp", "file"]
 
 
-def principal(request: Request) -> Principal:
+_scheme = HTTPBearer(
+    auto_error=False,
+    description="A token from `safehold tokens create NAME --role agent|approver|admin`.",
+)
+
+
+def principal(
+    request: Request,
+    _documented: Annotated[HTTPAuthorizationCredentials | None, Depends(_scheme)],
+) -> Principal:
+    """The token's caller. The header is parsed by `bearer_principal` so every failure gets
+    the same clear 401; `_scheme` only declares Bearer auth in the OpenAPI document."""
     return bearer_principal(request, request.app.state.ctx.accounts)
 
 

@@ -18,7 +18,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -31,6 +32,12 @@ from safehold.server.views import protected_environments
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
+FAVICON = (
+    "data:image/svg+xml,%3Csvg%20xmlns%3D%22http%3A//www.w3.org/2000/svg%22%20viewBox%3D%220%20"
+    "0%2032%2032%22%3E%3Crect%20width%3D%2232%22%20height%3D%2232%22%20rx%3D%226%22%20fill%3D%2"
+    "2%231b1f24%22/%3E%3Cpath%20d%3D%22M16%205l9%204v7c0%205.5-3.8%209.7-9%2011-5.2-1.3-9-5.5-9"
+    "-11V9z%22%20fill%3D%22%23b3141b%22/%3E%3C/svg%3E"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +67,7 @@ def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) 
         settings=settings,
         accounts=Accounts(sh.store),
         cookies=cookies,
-        templates=Jinja2Templates(directory=str(HERE / "templates")),
+        templates=_templates(),
         protected=protected_environments(sh.config),
     )
 
@@ -86,11 +93,24 @@ def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) 
             "deny, cancel or run actions."
         ),
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.ctx = ctx
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
     app.include_router(dashboard.router)
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        """Swagger UI from the vendored copy: the API docs work on a machine with no internet."""
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="safehold API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url=FAVICON,
+        )
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> Any:
@@ -126,11 +146,20 @@ def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) 
             }
             for e in exc.errors()
         ]
-        body = {"error": "invalid_request", "detail": "the request is not valid",
-                "problems": problems}
+        body = {
+            "error": "invalid_request",
+            "detail": "the request is not valid",
+            "problems": problems,
+        }
         return JSONResponse(body, status_code=422)
 
     return app
+
+
+def _templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.globals["favicon"] = FAVICON
+    return templates
 
 
 _ERROR_NAMES = {
