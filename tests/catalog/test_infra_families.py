@@ -26,7 +26,7 @@ FAMILIES = {
     "rabbitmq", "nats", "vault", "onepassword", "doppler", "restic", "borg", "rclone", "velero",
     "mc", "s3cmd", "wrangler", "gitlab", "circleci", "jenkins", "fastly", "stripe", "algolia",
     "splunk", "deck", "apigeecli", "ldcli", "eksctl", "argocd", "aws-iac", "firebase", "netlify",
-    "serverless-db", "bq", "kv-stores",
+    "serverless-db", "bq", "kv-stores", "openstack", "ceph", "virt", "hcloud", "linode", "oci",
 }
 
 
