@@ -46,7 +46,8 @@ def test_builtin_catalog_is_parsed_once_per_process() -> None:
 @pytest.mark.parametrize(("body", "message"), [
     ("family: demo\ncommands: [demo]\nentries:" + GOOD_ENTRY.replace("destructive", "fatal"),
      "entry 'demo:wipe': effect"),
-    ("family: demo\ncommands: [demo]\nentries:" + GOOD_ENTRY.replace("reason:", "colour: x\n    reason:"),
+    ("family: demo\ncommands: [demo]\nentries:"
+     + GOOD_ENTRY.replace("reason:", "colour: x\n    reason:"),
      "entry 'demo:wipe': unknown keys: ['colour']"),
     ("family: demo\ncommands: [demo]\nentries:" + GOOD_ENTRY.replace("demo:wipe", "other:wipe"),
      "must start with the family name"),

@@ -89,8 +89,13 @@ class Tally:
         return self.agree + self.disagree + self.reviewed
 
     def rate(self) -> float:
+        """Agreement with reviewed disagreements set apart."""
         judged = self.agree + self.disagree
         return self.agree / judged if judged else 1.0
+
+    def raw_rate(self) -> float:
+        """Plain agreement with the peer, counting every case."""
+        return self.agree / self.total if self.total else 1.0
 
 
 @dataclass
@@ -155,14 +160,17 @@ def run(cases: list[Case] | None = None) -> Report:
 
 def format_report(report: Report) -> str:
     lines = ["peer corpus agreement (reviewed disagreements counted apart)", ""]
-    lines.append(f"{'scope':46} {'agree':>6} {'differ':>6} {'review':>6} {'rate':>7}")
+    lines.append(f"{'scope':46} {'agree':>6} {'differ':>6} {'review':>6} {'rate':>7} {'raw':>7}")
     for name, t in sorted(report.by_expect.items()):
-        lines.append(f"{name:46} {t.agree:6} {t.disagree:6} {t.reviewed:6} {t.rate():7.1%}")
+        lines.append(f"{name:46} {t.agree:6} {t.disagree:6} {t.reviewed:6} {t.rate():7.1%} "
+                     f"{t.raw_rate():7.1%}")
     lines += ["", "per source file"]
     for (corpus, source), t in sorted(report.by_source.items()):
         label = f"{corpus}:{source.rsplit('/', 1)[-1]}"[:46]
-        lines.append(f"{label:46} {t.agree:6} {t.disagree:6} {t.reviewed:6} {t.rate():7.1%}")
+        lines.append(f"{label:46} {t.agree:6} {t.disagree:6} {t.reviewed:6} {t.rate():7.1%} "
+                     f"{t.raw_rate():7.1%}")
     lines += ["", "opt-in packs / other modes (no floor)"]
     for name, t in sorted(report.by_pack.items()):
-        lines.append(f"{name[:46]:46} {t.agree:6} {t.disagree:6} {t.reviewed:6} {t.rate():7.1%}")
+        lines.append(f"{name[:46]:46} {t.agree:6} {t.disagree:6} {t.reviewed:6} {t.rate():7.1%} "
+                     f"{t.raw_rate():7.1%}")
     return "\n".join(lines)

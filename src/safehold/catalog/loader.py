@@ -64,7 +64,8 @@ def build_catalog(families: Iterable[Family]) -> Catalog:
         for entry in fam.entries:
             if entry.id in by_id:
                 raise CatalogError(
-                    f"{entry.file}: entry {entry.id!r}: id already defined in {by_id[entry.id].file}"
+                    f"{entry.file}: entry {entry.id!r}: id already defined in "
+                    f"{by_id[entry.id].file}"
                 )
             by_id[entry.id] = entry
             if entry.when.construct:

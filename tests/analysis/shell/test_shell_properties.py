@@ -13,13 +13,14 @@ from safehold.analysis.shell.parser import parse
 from safehold.decide import Guard
 
 SHELLY = st.lists(
-    st.sampled_from(list("rm -f/$()`'\"\\|&;<>{}*~#=\n\tabcgitsudoxe") + [
+    st.sampled_from([
+        *"rm -f/$()`'\"\\|&;<>{}*~#=\n\tabcgitsudoxe",
         "rm -rf ", "git reset --hard", "$(", "`", "<<EOF\n", "\nEOF\n", "bash -c ", "eval ",
         "sudo ", "xargs ", "| sh", "'", '"', "\u2013", "\u3000", "${X:-", "}", "((", "))"]),
     max_size=40,
 ).map("".join)
-SETTINGS = settings(max_examples=300, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[
+    HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
 @SETTINGS

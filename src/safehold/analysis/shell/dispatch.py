@@ -16,7 +16,7 @@ from safehold.analysis.shell import credentials, embedded, interpreters, templat
 from safehold.analysis.shell.normalize import command_name
 from safehold.analysis.shell.paths import DYN
 from safehold.analysis.shell.words import Arg, Output, Scope
-from safehold.catalog.matcher import match_family
+from safehold.catalog.matcher import match_family, parse_args
 from safehold.catalog.schema import Entry, Family
 from safehold.model import Effect, Operation, Target
 
@@ -78,14 +78,13 @@ class Dispatcher:
         source = _show(argv)
         first = argv[0]
         if not first.static:
-            if first.procsub or first.text.strip(DYN + " ") == "" or DYN in first.text:
-                if any(s in NETWORK for s in first.sources):
-                    self.construct("shell-from-network", source)
-                st.unknown("shell:dynamic-command",
-                           f"the command name {first.text.replace(DYN, '$?')!r} is only known at "
-                           "run time", source)
-                return Output(None, ("dynamic command",))
-        if first.text in walker.functions:
+            if any(s in NETWORK for s in first.sources):
+                self.construct("shell-from-network", source)
+            st.unknown("shell:dynamic-command",
+                       f"the command name {first.text.replace(DYN, '$?')!r} is only known at "
+                       "run time", source)
+            return Output(None, ("dynamic command",))
+        if first.text in walker.functions and level == 0:
             return walker.call_function(argv, scope, stdin)
         name = command_name(first.text)
         args = argv[1:]
@@ -109,9 +108,14 @@ class Dispatcher:
         if unwrapped is None:
             unwrapped = wrappers.remote(name, args)
         if unwrapped is not None:
-            return self._unwrapped(name, unwrapped, scope, stdin, walker, inputs, level, source)
+            # Only the `time` keyword (first word, no assignments) still sees shell functions;
+            # every other launcher runs a program, which cannot see them.
+            keyword = level == 0 and name == "time" and not assigns and first.text == "time"
+            return self._unwrapped(name, unwrapped, scope, stdin, walker, inputs,
+                                   level - 1 if keyword else level, source)
 
         out = Output(None, (name,))
+        inline_code = False
         handler = _HANDLERS.get(name)
         if handler is not None:
             handled = handler(self, name, args, scope, stdin, walker, inputs, level, source)
@@ -122,12 +126,13 @@ class Dispatcher:
         else:
             lang = interpreters.language(name)
             if lang is not None:
-                self._interpreter(name, lang, args, scope, stdin, walker, level, source)
+                inline_code = self._interpreter(name, lang, args, scope, stdin, walker, level,
+                                                source)
             elif name in embedded.SQL_CLIENTS:
                 embedded.analyse_sql(st, name, args, stdin, inputs, scope.cwd, source)
             elif name in embedded.HTTP_CLIENTS:
                 embedded.analyse_http(st, name, argv, stdin, scope.cwd, source)
-        self.catalog(name, args, scope, source)
+        self.catalog(name, args, scope, source, check_dynamic=not inline_code)
         credentials.check_paths(st, name, args, scope, source)
         credentials.check_search(st, name, args, scope, source)
         return out
@@ -310,7 +315,9 @@ class Dispatcher:
 
     # -- interpreters -----------------------------------------------------------------------
     def _interpreter(self, name: str, lang: str, args: Sequence[Arg], scope: Scope,
-                     stdin: Output | None, walker: Walker, level: int, source: str) -> None:
+                     stdin: Output | None, walker: Walker, level: int, source: str) -> bool:
+        """Analyse the code an interpreter runs; True when the code was given inline (the
+        remaining arguments are then the program's own, not the interpreter's)."""
         st = self.state
         inv = interpreters.invocation(lang, args)
         codes: list[str] = []
@@ -354,15 +361,17 @@ class Dispatcher:
                 self.run([Arg("rm"), Arg(flags), Arg(path, DYN not in path,
                                                      any(c in path for c in "*?["))],
                          scope, None, walker, level=level + 1)
+        return bool(inv.code)
 
     # -- catalog ------------------------------------------------------------------------------
-    def catalog(self, name: str, args: Sequence[Arg], scope: Scope, source: str) -> None:
+    def catalog(self, name: str, args: Sequence[Arg], scope: Scope, source: str,
+                check_dynamic: bool = True) -> None:
         st = self.state
         families = st.catalog.families_for(name)
         if not families:
             return
         texts = [a.text for a in args]
-        if any(not a.static for a in args):
+        if check_dynamic and any(not a.static for a in args):
             self._dynamic_args(name, families, texts, source)
         for family in families:
             for m in match_family(family, texts, name):
@@ -405,9 +414,14 @@ class Dispatcher:
                 for alts in e.when.subcommand:
                     words |= alts
             for i in slots:
+                before = len(parse_args(texts[:i], family.options_with_value,
+                                        family.short_flag_clusters).positionals)
                 for w in sorted(words):
                     trial = [*texts[:i], w, *texts[i + 1:]]
                     for m in match_family(family, trial, name):
+                        verb = not w.startswith("-")
+                        if verb and before >= len(m.entry.when.subcommand):
+                            continue
                         if m.entry.id not in base and m.entry.effect > Effect.WRITE:
                             self.state.unknown(
                                 "shell:dynamic-argument",

@@ -196,7 +196,7 @@ def analyse_http(state: State, name: str, argv: Sequence[Arg], stdin: Output | N
     if request_from_argv is not None:
         try:
             request = request_from_argv(texts, stdin.text if stdin else None, cwd or "")
-        except Exception as exc:  # noqa: BLE001 - a colleague module's failure is an unknown
+        except Exception as exc:
             state.unknown("shell:http-not-understood",
                           f"{name} call could not be read ({type(exc).__name__})", source)
             return

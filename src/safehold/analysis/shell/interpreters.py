@@ -92,7 +92,8 @@ def invocation(lang: str, args: Sequence[Arg]) -> Invocation:
         opt, eq, val = t.partition("=")
         if opt.startswith("--"):
             if opt in code_flags:
-                inv.code.append(Arg(val, a.static) if eq else (args[i + 1] if i + 1 < n else Arg("")))
+                inv.code.append(Arg(val, a.static) if eq else (
+                    args[i + 1] if i + 1 < n else Arg("")))
                 i += 1 if eq else 2
                 if lang == "python":
                     return inv
@@ -311,7 +312,8 @@ _TOKEN = re.compile(
       | (?P<bc>/\*.*?\*/)
       | (?P<str>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
       | (?P<bt>`(?:[^`\\]|\\.)*`)
-      | (?P<qx>%x\((?:[^)\\]|\\.)*\)|qx\{(?:[^}\\]|\\.)*\}|qx\((?:[^)\\]|\\.)*\)|qx/(?:[^/\\]|\\.)*/)
+      | (?P<qx>%x\((?:[^)\\]|\\.)*\)|qx\{(?:[^}\\]|\\.)*\}
+              |qx\((?:[^)\\]|\\.)*\)|qx/(?:[^/\\]|\\.)*/)
       | (?P<id>[A-Za-z_$][\w$]*(?:(?:\.|::)[A-Za-z_$][\w$]*)*[!?]?)
       | (?P<p>.)""",
     re.VERBOSE | re.DOTALL,
@@ -382,9 +384,9 @@ def tokenize(code: str, lang: str) -> list[_Tok]:
     for m in _TOKEN.finditer(code):
         kind = m.lastgroup or "p"
         text = m.group()
-        if kind in ("ws", "bc") or (kind == "lc" and (text.startswith("//") and lang in
-                                                       ("js", "php") or text.startswith("#") and
-                                                       lang in ("ruby", "perl", "php", "awk"))):
+        if kind in ("ws", "bc") or (kind == "lc" and ((text.startswith("//") and lang in
+                                                       ("js", "php")) or (text.startswith("#") and
+                                                       lang in ("ruby", "perl", "php", "awk")))):
             continue
         if kind == "lc":
             out.append(_Tok("p", text[0]))
@@ -444,10 +446,9 @@ def _call_args(toks: list[_Tok], i: int) -> tuple[list[_Tok | list[_Tok]], bool]
             elif t.kind == "id" and t.text == "glob" and j + 1 < len(toks):
                 j += 1
                 continue
-            elif t.text != "," and t.text != "(" and not (t.kind == "id" and t.text in (
-                    "true", "false", "recursive", "force")) and t.text not in (":", "=", ">"):
-                if not args:
-                    literal = False
+            elif t.text not in (",", "(", ":", "=", ">") and not args and not (
+                    t.kind == "id" and t.text in ("true", "false", "recursive", "force")):
+                literal = False
         if not paren and t.text == "," and not args:
             break
         j += 1

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 
 _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
-_SPACES = "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
+_SPACES = ("\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+           "\u202f\u205f\u3000")
 _ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
 _TABLE = str.maketrans(
     {**{c: "-" for c in _DASHES}, **{c: " " for c in _SPACES}, **{c: None for c in _ZERO_WIDTH}}

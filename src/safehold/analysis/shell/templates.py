@@ -82,10 +82,11 @@ def _fill(template: Sequence[Arg], slot: str | re.Pattern[str] | None, items: li
     out = []
     for item in items:
         line = []
+        value = item.text
         for a in template:
             if has_slot(a):
-                text = (slot.sub(lambda _m: item.text, a.text) if isinstance(slot, re.Pattern)
-                        else a.text.replace(slot, item.text))
+                text = (slot.sub(lambda _m, v=value: v, a.text)  # type: ignore[misc]
+                        if isinstance(slot, re.Pattern) else a.text.replace(slot, value))
                 line.append(Arg(text, a.static and item.static, a.glob, a.sources + item.sources))
             else:
                 line.append(a)
@@ -245,7 +246,7 @@ class FindPlan:
 def find(args: Sequence[Arg]) -> FindPlan:
     plan = FindPlan()
     i, n = 0, len(args)
-    while i < n and args[i].text in ("-H", "-L", "-P", "-f", "-E", "-X", "-s", "-x") or (
+    while (i < n and args[i].text in ("-H", "-L", "-P", "-f", "-E", "-X", "-s", "-x")) or (
             i < n and args[i].text.startswith("-O") and len(args[i].text) <= 3):
         t = args[i].text
         if t == "-L":

@@ -117,7 +117,8 @@ class WordEvaluator:
 
     def _expansion(self, node: Node, scope: Scope) -> tuple[str | None, tuple[str, ...]]:
         sources: tuple[str, ...] = ()
-        names = [c for c in node.named_children if c.type in ("variable_name", "special_variable_name")]
+        names = [c for c in node.named_children
+                 if c.type in ("variable_name", "special_variable_name")]
         if not names:
             for c in node.named_children:
                 self._walk_subs(c, scope)
@@ -126,7 +127,8 @@ class WordEvaluator:
         if names[0].type == "special_variable_name" and name not in ("@", "*"):
             return None, sources
         children = node.children
-        ops = [node_text(c) for c in children if not c.is_named and node_text(c) not in ("${", "}", "$")]
+        ops = [node_text(c) for c in children
+               if not c.is_named and node_text(c) not in ("${", "}", "$")]
         value = scope.lookup(name)
         if not ops:
             return value, sources
