@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from safehold.analysis.sql import predicates as p
+from safehold.analysis.sql.pg_nodes import names
 
 _LIKE = {"~~": (False, False), "!~~": (True, False), "~~*": (False, True), "!~~*": (True, True)}
 
@@ -30,14 +31,6 @@ def _const(body: dict[str, Any]) -> p.Value:
     return p.CONSTANT
 
 
-def _names(items: list[Any]) -> list[str]:
-    out = []
-    for item in items:
-        s = item.get("String")
-        out.append(s.get("sval", "") if s is not None else "*")
-    return out
-
-
 def _column_refs(node: Any) -> list[list[str]]:
     """Every column reference in a subtree, as its dotted parts."""
     found: list[list[str]] = []
@@ -49,7 +42,7 @@ def _column_refs(node: Any) -> list[list[str]]:
         elif type(x) is dict:
             for k, v in x.items():
                 if k == "ColumnRef":
-                    found.append(_names(v.get("fields", ())))
+                    found.append(names(v.get("fields", ())))
                 elif type(v) is dict or type(v) is list:
                     stack.append(v)
     return found
@@ -77,18 +70,18 @@ class WhereFolder:
         return _const(body)
 
     def _ColumnRef(self, body: dict[str, Any]) -> p.Value:
-        names = _names(body.get("fields", ()))
-        if len(names) >= 2 and names[-2] in self.outer:
-            names = names[-1:]  # `t.id` and `id` are the same column of the target row
-        return p.column(".".join(names))
+        parts = names(body.get("fields", ()))
+        if len(parts) >= 2 and parts[-2] in self.outer:
+            parts = parts[-1:]  # `t.id` and `id` are the same column of the target row
+        return p.column(".".join(parts))
 
     def _ParamRef(self, body: dict[str, Any]) -> p.Value:
         return p.CONSTANT
 
     def _TypeCast(self, body: dict[str, Any]) -> p.Value:
         value = self.fold(body.get("arg"))
-        names = _names(body.get("typeName", {}).get("names", ()))
-        if isinstance(value, p.Const) and names and names[-1] == "bool":
+        parts = names(body.get("typeName", {}).get("names", ()))
+        if isinstance(value, p.Const) and parts and parts[-1] == "bool":
             return p.Const(p.truthy(value.value))
         return value
 
@@ -123,8 +116,8 @@ class WhereFolder:
 
     def _A_Expr(self, body: dict[str, Any]) -> p.Value:
         kind = body.get("kind")
-        names = _names(body.get("name", ()))
-        op = names[-1] if names else ""
+        parts = names(body.get("name", ()))
+        op = parts[-1] if parts else ""
         left = self.fold(body["lexpr"]) if "lexpr" in body else None
         rexpr = body.get("rexpr")
         if kind == "AEXPR_OP":

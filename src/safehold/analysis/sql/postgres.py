@@ -10,7 +10,6 @@ as unknown.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from safehold.analysis.sql import predicates
@@ -19,104 +18,24 @@ from safehold.analysis.sql.client_commands import analyze_psql_command, is_psql_
 from safehold.analysis.sql.collect import (
     DYNAMIC,
     NOT_UNDERSTOOD,
-    OPAQUE_FUNCTION,
     Collector,
     source_text,
 )
+from safehold.analysis.sql.pg_code import RoutineJudge
 from safehold.analysis.sql.pg_native import PgParseError, parse_json
-from safehold.analysis.sql.pg_where import WhereFolder, _names
-from safehold.analysis.sql.plpgsql import plpgsql_queries
+from safehold.analysis.sql.pg_nodes import (
+    Node,
+    aliases,
+    defelems,
+    names,
+    object_name,
+    role_name,
+    string_value,
+    table_target,
+    truthy_option,
+)
+from safehold.analysis.sql.pg_where import WhereFolder
 from safehold.model import Target
-
-Node = dict[str, Any]
-
-
-def _relation(rv: Node) -> str:
-    parts = [rv.get("catalogname"), rv.get("schemaname"), rv.get("relname", "")]
-    return ".".join(x for x in parts if x)
-
-
-def _table(rv: Node) -> Target:
-    return Target("table", _relation(rv))
-
-
-def _aliases(rv: Node) -> set[str]:
-    names = {rv.get("relname", "")}
-    alias = rv.get("alias")
-    if alias:
-        names.add(alias.get("aliasname", ""))
-    return names
-
-
-def _object_name(obj: Node) -> str:
-    """Name of a DROP/GRANT object, whatever node carries it."""
-    if "String" in obj:
-        return obj["String"].get("sval", "")
-    if "List" in obj:
-        return ".".join(_names(obj["List"].get("items", ())))
-    if "ObjectWithArgs" in obj:
-        return ".".join(_names(obj["ObjectWithArgs"].get("objname", ())))
-    if "TypeName" in obj:
-        return ".".join(_names(obj["TypeName"].get("names", ())))
-    if "RangeVar" in obj:
-        return _relation(obj["RangeVar"])
-    return "?"
-
-
-def _role(node: Node) -> str:
-    spec = node.get("RoleSpec", {})
-    return spec.get("rolename") or spec.get("roletype", "").removeprefix("ROLESPEC_").lower()
-
-
-def _defelems(items: Iterable[Node]) -> dict[str, Any]:
-    out = {}
-    for item in items or ():
-        de = item.get("DefElem")
-        if de is not None:
-            out[de.get("defname", "")] = de.get("arg")
-    return out
-
-
-def _str(node: Node | None) -> str | None:
-    if not node:
-        return None
-    if "String" in node:
-        return node["String"].get("sval", "")
-    if "A_Const" in node and "sval" in node["A_Const"]:
-        return node["A_Const"]["sval"].get("sval", "")
-    return None
-
-
-def _truthy_option(arg: Node | None) -> bool:
-    """EXPLAIN (ANALYZE), (ANALYZE true), (ANALYZE on) all mean it runs."""
-    if arg is None:
-        return True
-    if "Boolean" in arg:
-        return bool(arg["Boolean"].get("boolval", False))
-    text = _str(arg)
-    if text is not None:
-        return predicates.truthy(text) is True
-    if "Integer" in arg:
-        return bool(arg["Integer"].get("ival", 0))
-    return True
-
-
-def _constant_text(expression: str) -> str | None:
-    """The SQL text of `EXECUTE 'DROP TABLE x'`: the expression when it is one string literal."""
-    try:
-        tree = parse_json("SELECT " + expression)
-    except PgParseError:
-        return None
-    stmts = tree.get("stmts", ())
-    select = stmts[0].get("stmt", {}).get("SelectStmt", {}) if len(stmts) == 1 else {}
-    targets = select.get("targetList", ())
-    if len(targets) != 1 or not set(select) <= {"targetList", "limitOption", "op"}:
-        return None
-    value = targets[0].get("ResTarget", {}).get("val", {})
-    if "TypeCast" in value:
-        value = value["TypeCast"].get("arg", {})
-    return _str(value)
-
 
 _IN_SCHEMA = frozenset(
     {
@@ -185,7 +104,7 @@ _HANDLERS: dict[str, tuple[str, str]] = {
 }
 
 
-class PostgresFront:
+class PostgresFront(RoutineJudge):
     """Judges PostgreSQL text into a Collector."""
 
     def __init__(self, col: Collector) -> None:
@@ -229,7 +148,7 @@ class PostgresFront:
         ((kind, body),) = node.items()
         handler = _HANDLERS.get(kind)
         if kind == "CreateFunctionStmt" or kind == "DoStmt":
-            self._bodies(kind, body, src, text)
+            self.bodies(kind, body, src, text)
             return
         if handler is not None:
             method, id = handler
@@ -265,7 +184,7 @@ class PostgresFront:
                         self.statement({k: v}, src, top=False)
                         continue
                     elif k == "FuncCall" and executing:
-                        self._function(v, src)
+                        self.function_call(v, src)
                     stack.append(v)
                 elif tv is list:
                     stack.append(v)
@@ -285,7 +204,7 @@ class PostgresFront:
         where = body.get("whereClause")
         if where is None:
             return False
-        return predicates.restricts(WhereFolder(_aliases(rel)).fold(where))
+        return predicates.restricts(WhereFolder(aliases(rel)).fold(where))
 
     def _update(self, body: Node, src: str, top: bool, id: str = "") -> None:
         rel = body.get("relation", {})
@@ -302,7 +221,7 @@ class PostgresFront:
     def _merge(self, body: Node, src: str, top: bool, id: str = "") -> None:
         rel = body.get("relation", {})
         target = [self._table(rel)]
-        folder = WhereFolder(_aliases(rel))
+        folder = WhereFolder(aliases(rel))
         on = predicates.restricts(folder.fold(body.get("joinCondition")))
         self.col.dml("sql:merge", src, target)
         for clause in body.get("mergeWhenClauses", ()):
@@ -322,7 +241,7 @@ class PostgresFront:
         remove = body.get("removeType", "")
         word = _DROP_WORDS.get(remove) or remove.removeprefix("OBJECT_").lower().replace("_", " ")
         kind = "table" if word == "foreign table" else word.replace(" ", "-")
-        names = [_object_name(o) for o in body.get("objects", ())]
+        names = [object_name(o) for o in body.get("objects", ())]
         if self.col.search_path and word in _IN_SCHEMA:
             names = [n if "." in n else f"{self.col.search_path}.{n}" for n in names]
         self.col.add(self.catalog.drop_id(word), src, [Target(kind, n) for n in names])
@@ -359,11 +278,11 @@ class PostgresFront:
         if col.get("raw_default") is not None:
             return "sql:alter-type-lossy"  # USING rewrites every value with an expression
         tn = col.get("typeName", {})
-        names = _names(tn.get("names", ()))
-        if tn.get("typmods") or tn.get("arrayBounds") or not names:
+        parts = names(tn.get("names", ()))
+        if tn.get("typmods") or tn.get("arrayBounds") or not parts:
             return "sql:alter-type-lossy"
-        lossless = names[-1] in self.catalog.lossless_types and names[0] in (
-            names[-1],
+        lossless = parts[-1] in self.catalog.lossless_types and parts[0] in (
+            parts[-1],
             "pg_catalog",
         )
         return "sql:alter-type" if lossless else "sql:alter-type-lossy"
@@ -387,16 +306,16 @@ class PostgresFront:
         self.walk(body, src)
 
     def _explain(self, body: Node, src: str, top: bool, id: str = "") -> None:
-        options = _defelems(body.get("options", ()))
+        options = defelems(body.get("options", ()))
         query = body.get("query", {})
-        if "analyze" in options and _truthy_option(options["analyze"]):
+        if "analyze" in options and truthy_option(options["analyze"]):
             self.statement(query, src, top=True)
         else:
             self.col.add("sql:explain", src)
 
     def _call(self, body: Node, src: str, top: bool, id: str = "") -> None:
         call = body.get("funccall", {})
-        name = ".".join(_names(call.get("funcname", ())))
+        name = ".".join(names(call.get("funcname", ())))
         if name not in self.col.routines:
             self.col.unknown(
                 DYNAMIC, f"CALL runs procedure {name}, whose body safehold cannot see", src
@@ -433,7 +352,7 @@ class PostgresFront:
                 targets.append(Target("role", o["AccessPriv"].get("priv_name", "")))
             else:
                 targets.append(
-                    Target(body.get("objtype", "OBJECT_TABLE")[7:].lower(), _object_name(o))
+                    Target(body.get("objtype", "OBJECT_TABLE")[7:].lower(), object_name(o))
                 )
         self.col.add(id, src, targets)
 
@@ -442,13 +361,13 @@ class PostgresFront:
 
     def _roles(self, body: Node, src: str, top: bool, id: str = "") -> None:
         roles = body.get("roles", ())
-        self.col.add(id, src, [Target("role", _role(r)) for r in roles])
+        self.col.add(id, src, [Target("role", role_name(r)) for r in roles])
 
     def _role_options(self, body: Node, src: str, top: bool, id: str = "") -> None:
         role = body.get("role")
-        name = role if isinstance(role, str) else _role({"RoleSpec": role or {}})
-        options = _defelems(body.get("options", ()))
-        superuser = "superuser" in options and _truthy_option(options["superuser"])
+        name = role if isinstance(role, str) else role_name({"RoleSpec": role or {}})
+        options = defelems(body.get("options", ()))
+        superuser = "superuser" in options and truthy_option(options["superuser"])
         self.col.add("sql:grant-superuser" if superuser else id, src, [Target("role", name)])
 
     def _drop_tablespace(self, body: Node, src: str, top: bool, id: str = "") -> None:
@@ -461,7 +380,11 @@ class PostgresFront:
         self.col.add(id, src)
         if body.get("name") == "search_path":
             args = body.get("args", ())
-            path = _str(args[0]) if len(args) == 1 and body.get("kind") == "VAR_SET_VALUE" else None
+            path = (
+                string_value(args[0])
+                if len(args) == 1 and body.get("kind") == "VAR_SET_VALUE"
+                else None
+            )
             self.col.search_path = path or None
 
     def _alter_system(self, body: Node, src: str, top: bool, id: str = "") -> None:
@@ -470,14 +393,14 @@ class PostgresFront:
         name = setting.get("name", "")
         self.col.add(id, src, [Target("setting", name or "all")])
         args = setting.get("args", ())
-        command = _str(args[0]) if name.endswith("_command") and args else None
+        command = string_value(args[0]) if name.endswith("_command") and args else None
         if command:
             self.col.embedded("shell", command, f"{name}: {src}")
 
     def _table(self, rv: Node) -> Target:
         if self.col.search_path and not rv.get("schemaname") and not rv.get("catalogname"):
             return Target("table", f"{self.col.search_path}.{rv.get('relname', '')}")
-        return _table(rv)
+        return table_target(rv)
 
     def _load(self, body: Node, src: str, top: bool, id: str = "") -> None:
         self.col.unknown(DYNAMIC, "LOAD runs a native library's code inside the server", src)
@@ -487,79 +410,3 @@ class PostgresFront:
         if isinstance(rel, dict) and "relname" in rel:
             return [self._table(rel)]
         return []
-
-    # --- code run by the statement -----------------------------------------------------------
-
-    def _function(self, call: Node, src: str) -> None:
-        names = _names(call.get("funcname", ()))
-        name = names[-1].lower() if names else ""
-        schema = names[0] if len(names) > 1 else None
-        rule = self.catalog.functions.get(name)
-        if rule is not None:
-            if rule.id is not None:
-                self.col.add(rule.id, src, [Target("function", name)])
-                return
-            self._sql_argument(name, call.get("args", ()), rule.sql_arg or 0, src)
-            return
-        if schema in (None, "pg_catalog") and name in self.catalog.pg_builtins:
-            return
-        if name in self.catalog.read_functions or ".".join(names) in self.col.routines:
-            return
-        self.col.unknown(
-            OPAQUE_FUNCTION,
-            f"calls {'.'.join(names)}(), which is not a PostgreSQL built-in; "
-            "its body is not visible here",
-            src,
-        )
-
-    def _sql_argument(self, name: str, args: list[Node], index: int, src: str) -> None:
-        if not args or not -len(args) <= index < len(args):
-            self.col.unknown(DYNAMIC, f"{name}() runs SQL safehold cannot see", src)
-            return
-        text = _str(args[index])
-        if text is None:
-            self.col.unknown(DYNAMIC, f"{name}() runs SQL built at run time", src)
-            return
-        self.analyze(text, top=True, origin=f"SQL run by {name}()")
-
-    def _bodies(self, kind: str, body: Node, src: str, text: str) -> None:
-        """CREATE FUNCTION / PROCEDURE and DO: judge the code they hold."""
-        options = _defelems(body.get("options") or body.get("args") or ())
-        language = (
-            _str(options.get("language")) or ("plpgsql" if kind == "DoStmt" else "sql")
-        ).lower()
-        if kind == "CreateFunctionStmt":
-            name = ".".join(_names(body.get("funcname", ())))
-            self.col.routines.add(name)
-            self.col.add("sql:create", src, [Target("function", name)])
-            origin = f"body of {name}"
-        else:
-            origin = "DO block"
-        if body.get("sql_body") is not None:
-            self.walk(body["sql_body"], f"{origin}: {src}")
-            return
-        as_arg = options.get("as")
-        code = _str(as_arg)
-        if code is None and as_arg and "List" in as_arg:
-            code = _str(as_arg["List"].get("items", [None])[0])
-        if code is None:
-            self.col.unknown(DYNAMIC, f"{origin} has no code safehold can read", src)
-        elif language == "sql":
-            self.analyze(code, top=True, origin=origin)
-        elif language == "plpgsql":
-            self._plpgsql(kind, code, text, origin, src)
-        else:
-            self.col.unknown(
-                DYNAMIC, f"{origin} is written in {language}, which safehold cannot analyse", src
-            )
-
-    def _plpgsql(self, kind: str, code: str, text: str, origin: str, src: str) -> None:
-        queries, dynamic = plpgsql_queries(kind, code, text)
-        for reason, expression in dynamic:
-            constant = _constant_text(expression) if expression else None
-            if constant is not None:
-                self.analyze(constant, top=True, origin=f"{origin}, EXECUTE")
-            else:
-                self.col.unknown(DYNAMIC, f"{origin}: {reason}", src)
-        for query, statement in queries:
-            self.analyze(query, top=statement, origin=origin)
