@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from safehold.server import control
@@ -19,10 +20,6 @@ from safehold.server.auth import CSRF_FIELD, CSRF_HEADER, WebSession, csrf_ok, n
 from safehold.server.views import approval_view, delay_view
 
 router = APIRouter(include_in_schema=False)
-
-
-class _SignIn(Exception):
-    """Raised by `_page_user` to send an anonymous browser to the sign-in page."""
 
 
 def _ctx(request: Request) -> Any:
@@ -74,7 +71,7 @@ def _render(
 
 async def _checked_post(request: Request) -> tuple[WebSession, Principal, Any]:
     """The signed-in user behind a POST whose CSRF token matches, and the parsed form."""
-    session, user = _web(request)
+    session, user = await run_in_threadpool(_web, request)
     form = await request.form()
     submitted = request.headers.get(CSRF_HEADER) or form.get(CSRF_FIELD)
     if not csrf_ok(session, submitted if isinstance(submitted, str) else None):
@@ -121,7 +118,11 @@ async def login(request: Request) -> Response:
                            username=username, error="Your sign-in form expired. Try again.")
         ctx.cookies.write(response, session)
         return response
-    principal = ctx.accounts.authenticate(username, password) if username and password else None
+    principal = (
+        await run_in_threadpool(ctx.accounts.authenticate, username, password)
+        if username and password
+        else None
+    )
     if principal is None:
         return _render(request, "login.html", session, None, status_code=401, next=next_url,
                        username=username, error="Wrong username or password.")
@@ -199,7 +200,9 @@ async def decide(request: Request, approval_id: str) -> Response:
         raise HTTPException(403, f"role {user.role!r} may not decide requests")
     flash = None
     try:
-        record = control.vote(ctx.safehold, approval_id, user, verdict, comment)
+        record = await run_in_threadpool(
+            control.vote, ctx.safehold, approval_id, user, verdict, comment
+        )
     except control.ControlError as exc:
         if exc.status == 404:
             raise HTTPException(404, exc.detail) from None
@@ -247,7 +250,7 @@ async def delay_action(request: Request, delay_id: str, verb: str) -> Response:
         raise HTTPException(403, f"role {user.role!r} may not cancel or run delayed actions")
     flash = None
     try:
-        record = control.delay_verb(ctx.safehold, delay_id, verb, user)
+        record = await run_in_threadpool(control.delay_verb, ctx.safehold, delay_id, verb, user)
     except control.ControlError as exc:
         if exc.status == 404:
             raise HTTPException(404, exc.detail) from None
