@@ -33,7 +33,10 @@ PROTOCOLS: dict[str, str] = {
     "copilot": "safehold.surfaces.hooks.copilot:Copilot",
 }
 
-USAGE = "usage: safehold hook {" + "|".join(PROTOCOLS) + "}  (reads the agent's JSON on stdin)"
+USAGE = (
+    "usage: safehold hook {" + "|".join(PROTOCOLS) + "}  (reads the agent's JSON on stdin)\n"
+    "       safehold hook --stop-daemon   (stop this environment's resident hook daemon)"
+)
 DEFAULT_MAX_INPUT = 4 * 1024 * 1024
 DEFAULT_TIMEOUT = 20.0
 
@@ -53,6 +56,8 @@ def main(argv: list[str]) -> int:
         sys.stderr.write(USAGE + "\n")
         return 0 if argv else 2
     agent = argv[0]
+    if agent == "--stop-daemon":
+        return _stop_daemon(os.environ)
     if agent not in PROTOCOLS:
         sys.stderr.write(f"safehold: unknown agent {agent!r}; refusing. {USAGE}\n")
         return 2
@@ -100,6 +105,15 @@ def _run(agent: str, environ: Mapping[str, str]) -> int:
 
         client.start_daemon(path)
     return code
+
+
+def _stop_daemon(environ: Mapping[str, str]) -> int:
+    from safehold.surfaces.hooks import client, daemon
+
+    path = client.socket_path(environ)
+    stopped = path is not None and daemon.stop(path)
+    sys.stdout.write("stopped the hook daemon\n" if stopped else "no hook daemon was running\n")
+    return 0
 
 
 def _failed(agent: str, what: str, environ: Mapping[str, str]) -> int:
