@@ -75,6 +75,8 @@ def test_schema_qualified_targets_in_mysql():
         ("sqlite", "DROP TABLE"),
         ("mysql", "CALL cleanup()"),
         ("mysql", "HANDLER t OPEN"),
+        ("mysql", "SELECT sys_exec('id')"),
+        ("sqlite", "SELECT load_extension('evil.so')"),
         ("no-such-dialect", "SELECT 1"),
     ],
 )

@@ -19,6 +19,7 @@ import yaml
 from safehold.model import Effect, Operation, Target
 
 NONE = "none"
+DYNAMIC_RULE = "dynamic"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -76,6 +77,7 @@ class SqlCatalog:
     read_functions: frozenset[str]
     pg_builtins: frozenset[str]
     generic_commands: Mapping[str, str] = field(default_factory=dict)
+    generic_functions: Mapping[str, str] = field(default_factory=dict)
     system_schemas: frozenset[str] = frozenset()
     system_tables: frozenset[str] = frozenset()
 
@@ -159,6 +161,10 @@ def parse_catalog(doc: Mapping[str, Any], pg_builtins: Iterable[str] = ()) -> Sq
         if id not in entries:
             raise SqlCatalogError(f"drop_objects: {word}: {id!r} is not an entry")
     commands = {str(k).upper(): v for k, v in (doc.get("generic_commands") or {}).items()}
+    gfuncs = {str(k).lower(): v for k, v in (doc.get("generic_functions") or {}).items()}
+    for name, id in gfuncs.items():
+        if id != DYNAMIC_RULE and id not in entries:
+            raise SqlCatalogError(f"generic_functions: {name}: {id!r} is not an entry")
     for word, id in commands.items():
         if id not in entries:
             raise SqlCatalogError(f"generic_commands: {word}: {id!r} is not an entry")
@@ -173,6 +179,7 @@ def parse_catalog(doc: Mapping[str, Any], pg_builtins: Iterable[str] = ()) -> Sq
         read_functions=frozenset(f.lower() for f in doc.get("read_functions") or ()),
         pg_builtins=frozenset(pg_builtins),
         generic_commands=commands,
+        generic_functions=gfuncs,
         system_schemas=frozenset(x.lower() for x in doc.get("system_schemas") or ()),
         system_tables=frozenset(x.lower() for x in doc.get("system_tables") or ()),
     )

@@ -18,6 +18,7 @@ from sqlglot.errors import SqlglotError
 from sqlglot.tokens import TokenType
 
 from safehold.analysis.sql import predicates as p
+from safehold.analysis.sql.catalog import DYNAMIC_RULE
 from safehold.analysis.sql.client_commands import analyze_sqlite_command, split_sqlite_script
 from safehold.analysis.sql.collect import DYNAMIC, NOT_UNDERSTOOD, Collector, source_text
 from safehold.model import Target
@@ -243,6 +244,21 @@ class GenericFront:
             self.statement(statement, source_text(text), True)
 
     def statement(self, e: exp.Expr, src: str, top: bool) -> None:
+        self._statement(e, src, top)
+        if top and self.catalog.generic_functions:
+            self._functions(e, src)
+
+    def _functions(self, e: exp.Expr, src: str) -> None:
+        """Calls the catalog names (`LOAD_FILE`, SQLite's `load_extension`), anywhere in `e`."""
+        for call in e.find_all(exp.Func):
+            name = call.name if isinstance(call, exp.Anonymous) else call.sql_name()
+            rule = self.catalog.generic_functions.get(name.lower())
+            if rule == DYNAMIC_RULE:
+                self.col.unknown(DYNAMIC, f"{name}() runs code safehold cannot see", src)
+            elif rule is not None:
+                self.col.add(rule, src, [Target("function", name.lower())])
+
+    def _statement(self, e: exp.Expr, src: str, top: bool) -> None:
         if isinstance(e, _QUERIES):
             if top:
                 self.col.add("sql:select", src)
