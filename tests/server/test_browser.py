@@ -180,3 +180,26 @@ def test_api_docs_render_from_vendored_assets(
     expect(page.get_by_text("/api/v1/decisions").first).to_be_visible()
     page.screenshot(path=str(shots / "06-docs.png"))
     assert outside == [], f"the docs page reached outside the server: {outside}"
+
+
+def test_pages_run_under_a_strict_content_security_policy(
+    live: tuple[LiveServer, dict[str, str]], page: object
+) -> None:
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    server, tokens = live
+    hostile = {"method": "DELETE",
+               "url": "https://api.staging.example.com/v1/x/<script>alert(1)</script>"}
+    ap = server.decide(tokens["agent"], hostile, reason="<img src=x onerror=alert(2)>")
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("dialog", lambda d: problems.append(f"dialog: {d.message}"))
+    page.goto(server.base + "/")
+    page.fill("#username", "alice")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    card = page.locator(f"#approval-{ap['approval']['id']}")
+    expect(card).to_contain_text("<img src=x onerror=alert(2)>")
+    page.wait_for_timeout(500)
+    assert problems == []

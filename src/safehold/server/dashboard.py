@@ -64,9 +64,22 @@ def _render(
         },
         status_code=status_code,
     )
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Frame-Options"] = "DENY"
+    response.headers.update(_PAGE_HEADERS)
     return response
+
+
+#: Pages show text agents wrote; beyond autoescaping, nothing inline may run or load from
+#: elsewhere, and no page may be framed (clickjacking an Approve button).
+_PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
 
 
 async def _checked_post(request: Request) -> tuple[WebSession, Principal, Any]:
