@@ -147,3 +147,37 @@ def test_a_bad_token_is_a_refusal_not_a_pass(server, project: Path):
     out = run.json["hookSpecificOutput"]
     assert out["permissionDecision"] == "deny"
     assert "HTTP 401" in out["permissionDecisionReason"]
+
+
+def test_the_mcp_proxy_holds_a_call_until_it_is_approved(server, tmp_path: Path):
+    import json
+    import sys
+
+    import anyio
+    from mcp import Client
+    from mcp.client.stdio import StdioServerParameters
+
+    from .conftest import HERE
+
+    base, env, approver = server
+    store = tmp_path / "notes.json"
+    params = StdioServerParameters(
+        command=SAFEHOLD,
+        args=["mcp-proxy", "--approval-wait", "1", "--", sys.executable,
+              str(HERE / "notes_server.py"), str(store)],
+        env=env,
+    )
+    h = {"Authorization": f"Bearer {approver}"}
+
+    async def main() -> tuple[object, object]:
+        async with Client(params) as client:
+            held = await client.call_tool("delete_all_notes", {})
+            rid = approval_id(held.content[0].text)
+            r = httpx.post(f"{base}/api/v1/approvals/{rid}/approve", headers=h, json={})
+            assert r.status_code == 200, r.text
+            return held, await client.call_tool("delete_all_notes", {})
+
+    held, passed = anyio.run(main)
+    assert held.is_error
+    assert not passed.is_error
+    assert json.loads(store.read_text())["calls"] == ["delete_all_notes"]

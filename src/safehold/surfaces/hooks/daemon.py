@@ -164,12 +164,26 @@ class Handler(socketserver.BaseRequestHandler):
 
 
 def prewarm() -> None:
-    """Load what the first call would otherwise wait for."""
+    """Load and exercise what the first call would otherwise wait for (analysers, catalogs,
+    parsers, compiled patterns), so no call pays it inside its analysis time budget."""
     from safehold.analysis.registry import ANALYZERS, get_analyzer
+    from safehold.decide import Guard
+    from safehold.model import Action
 
     for kind in ANALYZERS:
         with contextlib.suppress(Exception):
             get_analyzer(kind)
+    samples = (
+        Action("shell", "git status && psql -c 'select 1' | grep x > /dev/null", cwd="/"),
+        Action("sql", "DELETE FROM t WHERE id = 1"),
+        Action("http", {"method": "GET", "url": "https://example.com/"}),
+        Action("mcp", {"server": "s", "tool": "read", "arguments": {"query": "select 1"}}),
+        Action("file", {"changes": [{"op": "write", "path": "/tmp/x"}]}, cwd="/tmp"),
+    )
+    with contextlib.suppress(Exception):
+        guard = Guard.load()
+        for action in samples:
+            guard.decide(action)
 
 
 def run(path: str, idle_seconds: float = IDLE_SECONDS) -> int:
