@@ -327,3 +327,30 @@ def test_request_approval_false_only_answers(client: TestClient, tokens: dict[st
     assert answer["approval"] is None
     h = bearer(tokens["approver"])
     assert client.get("/api/v1/approvals?state=pending", headers=h).json()["approvals"] == []
+
+
+def test_the_server_clock_expires_unanswered_requests(tmp_path: Any) -> None:
+    import time
+
+    from server_helpers import write_config
+
+    from safehold.config import parse_config_file
+    from safehold.server.accounts import Accounts
+    from safehold.server.app import create_app
+
+    config = parse_config_file(write_config(tmp_path, "[approvals]\nttl = 1\n"))
+    with Safehold.open(config, notify_in_background=False) as sh:
+        accounts = Accounts(sh.store)
+        agent = accounts.create_token("agent", "agent").secret
+        admin = accounts.create_token("admin", "admin").secret
+        app = create_app(sh, config.server, tick_seconds=0.2)
+        with TestClient(app) as client:
+            ap = decide(client, agent, ask_input(1))["approval"]["id"]
+            deadline = time.monotonic() + 10
+            state = "pending"
+            while state == "pending" and time.monotonic() < deadline:
+                time.sleep(0.2)
+                state = client.get(f"/api/v1/approvals/{ap}", headers=bearer(admin)).json()["state"]
+            assert state == "expired"
+            r = client.post(f"/api/v1/approvals/{ap}/approve", headers=bearer(admin))
+            assert r.status_code == 409
