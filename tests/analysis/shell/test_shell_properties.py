@@ -55,6 +55,12 @@ def test_nested_substitutions_stay_bounded(guard: Guard, depth: int) -> None:
     assert not d.allowed
 
 
+def test_high_plane_code_points_do_not_crash_the_parser(guard: Guard) -> None:
+    for text in ("{\U000c4fa5", " {\U0010ffff", "rm -rf {\U000c4fa5 /"):
+        facts(text)
+    assert not decide(guard, "rm -rf {\U000c4fa5 /").allowed
+
+
 def test_deeply_nested_shell_strings_become_unknown(guard: Guard) -> None:
     cmd = "eval " * 30 + "rm -rf /"
     f = facts(cmd)
