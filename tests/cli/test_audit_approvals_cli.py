@@ -124,6 +124,11 @@ def test_audit_tail_and_export(config: Path, tmp_path: Path) -> None:
     lines = target.read_text().splitlines()
     assert code == 0 and [json.loads(x)["seq"] for x in lines] == list(range(1, len(lines) + 1))
     assert invoke("audit", "export", "--config", str(config), "--format", "xml")[0] == 2
+    code, out, _ = invoke("audit", "verify", "--file", str(target))
+    assert code == 0 and out.startswith("ok: ")
+    target.write_text("\n".join([*lines[:-2], lines[-1]]) + "\n")
+    code, _, err = invoke("audit", "verify", "--file", str(target))
+    assert code == 1 and f"record {len(lines) - 1} is missing" in err
 
 
 def test_approvals_list_show_and_approve(config: Path) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -323,6 +323,21 @@ def verify_entries(
         head_seq=last.seq if last else None,
         head_hash=last.hash if last else None,
     )
+
+
+def entries_from_export(lines: Iterable[str]) -> Iterator[AuditEntry]:
+    """Records read back from `export()` output, so an exported copy can be verified offline
+    (`safehold audit verify --file`). A line that is not a record raises AuditError."""
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            row["ts"] = datetime.fromisoformat(row["ts"].replace("Z", "+00:00"))
+            row["payload"] = canonical_json(row["payload"])
+            yield AuditEntry(**row)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise AuditError(f"line {n}: not an exported audit record ({exc})") from exc
 
 
 def _bad(count: int, seq: int, problem: str) -> VerifyResult:

@@ -45,6 +45,9 @@ def verify(
     anchor: str | None = typer.Option(
         None, help="SEQ:HASH noted from an earlier verify; also catches records cut from the end."
     ),
+    file: Path | None = typer.Option(
+        None, "--file", help="Verify an exported JSON-lines copy instead of the database."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Check every record's hash and link; exit 1 naming the first bad record."""
@@ -54,13 +57,24 @@ def verify(
         if not seq.isdigit() or len(digest) != 64:
             raise _fail("--anchor must be SEQ:HASH (a record number and its 64-hex hash)", 2)
         parsed = (int(seq), digest.lower())
-    log = _log(config)
-    try:
-        result = log.verify(anchor=parsed)
-    except SafeholdError as exc:
-        raise _fail(str(exc), 2) from exc
-    finally:
-        log.store.close()
+    if file is not None:
+        from safehold.audit import entries_from_export, verify_entries
+
+        try:
+            with file.open(encoding="utf-8") as fh:
+                result = verify_entries(entries_from_export(fh), anchor=parsed)
+        except OSError as exc:
+            raise _fail(f"cannot read {file}: {exc.strerror or exc}", 2) from exc
+        except SafeholdError as exc:
+            raise _fail(f"{file}: {exc}", 2) from exc
+    else:
+        log = _log(config)
+        try:
+            result = log.verify(anchor=parsed)
+        except SafeholdError as exc:
+            raise _fail(str(exc), 2) from exc
+        finally:
+            log.store.close()
     if as_json:
         typer.echo(
             json.dumps(
