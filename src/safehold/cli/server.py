@@ -75,10 +75,22 @@ def serve(
         sh = Safehold.open(cfg)
     except SafeholdError as exc:
         raise fail(str(exc), 2) from exc
-    _first_run(Accounts(sh.store), config)
-    app = create_app(sh, settings)
-    typer.echo(f"safehold: serving {settings.base_url} (database {sh.store.url})", err=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    try:
+        _first_run(Accounts(sh.store), config)
+        app = create_app(sh, settings)
+        if settings.host not in ("127.0.0.1", "localhost", "::1") and settings.base_url.startswith(
+            "http://"
+        ):
+            typer.echo(
+                f"safehold: warning: listening on {settings.host} over plain http; put TLS in "
+                "front and set [server] base_url = \"https://…\" so passwords and session "
+                "cookies are not sent in clear",
+                err=True,
+            )
+        typer.echo(f"safehold: serving {settings.base_url} (database {sh.store.url})", err=True)
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    finally:
+        sh.close()
 
 
 def _first_run(accounts: Any, config: Path | None) -> None:
