@@ -72,9 +72,22 @@ def _split(patterns: tuple[str, ...], home: str) -> tuple[list[str], list[str]]:
     return paths, names
 
 
-@lru_cache(maxsize=16)
+_compiled: dict[tuple[int, str], tuple[CredentialData, _Compiled]] = {}
+
+
 def _compile(data: CredentialData, home: str) -> _Compiled:
     """Patterns compiled for one home directory, so matching is two regex calls per path."""
+    hit = _compiled.get((id(data), home))
+    if hit is not None and hit[0] is data:
+        return hit[1]
+    compiled = _build(data, home)
+    if len(_compiled) > 64:
+        _compiled.clear()
+    _compiled[(id(data), home)] = (data, compiled)
+    return compiled
+
+
+def _build(data: CredentialData, home: str) -> _Compiled:
     all_paths: list[str] = []
     all_names: list[str] = []
     per_id = []

@@ -48,8 +48,9 @@ class Dispatcher:
     # -- entry from the walker --------------------------------------------------------------
     def command(self, argv: list[Arg], assigns: list[tuple[str, Arg]], scope: Scope,
                 stdin: Output | None, redirects: Redirects, walker: Walker) -> Output:
-        source = _show(argv) or " ".join(f"{k}=" for k, _ in assigns)
-        self.redirections(redirects, scope, walker, source)
+        if redirects.inputs or redirects.outputs:
+            source = _show(argv) or " ".join(f"{k}=" for k, _ in assigns)
+            self.redirections(redirects, scope, walker, source)
         if not argv:
             for name, arg in assigns:
                 scope.env[name] = arg.text if arg.static else None
