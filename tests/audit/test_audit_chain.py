@@ -259,3 +259,22 @@ def test_secrets_are_redacted_before_hashing(store: Store) -> None:
         raw = s.execute(text("SELECT payload FROM audit_records")).scalar_one()
     assert "hunter2" not in raw and "[REDACTED]" in raw
     assert log.verify().ok
+
+
+def test_otlp_export_carries_every_record_and_its_hashes(log: AuditLog) -> None:
+    lines = list(log.export("otlp"))
+    assert len(lines) == 1
+    request = json.loads(lines[0])
+    (resource,) = request["resourceLogs"]
+    attrs = {a["key"]: a["value"] for a in resource["resource"]["attributes"]}
+    assert attrs["service.name"] == {"stringValue": "safehold"}
+    records = resource["scopeLogs"][0]["logRecords"]
+    assert len(records) == 10
+    first = {a["key"]: a["value"] for a in records[0]["attributes"]}
+    entry = log.get(1)
+    assert entry is not None
+    assert first["safehold.seq"] == {"intValue": "1"}
+    assert first["safehold.hash"] == {"stringValue": entry.hash}
+    assert json.loads(records[0]["body"]["stringValue"]) == {"i": 1, "cmd": "echo 1"}
+    micros = int(entry.ts.timestamp()) * 1_000_000 + entry.ts.microsecond
+    assert int(records[0]["timeUnixNano"]) == micros * 1000

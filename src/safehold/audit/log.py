@@ -240,11 +240,15 @@ class AuditLog:
             after = entries[-1].seq
 
     def export(self, format: str = "jsonl") -> Iterator[str]:
-        """One JSON object per line (no trailing newline), every field that was hashed."""
+        """Lines of the whole log: `jsonl` is one record per line with every hashed field;
+        `otlp` is OpenTelemetry logs requests (OTLP/JSON), one per line."""
+        if format == "otlp":
+            from safehold.audit.otlp import otlp_lines
+
+            return otlp_lines(self.entries())
         if format != "jsonl":
-            raise AuditError(f"unknown export format {format!r}; supported: jsonl")
-        for e in self.entries():
-            yield json.dumps(e.to_dict(), ensure_ascii=False, sort_keys=True)
+            raise AuditError(f"unknown export format {format!r}; supported: jsonl, otlp")
+        return (json.dumps(e.to_dict(), ensure_ascii=False, sort_keys=True) for e in self.entries())
 
     def verify(self, *, anchor: tuple[int, str] | None = None) -> VerifyResult:
         """Walk the chain and name the first record that was edited, removed or moved.

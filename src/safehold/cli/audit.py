@@ -145,7 +145,9 @@ def tail(
 @audit_app.command("export")
 def export(
     config: Path | None = ConfigOption,
-    format: str = typer.Option("jsonl", "--format", help="Export format (jsonl)."),
+    format: str = typer.Option(
+        "jsonl", "--format", help="jsonl (one record per line) or otlp (OpenTelemetry logs)."
+    ),
     output: Path | None = typer.Option(None, "--output", "-o", help="File to write (stdout)."),
 ) -> None:
     """Every record, one JSON object per line, with the hashes that chain them."""
