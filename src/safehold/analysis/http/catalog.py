@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -104,11 +104,21 @@ class Provider:
 @dataclass(frozen=True, slots=True)
 class Catalog:
     providers: tuple[Provider, ...]
+    _by_host: dict[str, list[Provider]] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
 
     def providers_for(self, host: str) -> list[Provider]:
-        """Providers that claim this host, host-specific ones first, then `*` providers."""
-        specific = [p for p in self.providers if not p.wildcard and p.serves(host)]
-        return specific + [p for p in self.providers if p.wildcard]
+        """Providers that claim this host, host-specific ones first, then `*` providers
+        (remembered per host: agents call the same few hosts over and over)."""
+        found = self._by_host.get(host)
+        if found is None:
+            specific = [p for p in self.providers if not p.wildcard and p.serves(host)]
+            found = specific + [p for p in self.providers if p.wildcard]
+            if len(self._by_host) >= 1024:
+                self._by_host.clear()
+            self._by_host[host] = found
+        return list(found)
 
     def entries(self) -> Iterable[Entry]:
         for provider in self.providers:

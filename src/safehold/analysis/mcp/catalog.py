@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -77,11 +77,21 @@ class Family:
 @dataclass(frozen=True, slots=True)
 class McpCatalog:
     families: tuple[Family, ...]
+    _by_server: dict[str, list[Family]] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
 
     def families_for(self, server: str) -> list[Family]:
-        """Families that claim this server first, then the generic (`*`) ones."""
-        specific = [f for f in self.families if not f.generic and f.serves(server)]
-        return specific + [f for f in self.families if f.generic]
+        """Families that claim this server first, then the generic (`*`) ones (remembered
+        per server name: a session talks to a handful of servers)."""
+        found = self._by_server.get(server)
+        if found is None:
+            specific = [f for f in self.families if not f.generic and f.serves(server)]
+            found = specific + [f for f in self.families if f.generic]
+            if len(self._by_server) >= 1024:
+                self._by_server.clear()
+            self._by_server[server] = found
+        return list(found)
 
     def entries(self) -> Iterable[ToolEntry]:
         for family in self.families:
