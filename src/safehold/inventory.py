@@ -187,17 +187,20 @@ class Inventory:
         return self._hosts.get(host) or self._hosts.get(bare)
 
     def _match_k8s(self, kind: str, name: str, context: Mapping[str, str]) -> str | None:
+        """A cluster entry covers all its namespaces; a `cluster/namespace` entry one. Without
+        a known cluster, a namespace listed in several clusters takes the most sensitive."""
         cluster = context.get("kube_context") or context.get("context") or context.get("cluster")
         if "/" in name:
             cluster, _, name = name.partition("/")
-        is_cluster = kind in ("cluster", "context", "kube-context")
-        for c, ns, env in self._k8s:
-            if is_cluster and c == name and ns is None:
-                return env
-            if not is_cluster and ns == name and (cluster is None or cluster == c):
-                return env
-        if not is_cluster and cluster:
-            return next((env for c, ns, env in self._k8s if c == cluster and ns is None), None)
+        if kind in ("cluster", "context", "kube-context"):
+            return self.most_sensitive(env for c, ns, env in self._k8s if c == name and ns is None)
+        exact = [env for c, ns, env in self._k8s if ns == name and cluster in (None, c)]
+        if exact:
+            return self.most_sensitive(exact)
+        if cluster:
+            return self.most_sensitive(
+                env for c, ns, env in self._k8s if c == cluster and ns is None
+            )
         return None
 
     # -- the Guard's resolver -----------------------------------------------------------------

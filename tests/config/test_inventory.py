@@ -23,7 +23,7 @@ git_remotes = ["git@github.com:acme/infra.git"]
 [environments.staging]
 resource_ids = ["vol-stg-1"]
 databases = ["db.staging.internal/app", "analytics"]
-kubernetes = ["shared-eks/payments-staging"]
+kubernetes = ["shared-eks/payments-staging", "stg-eks/payments"]
 paths = ["/srv/staging"]
 urls = ["https://api.staging.example.com", "https://admin.example.com"]
 
@@ -98,6 +98,15 @@ def test_namespace_uses_the_actions_kube_context(inventory: Inventory) -> None:
         inventory.environment_of(Target("namespace", "payments"), context={"context": "other"})
         is None
     )
+
+
+def test_a_namespace_in_several_clusters_is_as_sensitive_as_the_most_sensitive(
+    inventory: Inventory,
+) -> None:
+    assert inventory.environment_of(Target("namespace", "payments")) == "production"
+    ctx = {"context": "stg-eks"}
+    assert inventory.environment_of(Target("namespace", "payments"), context=ctx) == "staging"
+    assert inventory.environment_of(Target("namespace", "stg-eks/payments")) == "staging"
 
 
 def _facts(*targets: Target) -> Facts:
