@@ -173,3 +173,19 @@ def test_deep_nesting_is_unknown_not_a_crash():
 
 def test_analyser_can_be_built_with_its_own_catalog():
     assert SqlAnalyzer().catalog.entry("sql:truncate").effect is Effect.DESTRUCTIVE
+
+
+@SETTINGS
+@given(
+    garbage=st.lists(
+        st.sampled_from(["foo", "bar(", "SELEC 1", "1 +", "a b c", "WHERE"]), min_size=1, max_size=4
+    ),
+    stmt=st.sampled_from(["DROP TABLE t", "TRUNCATE t", "DROP DATABASE d", "DELETE FROM t"]),
+    first=st.booleans(),
+)
+def test_garbage_beside_a_destructive_statement_never_hides_it(garbage, stmt, first):
+    parts = [stmt, *garbage] if first else [*garbage, stmt]
+    facts = sql_facts("; ".join(parts))
+    assert facts.unknowns
+    if first or all("(" not in g for g in garbage):
+        assert facts.effect >= Effect.DESTRUCTIVE, facts.to_dict()

@@ -98,3 +98,34 @@ def test_nesting_beyond_the_limit_is_unknown():
         sql = "SELECT dblink_exec('c', " + "'" + sql.replace("'", "''") + "')"
     facts = sql_facts(sql)
     assert "sql:too-deep" in unknown_ids(facts), facts.to_dict()
+
+
+@pytest.mark.parametrize(
+    ("sql", "op"),
+    [
+        ("DROP DATABASE prod; garbage(", "sql:drop-database"),
+        ("garbage; garbage2; DROP DATABASE x", "sql:drop-database"),
+        ("SELECT 1; DROP TABLE t; SELEC 2", "sql:drop-table"),
+        ("a b c; /* x; */ TRUNCATE t", "sql:truncate"),
+    ],
+)
+def test_a_broken_statement_does_not_hide_the_ones_beside_it(guard, sql, op):
+    facts = sql_facts(sql)
+    assert op in op_ids(facts), facts.to_dict()
+    assert "sql:not-understood" in unknown_ids(facts)
+    if op == "sql:drop-database":
+        assert guard.decide(Action(kind="sql", input=sql)).verdict.value == "deny"
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT 1; DELETE FROM t WHERE (; TRUNCATE x",
+        "SELECT 'x; DROP TABLE t",
+        "SELECT $$; DROP TABLE t",
+    ],
+)
+def test_text_swallowed_by_an_unclosed_construct_stays_unknown(guard, sql):
+    facts = sql_facts(sql)
+    assert "sql:not-understood" in unknown_ids(facts)
+    assert not guard.decide(Action(kind="sql", input=sql)).allowed

@@ -2,8 +2,8 @@
 
 The library is the one the `postgast` wheel bundles. Importing `postgast` itself loads its
 protobuf schema (~70 ms), and a hook runs in a fresh process per call, so the analyser binds
-the two functions it needs — parse to JSON, parse PL/pgSQL to JSON — straight from that
-library instead. The structures mirror libpg_query's `pg_query.h`.
+the functions it needs — parse to JSON, parse PL/pgSQL to JSON, split with the scanner —
+straight from that library instead. The structures mirror libpg_query's `pg_query.h`.
 """
 
 from __future__ import annotations
@@ -49,6 +49,19 @@ class _ParseResult(Structure):
     ]
 
 
+class _SplitStmt(Structure):
+    _fields_ = [("stmt_location", c_int), ("stmt_len", c_int)]
+
+
+class _SplitResult(Structure):
+    _fields_ = [
+        ("stmts", POINTER(POINTER(_SplitStmt))),
+        ("n_stmts", c_int),
+        ("stderr_buffer", c_char_p),
+        ("error", POINTER(_Error)),
+    ]
+
+
 class _PlpgsqlResult(Structure):
     _fields_ = [("plpgsql_funcs", c_char_p), ("error", POINTER(_Error))]
 
@@ -77,6 +90,10 @@ def _lib() -> ctypes.CDLL:
     lib.pg_query_parse_plpgsql.restype = _PlpgsqlResult
     lib.pg_query_free_plpgsql_parse_result.argtypes = [_PlpgsqlResult]
     lib.pg_query_free_plpgsql_parse_result.restype = None
+    lib.pg_query_split_with_scanner.argtypes = [c_char_p]
+    lib.pg_query_split_with_scanner.restype = _SplitResult
+    lib.pg_query_free_split_result.argtypes = [_SplitResult]
+    lib.pg_query_free_split_result.restype = None
     return lib
 
 
@@ -107,3 +124,36 @@ def parse_plpgsql_json(sql: str) -> list[dict[str, Any]]:
         return json.loads(result.plpgsql_funcs)
     finally:
         lib.pg_query_free_plpgsql_parse_result(result)
+
+
+def split_statements(sql: str) -> list[str]:
+    """`sql` cut into statements by PostgreSQL's scanner, which (unlike the parser) gets
+    through text with syntax errors; quotes and comments are respected. The scanner skips
+    what it cannot place (a lone word, the text after an unbalanced parenthesis), so every
+    stretch between and after its statements is returned too: together the pieces hold all
+    of `sql`."""
+    lib = _lib()
+    raw = sql.encode("utf-8")
+    result = lib.pg_query_split_with_scanner(raw)
+    try:
+        _raise_if_error(result.error)
+        spans = []
+        for i in range(result.n_stmts):
+            stmt = result.stmts[i].contents
+            spans.append((stmt.stmt_location, stmt.stmt_location + stmt.stmt_len))
+    finally:
+        lib.pg_query_free_split_result(result)
+    pieces: list[bytes] = []
+    pos = 0
+    for start, end in sorted(spans):
+        if start > pos:
+            pieces.append(raw[pos:start])
+        pieces.append(raw[max(start, pos) : end])
+        pos = max(pos, end)
+    pieces.append(raw[pos:])
+    out = []
+    for piece in pieces:
+        text = piece.decode("utf-8", "replace").strip(" \t\r\n;")
+        if text:
+            out.append(text)
+    return out

@@ -22,7 +22,7 @@ from safehold.analysis.sql.collect import (
     source_text,
 )
 from safehold.analysis.sql.pg_code import RoutineJudge
-from safehold.analysis.sql.pg_native import PgParseError, parse_json
+from safehold.analysis.sql.pg_native import PgParseError, parse_json, split_statements
 from safehold.analysis.sql.pg_nodes import (
     Node,
     aliases,
@@ -71,6 +71,14 @@ _DEFINITIONS = frozenset(
         "CreateForeignTableStmt",
     }
 )
+
+
+def _split(sql: str) -> list[str]:
+    """Pieces that together hold all of `sql`: what the scanner split, then what it left."""
+    try:
+        return split_statements(sql)
+    except PgParseError:
+        return [sql]
 
 
 #: statement node -> (method, catalog id it reports when the method needs one)
@@ -125,12 +133,7 @@ class PostgresFront(RoutineJudge):
         try:
             tree = parse_json(sql)
         except PgParseError as exc:
-            where = f" ({origin})" if origin else ""
-            self.col.unknown(
-                NOT_UNDERSTOOD,
-                f"PostgreSQL's parser rejected the SQL{where}: {exc.message}",
-                source_text(sql),
-            )
+            self._rejected(sql, top, origin, exc)
             return
         raw = sql.encode("utf-8")
         self.depth += 1
@@ -143,6 +146,21 @@ class PostgresFront(RoutineJudge):
                 self.statement(stmt.get("stmt", {}), src, top, text)
         finally:
             self.depth -= 1
+
+    def _rejected(self, sql: str, top: bool, origin: str | None, exc: PgParseError) -> None:
+        """A syntax error: the statements around the broken one are still judged, so one
+        broken statement cannot hide a `DROP DATABASE` next to it."""
+        parts = _split(sql)
+        if len(parts) > 1 and all(len(part) < len(sql) for part in parts):
+            for part in parts:
+                self.analyze(part, top, origin)
+            return
+        where = f" ({origin})" if origin else ""
+        self.col.unknown(
+            NOT_UNDERSTOOD,
+            f"PostgreSQL's parser rejected the SQL{where}: {exc.message}",
+            source_text(sql),
+        )
 
     def statement(self, node: Node, src: str, top: bool, text: str = "") -> None:
         ((kind, body),) = node.items()
