@@ -259,6 +259,23 @@ def test_credentials_are_noted_and_never_shown(request_):
     assert SECRET not in json.dumps(facts.to_dict())
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["http://169.254.169.254/latest/meta-data/iam/security-credentials/role",
+     "http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token",
+     "http://169.254.170.2/v2/credentials/abc"],
+)
+def test_metadata_credential_endpoints_are_credential_access(url):
+    facts = facts_for({"method": "GET", "url": url})
+    assert [c.id for c in facts.credentials] == ["http:credential-endpoint"]
+
+
+def test_metadata_that_is_not_a_credential_is_just_a_read():
+    facts = facts_for({"method": "GET",
+                       "url": "http://169.254.169.254/latest/meta-data/instance-id"})
+    assert not facts.credentials
+
+
 def test_redacted_request_hides_secrets():
     from safehold.analysis.http.credentials import redacted
     from safehold.analysis.http.names import vocabulary

@@ -51,6 +51,12 @@ def findings(req: HttpRequest, vocab: Vocabulary, extra_headers: frozenset[str])
                     where,
                 )
             )
+    location = f"{req.host}{req.path}".lower()
+    if any(location.startswith(prefix) for prefix in vocab.credential_endpoints):
+        out.append(
+            Finding("http:credential-endpoint",
+                    "request fetches cloud credentials from an instance metadata service", where)
+        )
     if req.userinfo:
         out.append(
             Finding("http:credential", "request URL carries user credentials (redacted)", where)

@@ -31,6 +31,7 @@ class Vocabulary:
     read: frozenset[str]
     credential_headers: frozenset[str]
     credential_params: frozenset[str]
+    credential_endpoints: tuple[str, ...] = ()
 
 
 def words(name: str) -> list[str]:
@@ -75,4 +76,5 @@ def vocabulary() -> Vocabulary:
         read=_word_list(data, "read_words"),
         credential_headers=_word_list(data, "credential_headers"),
         credential_params=_word_list(data, "credential_params"),
+        credential_endpoints=tuple(sorted(_word_list(data, "credential_endpoints"))),
     )
