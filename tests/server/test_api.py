@@ -115,6 +115,10 @@ def test_not_json_and_empty_and_oversized_inputs_are_refused(
     r = client.post("/api/v1/decisions", json=big, headers=h)
     assert r.status_code == 413
     assert r.json()["error"] == "too_large"
+    huge = {"kind": "shell", "input": "echo " + "a" * 2_000_000}
+    r = client.post("/api/v1/decisions", json=huge, headers=h)
+    assert r.status_code == 413
+    assert "request bodies are limited" in r.json()["detail"]
 
 
 def test_an_approved_action_runs_exactly_once(
@@ -131,6 +135,7 @@ def test_an_approved_action_runs_exactly_once(
     assert polled.status_code == 200
     assert polled.json()["state"] == "pending"
     assert polled.json()["stated_reason"] == "stale cache after deploy"
+    assert polled.json()["url"] == approval["url"]
 
     again = decide(client, agent, ask_input(7))
     assert again["decision"] == "ask"

@@ -84,9 +84,12 @@ def _raise(exc: control.ControlError) -> HTTPException:
 
 
 def dump(record: Any) -> dict[str, Any]:
-    if hasattr(record, "to_dict"):
-        return record.to_dict()
-    raise TypeError(f"cannot serialise {type(record).__name__}")
+    return dict(record.to_dict())
+
+
+def dump_approval(request: Request, record: Any) -> dict[str, Any]:
+    """An approval with the dashboard link an approver can open."""
+    return dict(record.to_dict(base_url=request.app.state.ctx.settings.base_url))
 
 
 @router.post("/decisions", tags=["decisions"])
@@ -125,7 +128,8 @@ def list_approvals(
     who: Decider,
     state: Literal["pending", "approved", "denied", "expired", "used"] | None = None,
 ) -> dict[str, Any]:
-    return {"approvals": [dump(a) for a in control.approvals(_sh(request), state)]}
+    records = control.approvals(_sh(request), state)
+    return {"approvals": [dump_approval(request, a) for a in records]}
 
 
 @router.get("/approvals/{approval_id}", tags=["approvals"])
@@ -137,7 +141,7 @@ def get_approval(approval_id: str, request: Request, who: Caller) -> dict[str, A
         raise _raise(exc) from None
     if not who.can_decide and record.requester != who.identity:
         raise HTTPException(404, f"no approval request {approval_id!r}")
-    return dump(record)
+    return dump_approval(request, record)
 
 
 @router.post("/approvals/{approval_id}/approve", tags=["approvals"])
@@ -157,11 +161,12 @@ def deny(
 def _vote(
     request: Request, approval_id: str, who: Principal, verdict: str, body: VoteRequest | None
 ) -> dict[str, Any]:
-    comment = (body.comment or "").strip() or None if body else None
+    comment = (body.comment or "").strip() if body else ""
     try:
-        return dump(control.vote(_sh(request), approval_id, who, verdict, comment))
+        record = control.vote(_sh(request), approval_id, who, verdict, comment or None)
     except control.ControlError as exc:
         raise _raise(exc) from None
+    return dump_approval(request, record)
 
 
 @router.get("/delays", tags=["delays"])

@@ -32,6 +32,7 @@ from safehold.server.views import protected_environments
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
+MAX_BODY = 1024 * 1024
 FAVICON = (
     "data:image/svg+xml,%3Csvg%20xmlns%3D%22http%3A//www.w3.org/2000/svg%22%20viewBox%3D%220%20"
     "0%2032%2032%22%3E%3Crect%20width%3D%2232%22%20height%3D%2232%22%20rx%3D%226%22%20fill%3D%2"
@@ -100,6 +101,17 @@ def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
     app.include_router(dashboard.router)
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next: Any) -> Any:
+        """Refuse an oversized body before anything reads it into memory."""
+        length = request.headers.get("content-length", "")
+        if length and (not length.isdigit() or int(length) > MAX_BODY):
+            return JSONResponse(
+                {"error": "too_large", "detail": f"request bodies are limited to {MAX_BODY} bytes"},
+                status_code=413,
+            )
+        return await call_next(request)
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
