@@ -90,3 +90,16 @@ def test_what_sqlglot_cannot_follow_is_unknown_and_not_allowed(guard, dialect, s
 @pytest.mark.parametrize("dialect", ["sqlite3", "mariadb", "mssql", "MySQL"])
 def test_dialect_aliases(dialect):
     assert op_ids(sql_facts("DROP TABLE t", dialect)) == ["sql:drop-table"]
+
+
+@pytest.mark.parametrize(
+    ("sql", "op"),
+    [
+        ("SELEC 1; DROP DATABASE prod", "sql:drop-database"),
+        ("DROP TABLE t; DELETE FROM WHERE", "sql:drop-table"),
+    ],
+)
+def test_a_broken_statement_does_not_hide_the_ones_beside_it(sql, op):
+    facts = sql_facts(sql, "mysql")
+    assert op in op_ids(facts)
+    assert "sql:not-understood" in unknown_ids(facts)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
 from functools import cache
 
 from sqlglot import exp
@@ -185,21 +184,24 @@ def _dialect(name: str) -> Dialect:
     return Dialect.get_or_raise(name)
 
 
-def _statements(dialect: Dialect, sql: str) -> Iterator[tuple[exp.Expr | None, str]]:
-    """Each statement with its own text. Splitting the tokens at semicolons (as sqlglot's parser
-    does) keeps every statement's span, so reasons quote what was written, not a re-rendering."""
-    tokens = dialect.tokenize(sql)
-    parser = dialect.parser()
+def _chunks(dialect: Dialect, sql: str) -> list[tuple[list, str]]:
+    """The tokens of each statement with its own text. Splitting at semicolons (as sqlglot's
+    parser does) keeps every statement's span, so reasons quote what was written, and a
+    statement that does not parse does not take its neighbours with it."""
+    out = []
     chunk: list = []
-    for token in [*tokens, None]:
+    for token in [*dialect.tokenize(sql), None]:
         if token is not None and token.token_type != TokenType.SEMICOLON:
             chunk.append(token)
             continue
         if chunk:
-            text = sql[chunk[0].start : chunk[-1].end + 1]
-            for statement in parser.parse(chunk, sql):
-                yield statement, text
+            out.append((chunk, sql[chunk[0].start : chunk[-1].end + 1]))
         chunk = []
+    return out
+
+
+def _message(exc: Exception) -> str:
+    return " ".join(_ANSI.sub("", str(exc)).split())[:300]
 
 
 class GenericFront:
@@ -229,19 +231,29 @@ class GenericFront:
             self.col.unknown(NOT_UNDERSTOOD, f"no SQL parser for dialect: {exc}", source_text(sql))
             return
         try:
-            statements = list(_statements(dialect, sql))
+            chunks = _chunks(dialect, sql)
         except SqlglotError as exc:
-            message = " ".join(_ANSI.sub("", str(exc)).split())[:300]
             self.col.unknown(
                 NOT_UNDERSTOOD,
-                f"the {self.dialect} parser rejected the SQL: {message}",
+                f"the {self.dialect} tokenizer rejected the SQL: {_message(exc)}",
                 source_text(sql),
             )
             return
-        for statement, text in statements:
-            if statement is None or isinstance(statement, _FRAMING):
+        parser = dialect.parser()
+        for tokens, text in chunks:
+            try:
+                statements = parser.parse(tokens, sql)
+            except SqlglotError as exc:
+                self.col.unknown(
+                    NOT_UNDERSTOOD,
+                    f"the {self.dialect} parser rejected the SQL: {_message(exc)}",
+                    source_text(text),
+                )
                 continue
-            self.statement(statement, source_text(text), True)
+            for statement in statements:
+                if statement is None or isinstance(statement, _FRAMING):
+                    continue
+                self.statement(statement, source_text(text), True)
 
     def statement(self, e: exp.Expr, src: str, top: bool) -> None:
         self._statement(e, src, top)
