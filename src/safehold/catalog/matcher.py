@@ -119,12 +119,15 @@ def when_holds(when: When, parsed: ParsedArgs, abbreviated: bool) -> tuple[str, 
     return rest
 
 
-_index: dict[int, tuple[Family, dict[str, tuple[Entry, ...]], tuple[Entry, ...]]] = {}
+_index: dict[tuple[int, str], tuple[Family, dict[str, tuple[Entry, ...]], tuple[Entry, ...]]] = {}
 
 
-def _entries_by_verb(family: Family) -> tuple[dict[str, tuple[Entry, ...]], tuple[Entry, ...]]:
-    """Entries keyed by their first subcommand word, plus those without one (built once)."""
-    hit = _index.get(id(family))
+def _entries_by_verb(family: Family, command: str
+                     ) -> tuple[dict[str, tuple[Entry, ...]], tuple[Entry, ...]]:
+    """The entries that apply to `command`, keyed by their first subcommand word, plus those
+    without one (built once per family and command)."""
+    key = (id(family), command)
+    hit = _index.get(key)
     if hit is not None and hit[0] is family:
         return hit[1], hit[2]
     by_verb: dict[str, list[Entry]] = {}
@@ -132,13 +135,15 @@ def _entries_by_verb(family: Family) -> tuple[dict[str, tuple[Entry, ...]], tupl
     for entry in family.entries:
         if entry.when.construct is not None:
             continue
+        if entry.when.command and command not in entry.when.command:
+            continue
         if entry.when.subcommand:
             for word in entry.when.subcommand[0]:
                 by_verb.setdefault(word, []).append(entry)
         else:
             always.append(entry)
     verbs = {k: tuple(v) for k, v in by_verb.items()}
-    _index[id(family)] = (family, verbs, tuple(always))
+    _index[key] = (family, verbs, tuple(always))
     return verbs, tuple(always)
 
 
@@ -146,7 +151,7 @@ def match_family(family: Family, args: Sequence[str], command: str = "") -> list
     """Every entry of `family` that holds for `command` called with these arguments."""
     cache: dict[frozenset[str], ParsedArgs] = {}
     out: list[Match] = []
-    verbs, always = _entries_by_verb(family)
+    verbs, always = _entries_by_verb(family, command)
     base = parse_args(args, family.options_with_value, family.short_flag_clusters,
                       family.negatable_long_options)
     cache[family.options_with_value] = base
@@ -154,10 +159,6 @@ def match_family(family: Family, args: Sequence[str], command: str = "") -> list
     if verbs and base.positionals:
         candidates = always + verbs.get(base.positionals[0].lower(), ())
     for entry in candidates:
-        if entry.when.construct is not None:
-            continue
-        if entry.when.command and command not in entry.when.command:
-            continue
         owv = family.options_with_value
         if entry.options_with_value is not None:
             owv = owv | entry.options_with_value

@@ -62,7 +62,7 @@ class State:
             self.creds.append(Finding(ident, reason, source))
 
     def operation(self, op: Operation) -> None:
-        if self._fresh("o", op.id, op.source + repr(op.targets)):
+        if self._fresh("o", op.id, op.source + "\0".join(t.name for t in op.targets)):
             self.operations.append(op)
 
     def facts(self) -> Facts:
