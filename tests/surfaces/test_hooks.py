@@ -46,6 +46,12 @@ def write(agent: str, path: str, cwd: Path) -> dict[str, Any] | None:
             "sessionId": "s", "timestamp": 1704614600000, "cwd": str(cwd), "toolName": "create",
             "toolArgs": json.dumps({"path": path, "file_text": "x"}),
         }
+    if agent == "cursor":
+        return {
+            "conversation_id": "c", "generation_id": "g", "hook_event_name": "preToolUse",
+            "workspace_roots": [str(cwd)], "tool_name": "Write",
+            "tool_input": {"file_path": path, "content": "x"},
+        }
     return None
 
 
@@ -80,7 +86,7 @@ def test_a_listing_passes_and_deleting_home_does_not(agent: str, env: dict, proj
     assert verdict(agent, wiped) != "allow"
 
 
-@pytest.mark.parametrize("agent", [a for a in AGENTS if a != "cursor"])
+@pytest.mark.parametrize("agent", AGENTS)
 @pytest.mark.parametrize(
     ("where", "allowed"),
     [

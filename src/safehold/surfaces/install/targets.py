@@ -92,8 +92,11 @@ def _cmd(hook: object) -> str | None:
 
 
 # --- Cursor: {"version": 1, "hooks": {"beforeShellExecution": [{"command"}], …}}
+# `failClosed` makes Cursor block when the hook cannot start or times out; `preToolUse` with a
+# matcher covers the editor's own file writes.
 
-_CURSOR_EVENTS = ("beforeShellExecution", "beforeMCPExecution")
+_CURSOR_EVENTS = ("beforeShellExecution", "beforeMCPExecution", "preToolUse")
+_CURSOR_WRITES = "Write|Edit|MultiEdit|NotebookEdit|edit_file|search_replace"
 
 
 def _cursor_remove(doc: Doc) -> Doc:
@@ -112,7 +115,10 @@ def _cursor_add(doc: Doc, command: str) -> Doc:
     doc.setdefault("version", 1)
     hooks = doc.setdefault("hooks", {})
     for event in _CURSOR_EVENTS:
-        hooks.setdefault(event, []).append({"command": command, "timeout": TIMEOUT_SECONDS})
+        entry: Doc = {"command": command, "timeout": TIMEOUT_SECONDS, "failClosed": True}
+        if event == "preToolUse":
+            entry = {"matcher": _CURSOR_WRITES, **entry}
+        hooks.setdefault(event, []).append(entry)
     return doc
 
 
