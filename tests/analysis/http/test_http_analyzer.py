@@ -185,6 +185,29 @@ def test_every_rest_call_names_its_url_for_the_inventory(request_, url):
     assert url in [t.name for t in facts.targets if t.kind == "url"]
 
 
+def test_a_path_that_merely_mentions_graphql_is_still_matched_by_the_catalog():
+    facts = facts_for("DELETE https://api.digitalocean.com/v2/volumes/graphql")
+    assert [op.id for op in facts.operations] == ["digitalocean:volume-delete"]
+    assert not facts.unknowns
+
+
+@pytest.mark.parametrize(
+    ("request_", "expected_id"),
+    [
+        ({"method": "DELETE", "url": "https://api.digitalocean.com/v2/volumes/graphql",
+          "body": {"query": "query { me { id } }"}}, "digitalocean:volume-delete"),
+        ({"method": "POST", "url": "http://jenkins.local/job/prod/doDelete",
+          "body": {"query": "query { me { id } }"}}, "http:destructive-endpoint"),
+        ({"method": "DELETE", "url": "https://example.com/graphql",
+          "body": {"query": "query { me { id } }"}}, "http:delete"),
+    ],
+)
+def test_a_graphql_looking_body_never_hides_what_the_call_does(request_, expected_id):
+    facts = facts_for(request_)
+    assert expected_id in ids(facts)
+    assert facts.effect >= Effect.DESTRUCTIVE
+
+
 def test_issue_body_mentioning_drop_table_is_a_write_not_a_drop():
     facts = facts_for({
         "method": "POST",

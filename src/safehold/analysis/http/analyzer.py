@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from safehold.analysis.http.graphql_doc import RootField
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_GRAPHQL_METHODS = frozenset({"GET", "POST"})
 
 
 def looks_like_graphql(text: str) -> bool:
@@ -89,14 +90,12 @@ class HttpAnalyzer(Analyzer):
                         f"the host {req.host!r} is not known before the command runs, so "
                         "the provider cannot be identified", where)
             )
-        graphql_path = "graphql" in req.path.lower() or any(
-            p.is_graphql_path(req.path) for p in providers
+        graphql_path = any(p.is_graphql_path(req.path) for p in providers) or any(
+            segment.lower() == "graphql" for segment in req.path.split("/")
         )
-        hit = None if graphql_path else matcher.match_request(providers, req)
-        payloads = _graphql_payloads(req) if hit is None else None
-        if payloads is not None and (graphql_path or self._is_graphql(payloads)):
-            self._graphql(req, payloads, providers, provider, ops, unknowns)
-        elif hit is not None:
+        hit = matcher.match_request(providers, req)
+        payloads = _graphql_payloads(req) if req.method in _GRAPHQL_METHODS else None
+        if hit is not None:
             op = self._entry_op(hit, req)
             ops.append(op)
             unresolved = [t.name for t in op.targets
@@ -109,8 +108,13 @@ class HttpAnalyzer(Analyzer):
                 )
             if hit.entry.embedded is not None:
                 embedded.append(self._embedded(hit, req, ctx, unknowns))
+        elif payloads is not None and graphql_path:
+            self._graphql(req, payloads, providers, provider, ops, unknowns)
         else:
-            if graphql_path and req.method not in _READ_METHODS:
+            if payloads is not None and self._is_graphql(payloads):
+                # GraphQL-looking body at an ordinary endpoint: judged both ways, the worse wins
+                self._graphql(req, payloads, providers, provider, ops, unknowns)
+            elif graphql_path and req.method not in _READ_METHODS:
                 unknowns.append(
                     Finding("http:graphql-unreadable",
                             "a GraphQL endpoint is called without a document safehold can "
