@@ -39,10 +39,10 @@ _COMPARE: dict[type, str] = {
     exp.LTE: "<=",
     exp.NullSafeEQ: "=",
 }
+# Types that hold any value exactly (DECIMAL is absent: MySQL reads a bare DECIMAL as (10,0)).
 _LOSSY_FREE = {
     exp.DataType.Type.TEXT,
     exp.DataType.Type.VARCHAR,
-    exp.DataType.Type.DECIMAL,
     exp.DataType.Type.LONGTEXT,
     exp.DataType.Type.MEDIUMTEXT,
 }
