@@ -208,6 +208,21 @@ def test_a_graphql_looking_body_never_hides_what_the_call_does(request_, expecte
     assert facts.effect >= Effect.DESTRUCTIVE
 
 
+@pytest.mark.parametrize(
+    "request_",
+    [
+        "POST https://api.digitalocean.com/v2/volumes/abc\nX-HTTP-Method-Override: DELETE",
+        "POST https://api.digitalocean.com/v2/volumes/abc?_method=delete",
+        "DELETE https://api.digitalocean.com//v2/./volumes/x/../abc/",
+        "DELETE https://api.digitalocean.com/v2/volumes/%61bc",
+    ],
+)
+def test_method_overrides_and_path_tricks_reach_the_same_entry(request_):
+    facts = facts_for(request_)
+    assert ids(facts) == ["digitalocean:volume-delete"], facts.to_dict()
+    assert facts.operations[0].targets[0].name == "abc"
+
+
 def test_issue_body_mentioning_drop_table_is_a_write_not_a_drop():
     facts = facts_for({
         "method": "POST",

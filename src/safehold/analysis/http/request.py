@@ -10,6 +10,8 @@ for the analyser to report as unknown, never dropped.
 from __future__ import annotations
 
 import json
+import posixpath
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +21,7 @@ _METHODS = frozenset(
     {"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE", "TRACE", "CONNECT"}
 )
 _NO_BODY = object()
+_OVERRIDE_HEADERS = frozenset({"x-http-method-override", "x-http-method", "x-method-override"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,11 +105,21 @@ def _split_url(url: str) -> _Split:
     except ValueError as exc:
         problems.append(f"URL could not be parsed ({exc})")
         return "", "", "/", (), False, problems, None
-    path = unquote(parts.path) or "/"
+    path = _normalise_path(unquote(parts.path))
     query = tuple(parse_qsl(parts.query, keep_blank_values=True))
     if not host and "://" in text:
         problems.append("URL has no host")
     return parts.scheme.lower(), host, path, query, userinfo, problems, port
+
+
+def _normalise_path(path: str) -> str:
+    """`//v2/./volumes/../volumes/x` -> `/v2/volumes/x`: servers resolve these, so must we."""
+    if not path:
+        return "/"
+    trailing = path.endswith("/") and len(path) > 1
+    out = posixpath.normpath("/" + re.sub(r"/+", "/", path).lstrip("/"))
+    out = "/" + out.lstrip("/")
+    return out + "/" if trailing and out != "/" else out
 
 
 def _decode_body(
@@ -165,10 +178,17 @@ def build(method: Any, url: Any, headers: Any, body: Any, problems: list[str]) -
         url = ""
     hdrs, hdr_problems = _headers_from(headers)
     problems.extend(hdr_problems)
+    override = next((v for k, v in hdrs if k.lower() in _OVERRIDE_HEADERS and v.strip()), None)
     scheme, host, path, query, userinfo, url_problems, port = _split_url(url) if url else (
         "", "", "/", (), False, [], None
     )
     problems.extend(url_problems)
+    if override is None:
+        override = next((v for k, v in query if k == "_method" and v.strip()), None)
+    if override is not None:
+        method = override.strip().upper()  # the server acts on the overriding method
+        if method not in _METHODS:
+            problems.append(f"unusual HTTP method override {method[:20]!r}")
     if not host:
         for key, value in hdrs:
             if key.lower() == "host":
