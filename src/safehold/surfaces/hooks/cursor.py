@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from safehold.model import Action
 from safehold.surfaces.hooks import refusal
 from safehold.surfaces.hooks.protocol import (
     Answer,
@@ -41,6 +42,7 @@ class Cursor(Protocol):
             workspace = None
         cwd = text(payload, "cwd") or workspace
         ctx = Context(agent=self.name, cwd=cwd, session=session, workspace=workspace or cwd)
+        action: Action | None
         if event == "beforeShellExecution":
             command = text(payload, "command", required=True)
             assert command is not None

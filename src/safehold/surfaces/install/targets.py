@@ -77,8 +77,9 @@ def _matcher_hooks(event: str, matcher: str, agent: str, extra: Doc) -> tuple[
         out = []
         for group in doc.get("hooks", {}).get(event, []) or []:
             for h in (group.get("hooks") or []) if isinstance(group, dict) else []:
-                if ours(_cmd(h), agent):
-                    out.append(_cmd(h))
+                command = _cmd(h)
+                if command is not None and ours(command, agent):
+                    out.append(command)
         return out
 
     return add, remove, commands
