@@ -187,7 +187,7 @@ def _fallback_request(name: str, args: Sequence[str]) -> dict[str, Any] | None:
 
 def analyse_http(state: State, name: str, argv: Sequence[Arg], stdin: Output | None,
                  cwd: str | None, source: str) -> None:
-    texts = [a.text.replace(DYN, "$?") for a in argv]
+    texts = [name, *(a.text.replace(DYN, "$?") for a in argv[1:])]
     request: dict[str, Any] | None = None
     try:
         from safehold.analysis.http.shell_clients import request_from_argv
@@ -201,9 +201,7 @@ def analyse_http(state: State, name: str, argv: Sequence[Arg], stdin: Output | N
                           f"{name} call could not be read ({type(exc).__name__})", source)
             return
         if request is None:
-            state.unknown("shell:http-not-understood",
-                          f"{name} call could not be turned into an HTTP request", source)
-            return
+            return  # no URL: --help, --version, a config-only call; nothing is sent
         state.embedded.append(state.ctx.embedded("http", request, {}, source))
         return
     request = _fallback_request(name, texts[1:])
