@@ -153,3 +153,25 @@ def test_destructive_call_on_a_target_known_only_at_run_time_is_flagged():
     facts = analyze(Action(kind="http", input=out))
     assert [op.id for op in facts.operations] == ["digitalocean:volume-delete"]
     assert [u.id for u in facts.unknowns] == ["http:unresolved-target"]
+
+
+@pytest.mark.parametrize(
+    ("cmd", "allowed", "op_id"),
+    [
+        ("curl -s https://api.github.com/repos/acme/api/pulls | jq '.[].title'", True,
+         "github:read"),
+        ("wget -qO- https://example.com/docs/index.html > page.html", True, "http:read"),
+        ("TOKEN=abc curl -X DELETE https://api.heroku.com/apps/acme-prod", False,
+         "heroku:app-delete"),
+        ("http DELETE api.digitalocean.com/v2/volumes/abc", False, "digitalocean:volume-delete"),
+        ("curl -X POST https://backboard.railway.com/graphql/v2 -d @- <<'EOF'\n"
+         '{"query": "mutation { serviceDelete(id: \\"svc\\") }"}\nEOF', False,
+         "railway:serviceDelete"),
+    ],
+)
+def test_http_clients_through_the_shell(cmd, allowed, op_id):
+    from safehold.decide import Guard
+
+    decision = Guard.load().decide(Action(kind="shell", input=cmd, cwd="/tmp"))
+    assert decision.allowed is allowed, decision.to_dict()
+    assert op_id in [op.id for op in decision.facts.operations], decision.to_dict()
