@@ -159,3 +159,13 @@ def test_an_idle_daemon_exits_by_itself(denv: dict, project: Path):
     while os.path.exists(path) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not os.path.exists(path)
+
+
+def test_failures_answered_by_the_daemon_are_audited(denv: dict, project: Path):
+    start(denv, project)
+    run = run_hook("gemini", None, denv, raw=b'{"tool_name": ')
+    assert run.code == 2
+    entries = audit_entries(denv, 2)
+    failure = next(e for e in entries if e.type == "surface.failure")
+    assert failure.agent == "gemini"
+    assert "not valid JSON" in failure.data["failure"]

@@ -136,7 +136,7 @@ class Daemon(socketserver.ThreadingUnixStreamServer):
         deadline = time.monotonic() + seconds
         result = respond(protocol_for(agent, environ), raw, environ, deadline, self.guards)
         if result.record is not None and environ.get("SAFEHOLD_HOOK_RECORD", "1") != "0":
-            self.recorder.put(result.database_url, result.record)
+            self.recorder.put(result.database_url or _database_url(environ), result.record)
         a = result.answer
         return {"stdout": a.stdout, "stderr": a.stderr, "exit_code": a.exit_code}
 
@@ -220,6 +220,16 @@ def stop(path: str) -> bool:
             return bool(json.loads(client.recv_frame(sock)).get("stopped"))
     except (OSError, ValueError):
         return False
+
+
+def _database_url(environ: Mapping[str, str]) -> str | None:
+    """Where a failure is recorded when the call's configuration was never read."""
+    try:
+        from safehold.config import load_config
+
+        return load_config(environ=environ).database_url
+    except Exception:  # the record then goes to the spool file
+        return None
 
 
 def _mtime(path: str) -> int:
