@@ -119,6 +119,12 @@ CASES: list[tuple[str, bool, str | None]] = [
     ("cat <<EOF\n$(rm -rf /)\nEOF", BLOCK, "fs:rm-recursive"),
     ("cat <<'EOF'\n$(rm -rf /)\nEOF", ALLOW, None),
     ("cat <<EOF && rm -rf ~\nbody\nEOF", BLOCK, "fs:rm-recursive"),
+    ("D=/etc; sh <<EOF\nrm -rf $D\nEOF", BLOCK, "fs:rm-recursive"),
+    ("sh <<< \"rm -rf $X\"", BLOCK, "fs:rm-recursive"),
+    ("bash <<< \"$CMD\"", BLOCK, "shell:dynamic-command"),
+    ("cat <<EOF | sh\necho hi $(date) there\nEOF", ALLOW, None),
+    ("python3 <<EOF\nimport shutil; shutil.rmtree(\"$DIR\")\nEOF", BLOCK, "fs:rm-recursive"),
+    ("python3 <<EOF\nprint(\"$USER\")\nEOF", ALLOW, None),
     # data is not code
     ("echo 'rm -rf /'", ALLOW, None),
     ("printf 'git reset --hard'", ALLOW, None),

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from safehold.analysis.shell import credentials, embedded, interpreters, templates, wrappers
 from safehold.analysis.shell.normalize import command_name
-from safehold.analysis.shell.paths import DYN
+from safehold.analysis.shell.paths import DYN, DYN_TEXT
 from safehold.analysis.shell.words import Arg, Output, Scope
 from safehold.catalog.matcher import match_family, parse_args
 from safehold.catalog.schema import Entry, Family
@@ -349,6 +349,8 @@ class Dispatcher:
                            "known at run time", source)
         for code in codes:
             fx = interpreters.code_effects(code, lang)
+            fx.argvs = [[a.replace(DYN_TEXT, DYN) for a in argv] for argv in fx.argvs]
+            fx.deletes = [(p.replace(DYN_TEXT, DYN), r) for p, r in fx.deletes]
             for reason in fx.unknowns:
                 st.unknown("shell:opaque-code", reason, source)
             for text in fx.shells:

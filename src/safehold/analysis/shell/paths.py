@@ -17,6 +17,9 @@ from safehold.catalog.pathdata import PathData
 
 #: Marks the part of an argument whose value only exists at run time.
 DYN = "\x00"
+#: The same mark inside text that is parsed again as code (a heredoc fed to a shell or an
+#: interpreter): a private-use character every parser accepts, turned back into DYN on reading.
+DYN_TEXT = "\ue000"
 _PURE_GLOB = re.compile(r"^(\*+|\.\*|\*\.\*|\.\?\*|\.\[!.\]\*|\[\^?!?\.\]\*)$")
 
 

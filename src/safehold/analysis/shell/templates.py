@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from safehold.analysis.shell.paths import DYN
+from safehold.analysis.shell.paths import DYN, DYN_TEXT
 from safehold.analysis.shell.words import Arg, Output
 
 MAX_ITEMS = 16
@@ -51,7 +51,8 @@ def _items(stdin: Output | None, lines: bool, null: bool) -> list[Arg] | None:
         parts = [p.strip() for p in text.splitlines() if p.strip()]
     else:
         parts = text.split()
-    return [Arg(p, True, False) for p in parts[:MAX_ITEMS]]
+    return [Arg(p.replace(DYN_TEXT, DYN), DYN not in p and DYN_TEXT not in p, False)
+            for p in parts[:MAX_ITEMS]]
 
 
 def _unknown_item(stdin: Output | None, what: str) -> Arg:

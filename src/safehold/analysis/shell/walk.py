@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from safehold.analysis.shell.parser import Node, node_text, parse
+from safehold.analysis.shell.paths import DYN, DYN_TEXT
 from safehold.analysis.shell.words import Arg, Output, Scope, WordEvaluator
 
 if TYPE_CHECKING:
@@ -253,12 +254,8 @@ class Walker:
             return
         if t == "herestring_redirect":
             parts = [self.words.arg(c, scope) for c in r.named_children]
-            text = " ".join(p.text for p in parts)
-            if all(p.static for p in parts):
-                redirects.stdin = Output(text + "\n")
-            else:
-                redirects.stdin = Output(None, tuple(s for p in parts for s in p.sources) or
-                                         ("here-string",))
+            text = " ".join(p.text for p in parts) + "\n"
+            redirects.stdin = Output(text.replace(DYN, DYN_TEXT))
             return
         if t != "file_redirect":
             return
@@ -311,7 +308,9 @@ class Walker:
             text, static = arg.text, arg.static
         if strip_tabs:
             text = "\n".join(line.lstrip("\t") for line in text.split("\n"))
-        redirects.stdin = Output(text) if static else Output(None, ("heredoc",))
+        # Run-time parts stay marked (DYN) in the text, so whoever reads it as code sees exactly
+        # which words are unknown.
+        redirects.stdin = Output(text.replace(DYN, DYN_TEXT))
 
     def command(self, node: Node, scope: Scope, stdin: Output | None,
                 redirects: Redirects) -> Output:

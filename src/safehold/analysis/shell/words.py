@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from safehold.analysis.shell.parser import Node, node_text
-from safehold.analysis.shell.paths import DYN
+from safehold.analysis.shell.paths import DYN, DYN_TEXT
 
 _GLOB = re.compile(r"[*?\[]")
 _ESCAPE = re.compile(r"\\(.)", re.DOTALL)
@@ -161,6 +161,9 @@ class WordEvaluator:
         t = node.type
         if t == "word" or t == "number" or t == "string_content" or t == "heredoc_content":
             text = node_text(node)
+            if DYN_TEXT in text or DYN in text:
+                text = text.replace(DYN_TEXT, DYN)
+                state["static"] = False
             if not quoted:
                 if _GLOB.search(text):
                     state["glob"] = True
@@ -202,6 +205,21 @@ class WordEvaluator:
             self._walk_subs(node, scope)
             parts.append(DYN)
             state["static"] = False
+        elif t == "heredoc_body":
+            raw = node.text or b""
+            base = node.start_byte
+            pos = 0
+            for c in node.children:
+                start = c.start_byte - base
+                if start > pos:
+                    parts.append(raw[pos:start].decode("utf-8", "replace"))
+                if c.type == "heredoc_content":
+                    parts.append(node_text(c))
+                else:
+                    self._collect(c, scope, parts, sources, state, quoted=True)
+                pos = c.end_byte - base
+            if pos < len(raw):
+                parts.append(raw[pos:].decode("utf-8", "replace"))
         elif t == "brace_expression":
             parts.append(node_text(node))
             state["glob"] = True
