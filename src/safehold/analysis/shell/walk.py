@@ -300,12 +300,7 @@ class Walker:
         if body_node is None:
             redirects.stdin = Output("")
             return
-        if quoted:
-            text = node_text(body_node)
-            static = True
-        else:
-            arg = self.words.arg(body_node, scope)
-            text, static = arg.text, arg.static
+        text = node_text(body_node) if quoted else self.words.arg(body_node, scope).text
         if strip_tabs:
             text = "\n".join(line.lstrip("\t") for line in text.split("\n"))
         # Run-time parts stay marked (DYN) in the text, so whoever reads it as code sees exactly
