@@ -13,11 +13,11 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -74,8 +74,11 @@ class AuditEntry:
     def data(self) -> Any:
         return json.loads(self.payload)
 
+    def row(self) -> dict[str, Any]:
+        return {f: getattr(self, f) for f in _FIELDS}
+
     def canonical(self) -> str:
-        fields = asdict(self)
+        fields = self.row()
         del fields["hash"]
         fields["ts"] = _ts(self.ts)
         return canonical_json(fields)
@@ -85,14 +88,17 @@ class AuditEntry:
 
     def to_dict(self) -> dict[str, Any]:
         """The exported form: every hashed field, with the payload parsed for readers."""
-        d = asdict(self)
+        d = self.row()
         d["ts"] = _ts(self.ts)
         d["payload"] = self.data
         return d
 
     @classmethod
     def from_row(cls, row: AuditRecord) -> AuditEntry:
-        return cls(**{f: getattr(row, f) for f in cls.__slots__})  # type: ignore[attr-defined]
+        return cls(**{f: getattr(row, f) for f in _FIELDS})
+
+
+_FIELDS = tuple(f.name for f in fields(AuditEntry))
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +165,7 @@ class AuditLog:
                     batch, self._queue = self._queue, []
                 try:
                     with self.store.write() as s:
-                        entries = [self._append(s, p.type, p.payload, p.columns) for p in batch]
+                        entries = self._append_many(s, batch)
                     for p, e in zip(batch, entries, strict=True):
                         p.entry = e
                 except SQLAlchemyError as exc:
@@ -181,24 +187,31 @@ class AuditLog:
     def _append(
         self, s: Session, type: str, payload: str, columns: dict[str, str | None]
     ) -> AuditEntry:
+        return self._append_many(s, [_Pending(type, payload, columns)])[0]
+
+    def _append_many(self, s: Session, batch: list[_Pending]) -> list[AuditEntry]:
+        """Chain and insert records in order, with one read of the head and one insert."""
         last = s.execute(
             select(AuditRecord.seq, AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)
         ).first()
         seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
         ts = self._clock().astimezone(UTC)
-        entry = AuditEntry(
-            seq=seq,
-            ts=ts,
-            type=type,
-            payload=payload,
-            prev_hash=prev,
-            hash="",
-            **{k: columns.get(k) for k in COLUMNS},
-        )
-        entry = _with_hash(entry)
-        s.add(AuditRecord(**{f: getattr(entry, f) for f in AuditEntry.__slots__}))  # type: ignore[attr-defined]
-        s.flush()
-        return entry
+        entries = []
+        for p in batch:
+            entry = AuditEntry(
+                seq=seq,
+                ts=ts,
+                type=p.type,
+                payload=p.payload,
+                prev_hash=prev,
+                hash="",
+                **{k: p.columns.get(k) for k in COLUMNS},
+            )
+            entry = replace(entry, hash=entry.computed_hash())
+            entries.append(entry)
+            seq, prev = seq + 1, entry.hash
+        s.execute(insert(AuditRecord), [e.row() for e in entries])
+        return entries
 
     def get(self, seq: int) -> AuditEntry | None:
         with self.store.session() as s:
@@ -269,12 +282,6 @@ class _Pending:
     done: threading.Event = field(default_factory=threading.Event)
     entry: AuditEntry | None = None
     error: BaseException | None = None
-
-
-def _with_hash(entry: AuditEntry) -> AuditEntry:
-    from dataclasses import replace
-
-    return replace(entry, hash=entry.computed_hash())
 
 
 def _clip(key: str, value: str | None) -> str | None:
