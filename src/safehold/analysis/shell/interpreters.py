@@ -336,7 +336,9 @@ _SHELL_CALLS = {
 _SPAWN_CALLS = {"js": {"spawn", "spawnSync", "execFile", "execFileSync", "execa", "execaSync",
                        "child_process.spawn", "child_process.spawnSync",
                        "child_process.execFile", "child_process.execFileSync"}}
-_DELETE_CALLS = {
+#: Delete functions per language: True = recursive, False = one file, None = recursive when the
+#: call passes `recursive` (fs.rmSync(p, {recursive: true})).
+_DELETE_CALLS: dict[str, dict[str, bool | None]] = {
     "js": {"rmSync": None, "rmdirSync": None, "unlinkSync": False, "rm": None, "rmdir": None,
            "unlink": False, "rimraf": True, "rimrafSync": True, "removeSync": True,
            "remove": True, "emptyDirSync": True, "emptyDir": True, "fs.rmSync": None,
@@ -490,9 +492,9 @@ def script_effects(code: str, lang: str) -> CodeEffects:
         short = name.rsplit(".", 1)[-1]
         if i > 0 and toks[i - 1].text == "." and name not in deletes:
             name = short
-        nxt = toks[i + 1] if i + 1 < len(toks) else None
-        is_call = nxt is not None and (nxt.text == "(" or (lang in ("ruby", "perl") and
-                                                           nxt.kind in ("str", "id")))
+        after = toks[i + 1] if i + 1 < len(toks) else None
+        is_call = after is not None and (after.text == "(" or (lang in ("ruby", "perl") and
+                                                           after.kind in ("str", "id")))
         if not is_call:
             continue
         args, literal = _call_args(toks, i)
