@@ -142,13 +142,18 @@ class Finding:
 class Facts:
     """What the analysis learned about an action. `unknowns` is never empty by accident:
     every construct an analyser could not follow is listed there, so policy can refuse to
-    allow what nobody understood."""
+    allow what nobody understood.
+
+    `credentials` is reading or hunting for secrets (how the incident began);
+    `credential_uses` is presenting one (an Authorization header, a token argument), which is
+    routine for a real client and matters only with what the call does."""
 
     kind: str
     operations: tuple[Operation, ...] = ()
     credentials: tuple[Finding, ...] = ()
     unknowns: tuple[Finding, ...] = ()
     environment: str | None = None
+    credential_uses: tuple[Finding, ...] = ()
 
     @property
     def effect(self) -> Effect:
@@ -165,16 +170,19 @@ class Facts:
     def merged(self, *others: Facts) -> Facts:
         """These facts plus others' (used when one action embeds another, e.g. SQL in psql -c)."""
         ops, creds, unknowns = list(self.operations), list(self.credentials), list(self.unknowns)
+        uses = list(self.credential_uses)
         for o in others:
             ops.extend(o.operations)
             creds.extend(o.credentials)
             unknowns.extend(o.unknowns)
+            uses.extend(o.credential_uses)
         return Facts(
             kind=self.kind,
             operations=tuple(ops),
             credentials=tuple(creds),
             unknowns=tuple(unknowns),
             environment=self.environment,
+            credential_uses=tuple(uses),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -184,6 +192,7 @@ class Facts:
             "environment": self.environment,
             "operations": [op.to_dict() for op in self.operations],
             "credentials": [c.to_dict() for c in self.credentials],
+            "credential_uses": [c.to_dict() for c in self.credential_uses],
             "unknowns": [u.to_dict() for u in self.unknowns],
         }
 

@@ -45,7 +45,8 @@ def build_request(
     is_protected = environment in protected or any(e in protected for e in target_envs)
     agent = action.agent or "agent"
     key = (
-        action.kind, agent, effect, tuple(ops), tuple(unknowns), tuple(creds), environment,
+        action.kind, agent, effect, tuple(ops), tuple(unknowns), tuple(creds),
+        bool(facts.credential_uses), environment,
         claimed, is_protected, cross, tuple(providers), tuple(target_kinds),
     )
     context = {
@@ -58,6 +59,7 @@ def build_request(
         "unknowns": unknowns,
         "credential_access": bool(creds),
         "credentials": creds,
+        "credential_use": bool(facts.credential_uses),
         "environment": environment,
         "claimed_environment": claimed,
         "protected": is_protected,

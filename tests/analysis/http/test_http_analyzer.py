@@ -293,8 +293,21 @@ SECRET = "sk_live_9f8e7d6c5b4a"
 )
 def test_credentials_are_noted_and_never_shown(request_):
     facts = facts_for(request_)
-    assert facts.credentials, facts.to_dict()
+    assert facts.credential_uses, facts.to_dict()
+    assert not facts.credentials, "presenting a credential is not hunting for one"
     assert SECRET not in json.dumps(facts.to_dict())
+
+
+def test_an_authenticated_read_passes_and_an_authenticated_delete_does_not():
+    from safehold.decide import Guard
+    from safehold.model import Action
+
+    guard = Guard.load()
+    headers = {"Authorization": f"Bearer {SECRET}"}
+    read = {"method": "GET", "url": "https://api.github.com/repos/o/r/issues", "headers": headers}
+    delete = {"method": "DELETE", "url": "https://api.github.com/repos/o/r", "headers": headers}
+    assert guard.decide(Action("http", read)).verdict.value == "allow"
+    assert guard.decide(Action("http", delete)).verdict.value != "allow"
 
 
 @pytest.mark.parametrize(

@@ -122,6 +122,7 @@ def test_incident_curl_and_raw_request_agree():
     reason = from_curl.operations[0].reason
     assert "railway" in reason and "volumeDelete" in reason and "vol-123" in reason
     assert [c.id for c in from_curl.credentials] == [c.id for c in from_raw.credentials]
+    assert [c.id for c in from_curl.credential_uses] == [c.id for c in from_raw.credential_uses]
 
 
 def test_incident_through_httpie_agrees_with_curl():

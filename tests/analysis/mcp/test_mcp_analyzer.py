@@ -153,7 +153,7 @@ def test_write_like_unknown_tool_is_unknown():
 def test_credential_arguments_are_noted_not_shown():
     facts = facts_for({"server": "x", "tool": "get_status",
                        "arguments": {"api_key": "sk_live_abcdef123", "id": 1}})
-    assert [c.id for c in facts.credentials] == ["mcp:credential"]
+    assert [c.id for c in facts.credential_uses] == ["mcp:credential"]
     assert "sk_live_abcdef123" not in json.dumps(facts.to_dict())
 
 

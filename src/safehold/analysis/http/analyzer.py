@@ -76,10 +76,13 @@ class HttpAnalyzer(Analyzer):
         req = from_input(input)
         where = req.display()
         unknowns = [Finding("http:not-understood", p, where) for p in req.problems]
-        creds = credentials.findings(req, self.vocab, self.catalog.credential_headers)
+        found = credentials.findings(req, self.vocab, self.catalog.credential_headers)
+        creds = tuple(f for f in found if f.id != credentials.CARRIED)
+        uses = tuple(f for f in found if f.id == credentials.CARRIED)
         if not req.host:
             unknowns.append(Finding("http:no-host", "the request's host is not known", where))
-            return Facts(kind="http", credentials=tuple(creds), unknowns=tuple(unknowns))
+            return Facts(kind="http", credentials=creds, unknowns=tuple(unknowns),
+                         credential_uses=uses)
         providers = self.catalog.providers_for(req.host)
         provider = next((p.name for p in providers if not p.wildcard), None)
         ops: list[Operation] = []
@@ -128,8 +131,8 @@ class HttpAnalyzer(Analyzer):
                 )
             else:
                 ops.append(fallback)
-        facts = Facts(kind="http", operations=tuple(ops), credentials=tuple(creds),
-                      unknowns=tuple(unknowns))
+        facts = Facts(kind="http", operations=tuple(ops), credentials=creds,
+                      unknowns=tuple(unknowns), credential_uses=uses)
         return facts.merged(*embedded) if embedded else facts
 
     @staticmethod

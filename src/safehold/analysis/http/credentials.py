@@ -18,6 +18,8 @@ from safehold.analysis.http.request import HttpRequest
 from safehold.model import Finding
 
 REDACTED = "[redacted]"
+#: A credential the request presents (a use, not a search: see Facts.credential_uses).
+CARRIED = "http:credential"
 _SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_-]{0,30})\s+\S")
 
 

@@ -77,7 +77,7 @@ class McpAnalyzer(Analyzer):
         else:
             embedded = self._scan(arguments, ctx, source)
             ops = self._by_name(tool, server, source, unknowns)
-        facts = Facts(kind="mcp", operations=tuple(ops), credentials=tuple(credentials),
+        facts = Facts(kind="mcp", operations=tuple(ops), credential_uses=tuple(credentials),
                       unknowns=tuple(unknowns))
         return facts.merged(*embedded) if embedded else facts
 
