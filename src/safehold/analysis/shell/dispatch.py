@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from safehold.analysis.shell import credentials, embedded, interpreters, templates, wrappers
+from safehold.analysis.shell import credentials, embedded, interpreters, wrappers
+from safehold.analysis.shell.handlers import HANDLERS, NETWORK
 from safehold.analysis.shell.normalize import command_name
 from safehold.analysis.shell.paths import DYN, DYN_TEXT
 from safehold.analysis.shell.words import Arg, Output, Scope
@@ -26,10 +27,7 @@ if TYPE_CHECKING:
 
 SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "yash", "csh",
                     "tcsh", "rbash", "posh"})
-NETWORK = frozenset({"curl", "wget", "http", "https", "xh", "xhs", "fetch", "aria2c", "lynx",
-                     "links", "nc", "ncat", "socat", "ftp", "tftp"})
 _SHELL_VALUE = frozenset({"-o", "+o", "-O", "+O", "--rcfile", "--init-file"})
-_PRINTERS = frozenset({"echo", "printf"})
 #: Environment variables that make a shell run another file before its script.
 _STARTUP_VARS = {"BASH_ENV": frozenset({"bash", "rbash"}),
                  "ENV": frozenset({"sh", "dash", "ksh", "mksh", "ash", "posh", "yash", "bash"}),
@@ -117,7 +115,7 @@ class Dispatcher:
 
         out = Output(None, (name,))
         inline_code = False
-        handler = _HANDLERS.get(name)
+        handler = HANDLERS.get(name)
         if handler is not None:
             handled = handler(self, name, args, scope, stdin, walker, inputs, level, source)
             if handled is not None:
@@ -474,126 +472,3 @@ class Dispatcher:
         if worst is not None:
             st.operation(Operation(entry.id, worst, entry.reason, source, tuple(targets),
                                    entry.suggestion))
-
-
-# -- commands with their own handling --------------------------------------------------------
-
-def _echo(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Output | None,
-          walker: Walker, inputs: Sequence[Arg], level: int, source: str) -> Output:
-    if not all(a.static for a in args):
-        return Output(None, (name,))
-    if name == "printf":
-        if not args or "%" in args[0].text or args[0].text.startswith("-"):
-            return Output(None, (name,))
-        return Output(args[0].text.replace("\\n", "\n").replace("\\t", "\t"))
-    words = [a.text for a in args]
-    newline = True
-    while words and words[0] in ("-n", "-e", "-E", "-ne", "-en"):
-        newline = newline and "n" not in words[0]
-        words.pop(0)
-    return Output(" ".join(words) + ("\n" if newline else ""))
-
-
-def _cat(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Output | None,
-         walker: Walker, inputs: Sequence[Arg], level: int, source: str) -> Output:
-    files = [a for a in args if not a.text.startswith("-") or a.text == "-"]
-    if not files or [a.text for a in files] == ["-"]:
-        return stdin if stdin is not None else Output(None, (name,))
-    return Output(None, (name,))
-
-
-def _cd(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Output | None,
-        walker: Walker, inputs: Sequence[Arg], level: int, source: str) -> Output:
-    targets = [a for a in args if not a.text.startswith("-") or a.text == "-"]
-    if name == "popd" or (targets and targets[0].text == "-"):
-        scope.cwd = None
-    elif not targets:
-        scope.cwd = d.state.home
-    else:
-        scope.cwd = d.state.paths.resolve(targets[0].text, scope.cwd)
-    return Output()
-
-
-def _read(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Output | None,
-          walker: Walker, inputs: Sequence[Arg], level: int, source: str) -> Output:
-    for a in args:
-        if not a.text.startswith("-") and a.text.replace("_", "a").isalnum():
-            scope.env[a.text] = None
-    return Output()
-
-
-def _eval(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Output | None,
-          walker: Walker, inputs: Sequence[Arg], level: int, source: str) -> Output:
-    if not args:
-        return Output()
-    text = Arg(" ".join(a.text for a in args), all(a.static for a in args), False,
-               tuple(s for a in args for s in a.sources))
-    return d.shell_string(text, scope, stdin, walker, "eval", source, new_process=False)
-
-
-def _source(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Output | None,
-            walker: Walker, inputs: Sequence[Arg], level: int, source: str) -> Output:
-    files = [a for a in args if not a.text.startswith("-")]
-    if any(a.text == "-p" for a in args):
-        d.state.unknown("shell:opaque-string", f"{name} -p searches a path chosen at run time",
-                        source)
-        return Output()
-    if not files:
-        return Output()
-    f = files[0]
-    if f.procsub or f.text in ("/dev/stdin", "/dev/fd/0"):
-        producers = f.sources if f.procsub else (stdin.producers if stdin else ())
-        if any(p in NETWORK for p in producers):
-            d.construct("source-remote", source)
-        d.state.unknown("shell:opaque-string", f"{name} runs commands only known at run time",
-                        source)
-    elif not f.static:
-        d.state.unknown("shell:opaque-string", f"{name} runs a file whose name is only known at "
-                        "run time", source)
-    return Output()
-
-
-def _xargs(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Output | None,
-           walker: Walker, inputs: Sequence[Arg], level: int, source: str) -> Output:
-    plan = templates.xargs(args, stdin) if name == "xargs" else templates.parallel(args, stdin)
-    for argv in plan.argvs:
-        if argv:
-            d.run(argv, scope.child(), None, walker, level=level + 1)
-    for sh in plan.shells:
-        d.shell_string(sh, scope.child(), None, walker, name, source)
-    return Output(None, (name,))
-
-
-def _find(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Output | None,
-          walker: Walker, inputs: Sequence[Arg], level: int, source: str) -> Output:
-    plan = templates.find(args)
-    if plan.dynamic_expression and (plan.delete or plan.execs):
-        d.state.unknown("shell:find-dynamic", "find's expression contains values only known at "
-                        "run time", source)
-    if plan.delete:
-        for entry in d.state.catalog.construct("find-delete"):
-            d.emit_paths(entry, plan.targets(), scope, source)
-    for line in templates.exec_lines(plan):
-        if line:
-            d.run(line, scope.child(), None, walker, level=level + 1)
-    for target in plan.written:
-        for entry in d.state.catalog.construct("redirect-truncate"):
-            d.emit_paths(entry, [(target, False)], scope, source)
-    return Output(None, (name,))
-
-
-def _trap(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Output | None,
-          walker: Walker, inputs: Sequence[Arg], level: int, source: str) -> Output:
-    words = [a for a in args if a.text not in ("--",)]
-    if not words or words[0].text.startswith("-") or len(words) < 2:
-        return Output()
-    return d.shell_string(words[0], scope.child(), None, walker, "trap", source,
-                          new_process=False)
-
-
-_HANDLERS = {
-    "trap": _trap,
-    "echo": _echo, "printf": _echo, "cat": _cat, "cd": _cd, "pushd": _cd, "popd": _cd,
-    "read": _read, "mapfile": _read, "readarray": _read, "eval": _eval, "source": _source,
-    ".": _source, "xargs": _xargs, "parallel": _xargs, "find": _find,
-}
