@@ -119,3 +119,19 @@ def test_unsupported_or_bad_urls_are_clear_errors(url: str) -> None:
 def test_unreachable_postgres_is_a_store_error() -> None:
     with pytest.raises(StoreError, match="cannot open database"):
         open_store("postgresql+psycopg://nobody@127.0.0.1:1/none")
+
+
+def test_migrations_build_exactly_the_models_schema(store_url: str) -> None:
+    """A model changed without a migration (or the reverse) shows up here."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from safehold.store.models import Base
+
+    store = open_store(store_url)
+    try:
+        with store.engine.connect() as conn:
+            diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert diffs == []
+    finally:
+        store.close()
