@@ -135,3 +135,12 @@ def test_migrations_build_exactly_the_models_schema(store_url: str) -> None:
         assert diffs == []
     finally:
         store.close()
+
+
+def test_a_database_path_that_cannot_exist_is_a_store_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(StoreError):
+        open_store(f"sqlite:///{blocker / 'sub' / 'x.db'}")
+    with pytest.raises(StoreError):
+        open_store(f"sqlite:///{tmp_path}")

@@ -78,7 +78,10 @@ def open_store(url: str, settings: StoreSettings | None = None) -> Store:
     if backend == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the directory for {database}: {exc}") from exc
         kwargs["connect_args"] = {"timeout": settings.busy_timeout_seconds}
         if database in ("", ":memory:"):
             from sqlalchemy.pool import StaticPool
