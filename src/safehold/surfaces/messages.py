@@ -75,6 +75,17 @@ def needs_approval(action: Action, decision: Decision, hold: Hold | None = None)
     return "\n".join(lines)
 
 
+def delayed(action: Action, reasons: tuple[str, ...]) -> str:
+    """To the agent: the server scheduled the action behind a grace period."""
+    lines = [f"safehold delays this {describe(action)}: it may run only after a grace period."]
+    lines += [f"Why: {r}" for r in reasons[:4]]
+    lines.append(
+        "Tell the user it is scheduled; the identical call passes after the time above unless "
+        "someone cancels it."
+    )
+    return "\n".join(lines)
+
+
 def for_human(action: Action, decision: Decision, stated_reason: str | None = None) -> str:
     """To the person confirming: what the agent wants, why safehold stopped, what it said."""
     lines = [f"safehold: the agent wants to run a {describe(action)}."]

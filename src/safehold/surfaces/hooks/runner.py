@@ -194,5 +194,8 @@ def _settle_with_server(
         )
         text = messages.refused(action, refusal)
         return Outcome("deny", text, text), hold_id
+    if ruling.verdict == "delay":
+        text = messages.delayed(action, ruling.reasons or decision.reasons)
+        return Outcome("deny", text, text), None
     text = messages.needs_approval(action, decision, ruling.hold)
     return Outcome("deny", text, text), hold_id

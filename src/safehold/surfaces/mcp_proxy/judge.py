@@ -115,6 +115,8 @@ class Judge:
                 decision.facts, suggestions=decision.suggestions,
             )
             return Ruling(False, messages.refused(action, refusal)), hold_id
+        if ruling.verdict == "delay":
+            return Ruling(False, messages.delayed(action, ruling.reasons or decision.reasons)), None
         return Ruling(False, messages.needs_approval(action, decision, ruling.hold)), hold_id
 
     def _record(self, rec: Record) -> None:
