@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -87,4 +88,5 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"{line} [{state}]" + (f" {p.detail}" if p.detail else ""))
             if f.notes:
                 typer.echo(f"  note: {f.notes}")
+        typer.echo(doctor.daemon_state(dict(os.environ)))
         raise typer.Exit(0 if healthy else 1)

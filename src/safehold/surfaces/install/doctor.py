@@ -63,6 +63,26 @@ def examine(
     return found
 
 
+def daemon_state(environ: dict[str, str]) -> str:
+    """Whether this environment's resident hook daemon is up, in one line."""
+    import socket
+
+    from safehold.surfaces.hooks import client
+
+    path = client.socket_path(environ)
+    if path is None:
+        return "hook daemon: not used (its socket directory is not private to you)"
+    if environ.get("SAFEHOLD_HOOKD") == "0":
+        return "hook daemon: off (SAFEHOLD_HOOKD=0); every call loads the decision path"
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(1)
+            s.connect(path)
+        return f"hook daemon: running at {path}"
+    except OSError:
+        return f"hook daemon: not running; the next hook call starts it ({path})"
+
+
 def run_probe(agent: str, command: str, cwd: Path) -> tuple[ProbeResult, ...]:
     out = []
     for label, probe_command, bad in PROBES:
