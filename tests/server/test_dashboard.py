@@ -241,3 +241,25 @@ def test_production_can_need_two_approvers(tmp_path: Any) -> None:
             csrf = sign_in(client, "bob")
             client.post(f"/approvals/{ap}/decide", data={"verdict": "approve", "csrf_token": csrf})
             assert file_request(client, agent, prod)["decision"] == "allow"
+
+
+def test_repeated_failed_sign_ins_are_throttled_and_audited(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
+    def attempt(password: str) -> Any:
+        csrf = csrf_of(client.get("/login").text)
+        return client.post("/login", data={"username": "alice", "password": password,
+                                           "csrf_token": csrf}, follow_redirects=False)
+
+    for _ in range(5):
+        assert attempt("guess guess guess").status_code == 401
+    blocked = attempt(PASSWORD)
+    assert blocked.status_code == 429
+    assert int(blocked.headers["retry-after"]) > 0
+    assert "Too many failed sign-ins" in blocked.text
+    sign_in(client, "bob")
+    failures = client.get("/api/v1/audit?type=user.sign_in_failed",
+                          headers=bearer(tokens["admin"])).json()["records"]
+    assert len(failures) == 5
+    assert all(r["payload"]["user"] == "alice" for r in failures)
+    assert all("guess" not in str(r) for r in failures)

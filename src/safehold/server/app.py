@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import safehold
 from safehold.config import ServerSettings
 from safehold.server.accounts import Accounts
-from safehold.server.auth import SessionCookies, load_secret_key
+from safehold.server.auth import SessionCookies, SignInThrottle, load_secret_key
 from safehold.server.views import protected_environments
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,7 @@ class ServerContext:
     cookies: SessionCookies
     templates: Jinja2Templates
     protected: frozenset[str]
+    throttle: SignInThrottle
 
 
 def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) -> FastAPI:
@@ -70,6 +71,7 @@ def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) 
         cookies=cookies,
         templates=_templates(),
         protected=protected_environments(sh.config),
+        throttle=SignInThrottle(),
     )
 
     @contextlib.asynccontextmanager

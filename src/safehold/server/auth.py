@@ -11,6 +11,9 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
+import threading
+import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,3 +142,45 @@ def csrf_ok(session: WebSession | None, submitted: str | None) -> bool:
 
 def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status_code=401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class SignInThrottle:
+    """Slows password guessing: after `limit` failures for one username (from anywhere), or four
+    times as many from one address (several people may share a proxy), within `window` seconds,
+    sign-in is refused until the oldest failure ages out. In memory: a restart forgets."""
+
+    def __init__(self, limit: int = 5, window: float = 300.0):
+        self.limit = limit
+        self.window = window
+        self._limits = {"user": limit, "addr": limit * 4}
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def retry_after(self, username: str, address: str) -> int:
+        """Seconds until these may try again; 0 when they may try now."""
+        now = time.monotonic()
+        waits = [self._wait(key, now) for key in self._keys(username, address)]
+        return max(waits, default=0)
+
+    def failed(self, username: str, address: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for key in self._keys(username, address):
+                size = self._limits[key.partition(":")[0]]
+                self._failures.setdefault(key, deque(maxlen=size)).append(now)
+
+    def succeeded(self, username: str) -> None:
+        with self._lock:
+            self._failures.pop(f"user:{username.strip().casefold()}", None)
+
+    def _wait(self, key: str, now: float) -> int:
+        with self._lock:
+            times = self._failures.get(key)
+            if not times or len(times) < self._limits[key.partition(":")[0]]:
+                return 0
+            left = times[0] + self.window - now
+            return max(0, int(left) + 1) if left > 0 else 0
+
+    @staticmethod
+    def _keys(username: str, address: str) -> tuple[str, str]:
+        return (f"user:{username.strip().casefold()}", f"addr:{address}")

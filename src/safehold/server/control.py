@@ -194,6 +194,11 @@ def record_sign_in(sh: Any, who: Principal) -> None:
     sh.audit.append("user.sign_in", {"user": who.name, "role": who.role}, actor=who.identity)
 
 
+def record_sign_in_failure(sh: Any, username: str, address: str) -> None:
+    """Failed sign-ins are evidence too; the name tried is kept (clipped), never the password."""
+    sh.audit.append("user.sign_in_failed", {"user": username[:100], "address": address})
+
+
 # inventory -----------------------------------------------------------------------------------
 
 _RESOURCE_LABELS = (

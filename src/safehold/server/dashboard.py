@@ -131,14 +131,25 @@ async def login(request: Request) -> Response:
                            username=username, error="Your sign-in form expired. Try again.")
         ctx.cookies.write(response, session)
         return response
+    address = request.client.host if request.client else "?"
+    wait = ctx.throttle.retry_after(username, address)
+    if wait:
+        response = _render(request, "login.html", session, None, status_code=429, next=next_url,
+                           username=username,
+                           error=f"Too many failed sign-ins. Try again in {wait} seconds.")
+        response.headers["Retry-After"] = str(wait)
+        return response
     principal = (
         await run_in_threadpool(ctx.accounts.authenticate, username, password)
         if username and password
         else None
     )
     if principal is None:
+        ctx.throttle.failed(username, address)
+        await run_in_threadpool(control.record_sign_in_failure, ctx.safehold, username, address)
         return _render(request, "login.html", session, None, status_code=401, next=next_url,
                        username=username, error="Wrong username or password.")
+    ctx.throttle.succeeded(username)
     control.record_sign_in(ctx.safehold, principal)
     redirect = RedirectResponse(next_url, status_code=303)
     ctx.cookies.write(redirect, new_session(principal))
