@@ -124,7 +124,9 @@ def _find(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Ou
     for target in plan.written:
         for entry in d.state.catalog.construct("redirect-truncate"):
             d.emit_paths(entry, [(target, False)], scope, source)
-    return Output(None, (name,))
+    if plan.delete or plan.execs or plan.dynamic_expression or plan.follows_links:
+        return Output(None, (name,))
+    return Output(None, (name,), tuple(target for target, _ in plan.targets()))
 
 
 def _trap(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Output | None,

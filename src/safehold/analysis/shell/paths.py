@@ -20,6 +20,9 @@ DYN = "\x00"
 #: The same mark inside text that is parsed again as code (a heredoc fed to a shell or an
 #: interpreter): a private-use character every parser accepts, turned back into DYN on reading.
 DYN_TEXT = "\ue000"
+#: Starts the last component of "some entry below this directory" (what find yields when its
+#: expression filters), optionally followed by the name pattern it must match.
+BELOW = "\x01"
 _PURE_GLOB = re.compile(r"^(\*+|\.\*|\*\.\*|\.\?\*|\.\[!.\]\*|\[\^?!?\.\]\*)$")
 
 
@@ -53,8 +56,17 @@ class PathClassifier:
         """(class, absolute path) for one path argument; `contents` = something below it."""
         p = self.resolve(text, cwd)
         if p is None:
-            return "unknown", text.replace(DYN, "$?")
+            return "unknown", text.replace(DYN, "$?").replace(BELOW, "")
         head, _, last = p.rpartition("/")
+        if last.startswith(BELOW):
+            parent = head or "/"
+            name = last[1:] or "\u2026"
+            shown = f"{parent.rstrip('/')}/{name}"
+            if _PURE_GLOB.match(name):
+                return self._classify(parent, cwd, True), shown
+            if parent != self.home and self._classify(parent, cwd, True) == "critical":
+                return "critical", shown
+            return self._classify(shown, cwd, False), shown
         if _PURE_GLOB.match(last):
             contents, p = True, head or "/"
         return self._classify(p, cwd, contents), p

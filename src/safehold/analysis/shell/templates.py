@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from safehold.analysis.shell.paths import DYN, DYN_TEXT
+from safehold.analysis.shell.paths import BELOW, DYN, DYN_TEXT
 from safehold.analysis.shell.words import Arg, Output
 
 MAX_ITEMS = 16
@@ -42,6 +42,8 @@ class Plan:
 
 
 def _items(stdin: Output | None, lines: bool, null: bool) -> list[Arg] | None:
+    if stdin is not None and stdin.items is not None:
+        return list(stdin.items)
     if stdin is None or stdin.text is None:
         return None
     text = stdin.text
@@ -213,10 +215,9 @@ _FIND_ARITY = {
     "-used": 1, "-context": 1, "-fprint": 1, "-fprint0": 1, "-fls": 1, "-printf": 1,
     "-fprintf": 2, "-regextype": 1, "-newerXY": 1, "-files0-from": 1, "-D": 1,
 }
-_FIND_NOT_FILTERS = {"-depth", "-maxdepth", "-mindepth", "-xdev", "-mount", "-follow", "-print",
-                     "-print0", "-delete", "-d", "-noleaf", "-ignore_readdir_race", "-daystart",
-                     "-regextype", "-warn", "-nowarn", "-ls", "-fprint", "-fprint0", "-fls",
-                     "-printf", "-fprintf", "-prune", "-quit"}
+#: Only a filter on names narrows what find yields to something other than "everything below".
+_FIND_NAME_FILTERS = {"-name", "-iname", "-path", "-ipath", "-regex", "-iregex", "-wholename",
+                      "-iwholename", "-lname", "-ilname"}
 _FIND_WRITES = {"-fprint", "-fprint0", "-fls", "-fprintf"}
 
 
@@ -238,9 +239,9 @@ class FindPlan:
             if not self.filtered:
                 out.append((root, False))
                 continue
-            name = self.names[0] if len(self.names) == 1 else "\x01"
-            base = root.text.rstrip("/") or "/"
-            out.append((Arg(base + "/" + name, root.static, True, root.sources), False))
+            name = self.names[0] if len(self.names) == 1 else ""
+            base = root.text.rstrip("/")
+            out.append((Arg(f"{base}/{BELOW}{name}", root.static, True, root.sources), False))
         return out
 
 
@@ -282,7 +283,7 @@ def find(args: Sequence[Arg]) -> FindPlan:
             plan.delete = True
         elif t == "-follow":
             plan.follows_links = True
-        elif t.startswith("-") and t not in _FIND_NOT_FILTERS:
+        elif t in _FIND_NAME_FILTERS:
             plan.filtered = True
         if t in ("-name", "-iname") and i + 1 < n:
             plan.names.append(args[i + 1].text)

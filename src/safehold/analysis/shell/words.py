@@ -41,6 +41,7 @@ class Output:
 
     text: str | None = None
     producers: tuple[str, ...] = ()
+    items: tuple[Arg, ...] | None = None  # what each output line is known to be (find's paths)
 
 
 @dataclass(slots=True)
