@@ -79,3 +79,25 @@ def test_mappings_redact_secret_keys_and_nested_strings() -> None:
     assert out["list"] == [f"PGPASSWORD={MASK} psql"]
     assert out["n"] == 3
     assert value["headers"]["Authorization"] == "Bearer abc"  # the input is not modified
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mysql " * 30000,
+        "mysql x\n" * 30000,
+        "bearer " * 30000,
+        "--password " * 30000,
+        "a://b:" * 40000,
+        '"password": "' * 20000,
+        "-----BEGIN RSA PRIVATE KEY-----" * 5000,
+    ],
+    ids=["mysql", "mysql-lines", "bearer", "flag", "userinfo", "json-key", "key-block"],
+)
+def test_hostile_input_is_redacted_in_linear_time(text: str) -> None:
+    """An agent must not be able to stall the audit log with a crafted command."""
+    import time
+
+    start = time.perf_counter()
+    redact_text(text)
+    assert time.perf_counter() - start < 10

@@ -89,10 +89,6 @@ _RULES: tuple[_Rule, ...] = (
         ),
         _keep(1),
     ),
-    (
-        re.compile(r"(\b(?:mysql|mysqldump|mysqladmin|mariadb)\b[^\n;&|]*?\s-p)([^\s;&|]+)"),
-        _keep(1),
-    ),
     (re.compile(r"(\bsshpass\s+-p\s*)([^\s;&|]+)"), _keep(1)),
     (
         re.compile(
@@ -137,9 +133,24 @@ def _redact_cached(text: str) -> str:
     return _redact_text(text)
 
 
+_MYSQL = re.compile(r"\b(?:mysql|mysqldump|mysqladmin|mariadb)\b")
+_MYSQL_PASSWORD = re.compile(r"(\s-p)([^\s;&|]+)")
+
+
+def _mysql_passwords(text: str) -> str:
+    """`mysql -pSECRET`: the password is glued to `-p`, which elsewhere means a port."""
+    if not _MYSQL.search(text):
+        return text
+    return "\n".join(
+        _MYSQL_PASSWORD.sub(lambda m: m.group(1) + MASK, line) if _MYSQL.search(line) else line
+        for line in text.split("\n")
+    )
+
+
 def _redact_text(text: str) -> str:
     for pattern, replace in _RULES:
         text = pattern.sub(replace, text)
+    text = _mysql_passwords(text)
     found: set[str] = set()
     for line in text.splitlines() or [text]:
         found.update(_detected(line[:10_000]))
