@@ -182,7 +182,7 @@ def test_api_docs_render_from_vendored_assets(
     assert outside == [], f"the docs page reached outside the server: {outside}"
 
 
-def test_pages_run_under_a_strict_content_security_policy(
+def test_pages_run_under_a_strict_policy_and_announce_new_requests(
     live: tuple[LiveServer, dict[str, str]], page: object
 ) -> None:
     from playwright.sync_api import Page, expect
@@ -201,5 +201,9 @@ def test_pages_run_under_a_strict_content_security_policy(
     page.click("button[type=submit]")
     card = page.locator(f"#approval-{ap['approval']['id']}")
     expect(card).to_contain_text("<img src=x onerror=alert(2)>")
-    page.wait_for_timeout(500)
+    server.decide(tokens["agent"], ask_input(77))
+    notice = page.locator("#pending-notice")
+    expect(notice).to_contain_text("1 new request waiting", timeout=12_000)
+    notice.get_by_role("link").click()
+    expect(page.locator("#pending-heading")).to_have_text("2 requests waiting for a decision")
     assert problems == []
