@@ -398,7 +398,9 @@ class Dispatcher:
             end = texts.index("--")
         except ValueError:
             end = len(texts)
-        slots = [i for i, t in enumerate(texts[:end]) if DYN in t]
+        # Only a word that starts with the unknown part can turn into a flag or a verb
+        # (`"$MODE"` can, `origin/$BRANCH` cannot).
+        slots = [i for i, t in enumerate(texts[:end]) if t.startswith(DYN)]
         if not slots:
             return
         base = {m.entry.id for f in families for m in match_family(f, texts, name)}
