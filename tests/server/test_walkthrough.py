@@ -69,6 +69,7 @@ def test_fresh_install_walkthrough(tmp_path: Path) -> None:
         first = ask()
         assert first["decision"] == "ask"
         approval = first["approval"]["id"]
+        assert first["approval"]["url"] == f"{server.base}/approvals/{approval}"
 
         browser = httpx.Client(base_url=server.base, follow_redirects=True)
         csrf = csrf_of(browser.get("/login").text)

@@ -71,6 +71,7 @@ def serve(
         if base == f"http://{settings.host}:{settings.port}":
             base = f"http://{host}:{port}"
         settings = dataclasses.replace(settings, host=host, port=port, base_url=base)
+        cfg = dataclasses.replace(cfg, server=settings)
     try:
         sh = Safehold.open(cfg)
     except SafeholdError as exc:
