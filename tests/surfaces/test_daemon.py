@@ -3,7 +3,6 @@ policy changes picked up, a stale or untrusted daemon never used, and it goes aw
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import time
@@ -128,10 +127,11 @@ def test_a_daemon_from_another_build_declines_and_exits(denv: dict, project: Pat
     path = start(denv, project)
     with socket.socket(socket.AF_UNIX) as s:
         s.connect(path)
-        client.send_frame(s, json.dumps({"v": 1, "build": "other", "agent": "claude-code",
-                                         "seconds": 5, "environ": {}}).encode())
+        header = {"v": client.PROTOCOL_VERSION, "build": "other", "agent": "claude-code",
+                  "seconds": "5"}
+        client.send_frame(s, client.encode_header(header))
         client.send_frame(s, b"{}")
-        assert json.loads(client.recv_frame(s)) == {"stale": True}
+        assert client.recv_frame(s) == b"stale"
     deadline = time.monotonic() + 10
     while os.path.exists(path) and time.monotonic() < deadline:
         time.sleep(0.1)

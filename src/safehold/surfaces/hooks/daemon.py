@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import queue
 import socket
@@ -120,25 +119,26 @@ class Daemon(socketserver.ThreadingUnixStreamServer):
         super().__init__(path, Handler)
         os.chmod(path, 0o600)
 
-    def serve_one(self, header: Mapping[str, Any], raw: bytes) -> dict[str, Any]:
+    def serve_one(self, header: Mapping[str, str], raw: bytes) -> tuple[str, tuple[Any, ...]]:
+        """(status, frames) for one request: `ok` with exit status, stdout and stderr."""
         from safehold.surfaces.hooks.runner import respond
 
         self.last_used = time.monotonic()
         if header.get("op") == "stop":
-            return {"stopped": True}
+            return "stopped", ()
         if header.get("v") != client.PROTOCOL_VERSION or header.get("build") != self.build:
-            return {"stale": True}
+            return "stale", ()
         agent = header.get("agent")
         if agent not in PROTOCOLS:
-            return {"stale": True}
-        environ = client.call_environ(os.environ, header.get("environ") or {})
+            return "stale", ()
+        environ = client.call_environ(os.environ, client.forwarded(header))
         seconds = float(header.get("seconds") or 1.0)
         deadline = time.monotonic() + seconds
         result = respond(protocol_for(agent, environ), raw, environ, deadline, self.guards)
         if result.record is not None and environ.get("SAFEHOLD_HOOK_RECORD", "1") != "0":
             self.recorder.put(result.database_url or _database_url(environ), result.record)
         a = result.answer
-        return {"stdout": a.stdout, "stderr": a.stderr, "exit_code": a.exit_code}
+        return "ok", (str(a.exit_code), a.stdout, a.stderr)
 
     def watch_idle(self) -> None:
         while True:
@@ -153,13 +153,15 @@ class Handler(socketserver.BaseRequestHandler):
         sock: socket.socket = self.request
         sock.settimeout(30)
         try:
-            header = json.loads(client.recv_frame(sock, 1 << 20))
+            header = client.decode_header(client.recv_frame(sock, 1 << 20))
             raw = client.recv_frame(sock) if header.get("op") != "stop" else b""
-            reply = self.server.serve_one(header, raw)  # type: ignore[attr-defined]
-            client.send_frame(sock, json.dumps(reply).encode())
+            status, frames = self.server.serve_one(header, raw)  # type: ignore[attr-defined]
+            client.send_frame(sock, status.encode())
+            for frame in frames:
+                client.send_frame(sock, frame.encode("utf-8", "replace"))
         except Exception:  # the client falls back to judging in-process
             return
-        if reply.get("stopped") or reply.get("stale"):  # exit only once the reply is out
+        if status != "ok":  # exit only once the reply is out
             threading.Thread(target=self.server.shutdown, daemon=True).start()
 
 
@@ -216,8 +218,8 @@ def stop(path: str) -> bool:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(5)
             sock.connect(path)
-            client.send_frame(sock, json.dumps({"op": "stop"}).encode())
-            return bool(json.loads(client.recv_frame(sock)).get("stopped"))
+            client.send_frame(sock, client.encode_header({"op": "stop"}))
+            return client.recv_frame(sock) == b"stopped"
     except (OSError, ValueError):
         return False
 

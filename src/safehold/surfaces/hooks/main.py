@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Mapping
 
 try:  # the C module: `signal` itself imports enum, a tenth of this process's start-up time
     import _signal as signal
@@ -23,6 +22,10 @@ except ImportError:  # pragma: no cover - other interpreters
     import signal  # type: ignore[no-redef]
 
 from safehold.surfaces.hooks.refusal import failure_text, refuse
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # collections.abc and typing cost start-up time on every call
+    from collections.abc import Mapping
 
 #: agent name -> "module:Class"; imported on demand so each hook loads only its own dialect.
 PROTOCOLS: dict[str, str] = {
@@ -40,7 +43,6 @@ USAGE = (
 DEFAULT_MAX_INPUT = 4 * 1024 * 1024
 DEFAULT_TIMEOUT = 20.0
 
-Reply = tuple[str, str, int]
 
 
 def protocol_for(name: str, environ: Mapping[str, str] | None = None):  # type: ignore[no-untyped-def]
@@ -91,7 +93,7 @@ def _run(agent: str, environ: Mapping[str, str]) -> int:
                 pass
             else:
                 _disarm()
-                return _emit((reply["stdout"], reply["stderr"], int(reply["exit_code"])))
+                return _emit(reply)
 
     from safehold.surfaces.hooks import runner
 
@@ -177,7 +179,7 @@ def _number(environ: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def _emit(reply: Reply) -> int:
+def _emit(reply: tuple[str, str, int]) -> int:
     stdout, stderr, code = reply
     _write(1, stdout)
     _write(2, stderr)

@@ -6,8 +6,6 @@ loaded, and the protocol modules use the same table so there is one definition o
 
 from __future__ import annotations
 
-import json
-
 #: agents whose hook protocol treats exit status 2 as a block (Copilot ignores exit statuses)
 EXIT_2_BLOCKS = frozenset({"claude-code", "cursor", "codex", "gemini"})
 
@@ -24,8 +22,19 @@ def refuse(agent: str, reason: str) -> tuple[str, str, int]:
     """(stdout, stderr, exit status) of the hardest block `agent` honours."""
     if agent == "copilot":
         body = {"permissionDecision": "deny", "permissionDecisionReason": reason}
-        return json.dumps(body), "", 0
+        return _dumps(body), "", 0
     if agent == "cursor":
         body = {"permission": "deny", "user_message": reason, "agent_message": reason}
-        return json.dumps(body), reason, 2
+        return _dumps(body), reason, 2
     return "", reason, 2
+
+
+def _dumps(body: dict[str, str]) -> str:
+    """A flat string-to-string object as JSON, without importing the json package (and re)."""
+    try:
+        from _json import encode_basestring_ascii as quote
+    except ImportError:  # pragma: no cover - other interpreters
+        import json
+
+        return json.dumps(body)
+    return "{" + ", ".join(f"{quote(k)}: {quote(v)}" for k, v in body.items()) + "}"
