@@ -398,9 +398,10 @@ class Dispatcher:
             end = texts.index("--")
         except ValueError:
             end = len(texts)
-        # Only a word that starts with the unknown part can turn into a flag or a verb
-        # (`"$MODE"` can, `origin/$BRANCH` cannot).
-        slots = [i for i, t in enumerate(texts[:end]) if t.startswith(DYN)]
+        # Only a word that starts with the unknown part, or an option completed at run time
+        # (`--ha$X`, `-d$X`), can turn into a flag or a verb; `origin/$BRANCH` cannot.
+        slots = [i for i, t in enumerate(texts[:end])
+                 if t.startswith(DYN) or (t.startswith("-") and DYN in t)]
         if not slots:
             return
         base = {m.entry.id for f in families for m in match_family(f, texts, name)}
@@ -419,7 +420,7 @@ class Dispatcher:
             for i in slots:
                 before = len(parse_args(texts[:i], family.options_with_value,
                                         family.short_flag_clusters).positionals)
-                for w in sorted(words):
+                for w in sorted(self._completions(texts[i], words)):
                     trial = [*texts[:i], w, *texts[i + 1:]]
                     for m in match_family(family, trial, name):
                         verb = not w.startswith("-")
@@ -431,6 +432,16 @@ class Dispatcher:
                                 f"{name}: argument {i + 1} is only known at run time and could "
                                 f"make this {m.entry.id} ({m.entry.reason})", source)
                             return
+
+    @staticmethod
+    def _completions(text: str, words: set[str]) -> set[str]:
+        """What a word with a run-time part could become, among the catalog's words."""
+        prefix = text.split(DYN, 1)[0]
+        if not prefix:
+            return words
+        if prefix.startswith("--"):
+            return {w for w in words if w.startswith(prefix)}
+        return {prefix + w[1:] for w in words if len(w) == 2 and w[0] == "-"}
 
     @staticmethod
     def _arg_for(args: Sequence[Arg], text: str) -> Arg:
