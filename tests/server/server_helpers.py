@@ -32,12 +32,12 @@ when { context.effect == "write" };
 """
 
 
-def write_config(root: Path, extra: str = "") -> Path:
+def write_config(root: Path, extra: str = "", database_url: str | None = None) -> Path:
     (root / "policy.cedar").write_text(POLICY)
     path = root / "safehold.toml"
     path.write_text(
         f"""
-database_url = "sqlite:///{root / 'safehold.db'}"
+database_url = "{database_url or f'sqlite:///{root / "safehold.db"}'}"
 policy = "policy.cedar"
 
 [server]
