@@ -220,7 +220,9 @@ class Safehold:
                 tool_use_id=tool_use_id,
                 parent_session=parent_session,
                 digest=digest,
-                policy_verdict=policy.verdict.value if policy is not decision else None,
+                policy_verdict=(
+                    policy.verdict.value if policy.verdict is not decision.verdict else None
+                ),
                 approval=approval.id if approval else None,
                 delay=delay.id if delay else None,
                 stated_reason=stated_reason,
