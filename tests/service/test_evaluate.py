@@ -120,6 +120,10 @@ def test_ask_files_one_request_and_a_granted_approval_unlocks_once(
     assert any(
         "approved by user:ann" in r and first.approval.id in r for r in allowed.decision.reasons
     )
+    record = app.audit.tail(1, type="decision", tool_use_id="toolu_3")[0]
+    assert record.decision == "allow" and record.data["policy_verdict"] == "ask"
+    assert record.data["approval"] == first.approval.id
+    assert "policy_verdict" not in app.audit.tail(1, tool_use_id="toolu_1")[0].data
     replay = app.evaluate(delete(), requester="token:agent", tool_use_id="toolu_4")
     assert replay.decision.verdict.value == "ask"
     assert replay.approval is not None and replay.approval.id != first.approval.id
