@@ -39,7 +39,7 @@ class FileAnalyzer(Analyzer):
             path = change.get("path") if isinstance(change, Mapping) else None
             op = change.get("op", "write") if isinstance(change, Mapping) else None
             if not isinstance(path, str) or not path.strip() or op not in _OPS:
-                unknowns.append(Finding("file:not-understood", f"unreadable file change {change!r}"))
+                unknowns.append(Finding("file:not-understood", f"unreadable change {change!r}"))
                 continue
             ops.append(judge(path, str(op), workspace=workspace, cwd=ctx.cwd, tmpdir=ctx.tmpdir))
         return Facts(kind="file", operations=tuple(ops), unknowns=tuple(unknowns))
@@ -59,7 +59,7 @@ def judge(path: str, op: str, *, workspace: str, cwd: str, tmpdir: str = "/tmp")
             f"{verb} {full} inside a repository's .git internals (refs, objects, config, hooks)",
             source=path,
             targets=target,
-            suggestion="change history with git commands (commit, branch, revert), not by editing .git",
+            suggestion="change history with git commands (commit, revert), not by editing .git",
         )
     if _is_database(full):
         return Operation(
@@ -68,7 +68,7 @@ def judge(path: str, op: str, *, workspace: str, cwd: str, tmpdir: str = "/tmp")
             f"{verb} {full}, a database file: the data it holds would be replaced",
             source=path,
             targets=target,
-            suggestion="change the data through the database (SQL, a migration), not by rewriting its file",
+            suggestion="change the data through the database (SQL, a migration), not its file",
         )
     if not (_inside(full, root) or _inside(full, _resolve(tmpdir, cwd))):
         return Operation(
