@@ -16,19 +16,14 @@ _ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
 _TABLE = str.maketrans(
     {**{c: "-" for c in _DASHES}, **{c: " " for c in _SPACES}, **{c: None for c in _ZERO_WIDTH}}
 )
-_FOLDABLE = re.compile(f"[{_DASHES}{_SPACES}{_ZERO_WIDTH}\U00040000-\U0010ffff]")
-#: Code points from plane 4 up (unassigned, tags, private use) crash tree-sitter-bash's scanner
-#: in some positions (`{` followed by U+C4FA5 segfaults the process), so they are folded to
-#: U+FFFD before parsing; no command name or option is spelled with them.
-_HIGH_PLANES = re.compile("[\U00040000-\U0010ffff]")
+_FOLDABLE = re.compile(f"[{_DASHES}{_SPACES}{_ZERO_WIDTH}]")
 
 
 def normalize_text(text: str) -> str:
-    """Fold look-alike dashes to `-`, odd spaces to ` `, drop zero-width characters, and
-    replace code points the parser cannot safely read."""
+    """Fold look-alike dashes to `-`, odd spaces to ` `, and drop zero-width characters."""
     if not _FOLDABLE.search(text):
         return text
-    return _HIGH_PLANES.sub("\ufffd", text.translate(_TABLE))
+    return text.translate(_TABLE)
 
 
 def command_name(word: str) -> str:

@@ -6,6 +6,7 @@ created once and reused; tree-sitter parsers are not thread-safe, hence one per 
 
 from __future__ import annotations
 
+import re
 import threading
 
 import tree_sitter_bash
@@ -13,6 +14,11 @@ from tree_sitter import Language, Node, Parser, Tree
 
 _LANGUAGE = Language(tree_sitter_bash.language())
 _local = threading.local()
+#: Code points from plane 4 up (unassigned, tags, private use) crash tree-sitter-bash's scanner
+#: in some positions (`{` followed by U+C4FA5 segfaults the process). No command name or option
+#: is spelled with them, so every text is folded to U+FFFD there before it reaches the parser —
+#: including text decoded on the way ($'\U…', python string literals, printf output).
+_UNSAFE = re.compile("[\U00040000-\U0010ffff]")
 
 
 def _parser() -> Parser:
@@ -25,6 +31,8 @@ def _parser() -> Parser:
 
 def parse(text: str) -> Tree:
     """Parse shell text; errors show up as ERROR / MISSING nodes, never as exceptions."""
+    if _UNSAFE.search(text):
+        text = _UNSAFE.sub("\ufffd", text)
     return _parser().parse(text.encode("utf-8", "surrogatepass"))
 
 
