@@ -140,4 +140,8 @@ def _write_stdout(data: bytes) -> None:
 
 
 def run(command: list[str], judge: Judge, session: str) -> int:
-    return asyncio.run(StdioProxy(command, judge, session).run())
+    try:
+        return asyncio.run(StdioProxy(command, judge, session).run())
+    except OSError as exc:
+        sys.stderr.write(f"safehold: cannot start the MCP server {command[0]!r}: {exc}\n")
+        return 127
