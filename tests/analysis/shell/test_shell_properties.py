@@ -56,7 +56,8 @@ def test_nested_substitutions_stay_bounded(guard: Guard, depth: int) -> None:
 
 
 def test_high_plane_code_points_do_not_crash_the_parser(guard: Guard) -> None:
-    for text in ("{\U000c4fa5", " {\U0010ffff", "rm -rf {\U000c4fa5 /",
+    for text in ("{\U000c4fa5", " {\U0010ffff", "rm -rf {\U000c4fa5 /", "]{\U0002d9f9x",
+                 "c{\U00032f34E",
                  "bash -c $'{\\U000c4fa5'", "python3 -c 'import os; os.system(\"{\\U000c4fa5\")'"):
         facts(text)
     assert not decide(guard, "rm -rf {\U000c4fa5 /").allowed
