@@ -8,6 +8,7 @@ followed becomes an unknown finding, so the policy can refuse to allow it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -53,8 +54,6 @@ class ShellAnalyzer(Analyzer):
         walker.run_text(text, scope)
         facts = state.facts()
         env = next((f.environment for f in state.embedded if f.environment), None)
-        if env is not None:
-            facts = Facts(kind=facts.kind, operations=facts.operations,
-                          credentials=facts.credentials, unknowns=facts.unknowns,
-                          environment=env)
+        if env is not None and facts.environment is None:
+            facts = dataclasses.replace(facts, environment=env)
         return facts
