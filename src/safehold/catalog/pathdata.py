@@ -19,7 +19,7 @@ from safehold.errors import CatalogError
 PATHS_FILE = Path(__file__).parent / "data" / "paths.yaml"
 
 _KEYS = (
-    "routine_names", "temp_dirs", "system_dirs", "harmless_files", "devices", "volume_dirs",
+    "routine_names", "home_caches", "temp_dirs", "system_dirs", "harmless_files", "devices", "volume_dirs",
     "database_names", "protected_names",
 )
 
@@ -40,6 +40,7 @@ class PathData:
     harmless_re: re.Pattern[str]
     device_re: re.Pattern[str]
     temp_dirs: tuple[str, ...]
+    home_caches: tuple[str, ...]
     system_dirs: tuple[str, ...]
     volume_dirs: tuple[str, ...]
 
@@ -67,6 +68,7 @@ def parse_path_data(raw: object, file: str) -> PathData:
         harmless_re=_glob_union(lists["harmless_files"]),
         device_re=_glob_union(lists["devices"]),
         temp_dirs=tuple(d.rstrip("/") for d in lists["temp_dirs"]),
+        home_caches=tuple(d.strip("/") for d in lists["home_caches"]),
         system_dirs=tuple(d.rstrip("/") for d in lists["system_dirs"]),
         volume_dirs=tuple(d.rstrip("/") for d in lists["volume_dirs"]),
     )

@@ -129,6 +129,36 @@ def _find(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Ou
     return Output(None, (name,), tuple(target for target, _ in plan.targets()))
 
 
+def _mktemp(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Output | None,
+            walker: Walker, inputs: Sequence[Arg], level: int, source: str) -> Output:
+    """mktemp prints a fresh path it just created: under the temp directory unless a template
+    without -t/-p/--tmpdir names another place."""
+    base: str | None = None
+    template: Arg | None = None
+    i = 0
+    while i < len(args):
+        t = args[i].text
+        if t in ("-p", "--tmpdir") and i + 1 < len(args):
+            base = args[i + 1].text if args[i + 1].static else None
+            if base is None:
+                return Output(None, (name,))
+            i += 2
+            continue
+        if t.startswith("--tmpdir=") or t.startswith("-p") and len(t) > 2:
+            base = t.split("=", 1)[1] if "=" in t else t[2:]
+        elif t == "-t" or t == "--tmpdir":
+            base = base or d.state.ctx.tmpdir
+        elif not t.startswith("-"):
+            template = args[i]
+        i += 1
+    if template is not None and not template.static:
+        return Output(None, (name,))
+    leaf = (template.text.rsplit("/", 1)[-1] if template else "tmp.XXXXXXXXXX") or "tmp"
+    if template is not None and base is None:
+        return Output(template.text + "\n")
+    return Output(f"{(base or d.state.ctx.tmpdir).rstrip('/')}/{leaf}\n")
+
+
 def _trap(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Output | None,
           walker: Walker, inputs: Sequence[Arg], level: int, source: str) -> Output:
     words = [a for a in args if a.text not in ("--",)]
@@ -143,6 +173,7 @@ Handler = Callable[["Dispatcher", str, Sequence[Arg], Scope, "Output | None", "W
 
 HANDLERS: dict[str, Handler] = {
     "trap": _trap,
+    "mktemp": _mktemp,
     "echo": _echo, "printf": _echo, "cat": _cat, "cd": _cd, "pushd": _cd, "popd": _cd,
     "read": _read, "mapfile": _read, "readarray": _read, "eval": _eval, "source": _source,
     ".": _source, "xargs": _xargs, "parallel": _xargs, "find": _find,

@@ -98,18 +98,15 @@ class PathClassifier:
             return "routine"
         if d.device_re.match(p):
             return "critical"
+        for t in self._temp_roots():
+            if p.startswith(t + "/"):
+                return "routine"  # scratch, even when it is the working directory
         usable = self._usable_cwd(cwd)
         if usable and cwd is not None and (p == cwd or cwd.startswith(p + "/")):
-            if p == cwd and contents is False:
-                return "protected"
-            if p != cwd:
-                return "critical" if p in d.system_dirs else "protected"
-            return "protected"
+            return "critical" if p in d.system_dirs else "protected"
         for t in self._temp_roots():
             if p == t:
                 return "routine" if contents else "protected"
-            if p.startswith(t + "/"):
-                return "routine"
         if usable and cwd is not None and p.startswith(cwd + "/"):
             parts = p[len(cwd) + 1:].split("/")
             named = self._names_class(parts)
@@ -119,7 +116,13 @@ class PathClassifier:
                 return "routine"
             return "workspace"
         if p.startswith(home + "/"):
-            return self._names_class(p[len(home) + 1:].split("/")) or "outside"
+            rel = p[len(home) + 1:]
+            named = self._names_class(rel.split("/"))
+            if named:
+                return named
+            if any(rel == c or rel.startswith(c + "/") for c in d.home_caches):
+                return "routine"
+            return "outside"
         for v in d.volume_dirs:
             if p == v or p.startswith(v + "/"):
                 return "protected"
