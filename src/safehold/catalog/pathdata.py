@@ -19,8 +19,8 @@ from safehold.errors import CatalogError
 PATHS_FILE = Path(__file__).parent / "data" / "paths.yaml"
 
 _KEYS = (
-    "routine_names", "home_caches", "temp_dirs", "system_dirs", "harmless_files", "devices", "volume_dirs",
-    "database_names", "protected_names",
+    "routine_names", "home_caches", "temp_dirs", "system_dirs", "harmless_files", "devices",
+    "volume_dirs", "database_names", "protected_names",
 )
 
 

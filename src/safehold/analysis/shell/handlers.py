@@ -144,7 +144,7 @@ def _mktemp(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: 
                 return Output(None, (name,))
             i += 2
             continue
-        if t.startswith("--tmpdir=") or t.startswith("-p") and len(t) > 2:
+        if t.startswith("--tmpdir=") or (t.startswith("-p") and len(t) > 2):
             base = t.split("=", 1)[1] if "=" in t else t[2:]
         elif t == "-t" or t == "--tmpdir":
             base = base or d.state.ctx.tmpdir
