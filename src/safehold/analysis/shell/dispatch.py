@@ -83,7 +83,7 @@ class Dispatcher:
                        f"the command name {first.text.replace(DYN, '$?')!r} is only known at "
                        "run time", source)
             return Output(None, ("dynamic command",))
-        if first.text == "!" and first.static and len(argv) > 1:
+        if first.text == "!" and first.static and len(argv) > 1 and not assigns:
             return self.run(argv[1:], scope, stdin, walker, inputs, assigns, level)
         if first.text in walker.functions and level == 0:
             return walker.call_function(argv, scope, stdin)
