@@ -105,6 +105,9 @@ CASES: list[tuple[str, bool, str | None]] = [
     ("trap 'rm -rf /' EXIT", BLOCK, "fs:rm-recursive"),
     ("git -c alias.nuke=reset nuke --hard", BLOCK, "git:reset-hard"),
     ("git -c 'alias.x=!rm -rf /' x", BLOCK, "fs:rm-recursive"),
+    ("git -c core.sshCommand='rm -rf ~' fetch", BLOCK, "fs:rm-recursive"),
+    ("GIT_SSH_COMMAND='sh -c \"rm -rf /\"' git fetch", BLOCK, "fs:rm-recursive"),
+    ("git -c core.pager=less log", ALLOW, None),
     # templates
     ("xargs rm -rf", BLOCK, "fs:rm-recursive"),
     ("find / -name x | xargs rm -rf", BLOCK, "fs:rm-recursive"),

@@ -33,6 +33,10 @@ _STARTUP_VARS = {"BASH_ENV": frozenset({"bash", "rbash"}),
                  "ENV": frozenset({"sh", "dash", "ksh", "mksh", "ash", "posh", "yash", "bash"}),
                  "ZDOTDIR": frozenset({"zsh"}), "PROMPT_COMMAND": frozenset({"bash"})}
 MAX_WRAP = 12
+#: git configuration keys whose value is a command git runs.
+_GIT_COMMAND_KEYS = frozenset({"core.sshcommand", "core.pager", "core.editor", "core.fsmonitor",
+                               "diff.external", "sequence.editor", "gpg.program",
+                               "credential.helper"})
 
 
 def _show(argv: Sequence[Arg]) -> str:
@@ -178,6 +182,9 @@ class Dispatcher:
                 key, eq, val = value_text.partition("=")
                 if key.lower().startswith("alias.") and eq:
                     aliases[key[6:].lower()] = Arg(val, DYN not in val)
+                elif key.lower() in _GIT_COMMAND_KEYS and eq:
+                    self.shell_string(Arg(val.lstrip("!"), DYN not in val), scope.child(), None,
+                                      walker, f"git -c {key}", source)
         if i >= len(args) or args[i].text.lower() not in aliases:
             return args
         alias = aliases[args[i].text.lower()]
