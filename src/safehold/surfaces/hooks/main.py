@@ -42,6 +42,7 @@ USAGE = (
 )
 DEFAULT_MAX_INPUT = 4 * 1024 * 1024
 DEFAULT_TIMEOUT = 20.0
+_CHILD = [0]  # the forked decision process, for the watchdog to stop
 
 
 
@@ -95,18 +96,65 @@ def _run(agent: str, environ: Mapping[str, str]) -> int:
                 _disarm()
                 return _emit(reply)
 
+    if hasattr(os, "fork"):
+        return _judge_in_child(agent, raw, environ, deadline, path)
+    return _emit(_judge(agent, raw, environ, deadline, path, before_follow_up=_disarm))
+
+
+def _judge(agent, raw, environ, deadline, path, before_follow_up):  # type: ignore[no-untyped-def]
+    """Decide in this process; the answer is returned before recording and daemon start-up,
+    which `before_follow_up` lets the caller put behind the agent's back."""
     from safehold.surfaces.hooks import runner
 
     result = runner.respond(protocol_for(agent, environ), raw, environ, deadline)
-    _disarm()
-    code = _emit((result.answer.stdout, result.answer.stderr, result.answer.exit_code))
+    answer = (result.answer.stdout, result.answer.stderr, result.answer.exit_code)
+    before_follow_up(answer)
     if result.record is not None:
         _record(result.record, result.database_url, environ)
     if path is not None:
         from safehold.surfaces.hooks import client
 
         client.start_daemon(path)
-    return code
+    return answer
+
+
+def _judge_in_child(agent, raw, environ, deadline, path) -> int:  # type: ignore[no-untyped-def]
+    """Judge in a forked child, so a crash in native parsing code (a signal, not an
+    exception) ends in a refusal from this parent instead of a dead hook the agent reads
+    as "no objection"."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: answer through the pipe, then leave the agent's pipes alone
+        os.close(read_fd)
+
+        def hand_over(answer: tuple[str, str, int]) -> None:
+            stdout, stderr, code = answer
+            _write(write_fd, f"{code}\0{stdout}\0{stderr}")
+            os.close(write_fd)
+            devnull = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(devnull, fd)
+
+        try:
+            _judge(agent, raw, environ, deadline, path, before_follow_up=hand_over)
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    _CHILD[0] = pid
+    chunks = []
+    while chunk := os.read(read_fd, 65536):
+        chunks.append(chunk)
+    os.close(read_fd)
+    parts = b"".join(chunks).decode("utf-8", "replace").split("\0", 2)
+    if len(parts) == 3 and parts[0].lstrip("-").isdigit():
+        _disarm()
+        return _emit((parts[1], parts[2], int(parts[0])))
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        what = f"the decision process was killed by signal {os.WTERMSIG(status)}"
+    else:
+        what = f"the decision process ended without an answer (status {status})"
+    return _failed(agent, what, environ)
 
 
 def _stop_daemon(environ: Mapping[str, str]) -> int:
@@ -153,6 +201,11 @@ def _arm_watchdog(agent: str, seconds: float) -> None:
     stdout, stderr, code = refuse(agent, failure_text(f"no decision within {seconds:g} s"))
 
     def fire(_signum: int, _frame: object) -> None:
+        if _CHILD[0]:
+            try:  # noqa: SIM105 - contextlib is not loaded in the hook process
+                os.kill(_CHILD[0], signal.SIGKILL)
+            except OSError:
+                pass
         _write(1, stdout)
         _write(2, stderr)
         os._exit(code)
