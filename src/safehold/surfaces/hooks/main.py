@@ -129,7 +129,9 @@ def _judge_in_child(agent, raw, environ, deadline, path) -> int:  # type: ignore
 
         def hand_over(answer: tuple[str, str, int]) -> None:
             stdout, stderr, code = answer
-            _write(write_fd, f"{code}\0{stdout}\0{stderr}")
+            data = f"{code}\0{stdout}\0{stderr}".encode("utf-8", "replace")
+            while data:
+                data = data[os.write(write_fd, data):]
             os.close(write_fd)
             devnull = os.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):
