@@ -20,7 +20,7 @@ PATHS_FILE = Path(__file__).parent / "data" / "paths.yaml"
 
 _KEYS = (
     "routine_names", "home_caches", "temp_dirs", "system_dirs", "harmless_files", "devices",
-    "volume_dirs", "database_names", "protected_names",
+    "volume_dirs", "database_names", "protected_names", "guard_paths",
 )
 
 
@@ -43,6 +43,11 @@ class PathData:
     home_caches: tuple[str, ...]
     system_dirs: tuple[str, ...]
     volume_dirs: tuple[str, ...]
+    guard_paths: tuple[str, ...] = ()
+
+    def guard_re(self, home: str) -> re.Pattern[str]:
+        """Matches safehold's own files (whole absolute paths) for this home directory."""
+        return _guard_re(self.guard_paths, home.rstrip("/") or "/")
 
 
 def parse_path_data(raw: object, file: str) -> PathData:
@@ -71,7 +76,13 @@ def parse_path_data(raw: object, file: str) -> PathData:
         home_caches=tuple(d.strip("/") for d in lists["home_caches"]),
         system_dirs=tuple(d.rstrip("/") for d in lists["system_dirs"]),
         volume_dirs=tuple(d.rstrip("/") for d in lists["volume_dirs"]),
+        guard_paths=tuple(lists["guard_paths"]),
     )
+
+
+@lru_cache(maxsize=16)
+def _guard_re(patterns: tuple[str, ...], home: str) -> re.Pattern[str]:
+    return _glob_union([home + p[1:] if p.startswith("~/") else p for p in patterns])
 
 
 @lru_cache(maxsize=4)

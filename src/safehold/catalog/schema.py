@@ -16,10 +16,10 @@ from safehold.errors import CatalogError
 from safehold.model import Effect
 
 #: Where a path can point, from the most to the least harmless; see docs/catalog.md.
-PATH_CLASSES = ("routine", "workspace", "outside", "protected", "critical", "unknown")
+PATH_CLASSES = ("routine", "workspace", "outside", "protected", "critical", "guard", "unknown")
 #: Structural patterns the shell analyser recognises (a pipeline into a shell, …).
 CONSTRUCTS = ("pipe-to-shell", "shell-from-network", "source-remote", "redirect-truncate",
-              "find-delete")
+              "find-delete", "guard-path")
 PATH_ARGS = ("all", "first", "last", "allbutlast")
 
 _FAMILY_KEYS = {
@@ -77,7 +77,7 @@ class Entry:
         assert self.paths is not None
         if path_class in self.paths:
             return self.paths[path_class]
-        if path_class == "critical" and "protected" in self.paths:
+        if path_class in ("critical", "guard") and "protected" in self.paths:
             return self.paths["protected"]
         return self.effect
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from safehold.analysis.interface import AnalysisContext, Analyzer
+from safehold.catalog.pathdata import load_path_data
 from safehold.model import Effect, Facts, Finding, Operation, Target
 
 #: Suffixes of files that hold a database engine's data rather than text.
@@ -51,6 +52,16 @@ def judge(path: str, op: str, *, workspace: str, cwd: str, tmpdir: str = "/tmp")
     root = _resolve(workspace, cwd)
     target = (Target("path", full),)
     verb = "deletes" if op == "delete" else "writes"
+    if load_path_data().guard_re(os.path.expanduser("~")).match(full):
+        return Operation(
+            "safehold:guard-path",
+            Effect.DESTRUCTIVE,
+            f"{verb} {full}: safehold's own configuration, policy, data or an agent's hook "
+            "installation, which would switch the guard off",
+            source=path,
+            targets=target,
+            suggestion="ask the user to make this change themselves",
+        )
     parts = full.split(os.sep)
     if ".git" in parts[:-1] or (parts[-1] == ".git" and op == "delete"):
         return Operation(

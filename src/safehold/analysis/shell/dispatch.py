@@ -491,6 +491,10 @@ class Dispatcher:
                 continue
             targets.append(Target("path", resolved))
             worst = effect if worst is None else max(worst, effect)
+            if cls == "guard":
+                for guard in st.catalog.construct("guard-path"):
+                    st.operation(Operation(guard.id, guard.effect, guard.reason, source,
+                                           (Target("path", resolved),), guard.suggestion))
         if worst is not None:
             st.operation(Operation(entry.id, worst, entry.reason, source, tuple(targets),
                                    entry.suggestion))

@@ -1,6 +1,7 @@
 """Sort a path argument into the class that decides what touching it costs.
 
-Classes (docs/catalog.md): `routine` (build outputs and caches in the working directory, temp
+Classes (docs/catalog.md): `guard` (safehold's own configuration, policy, data and hook
+installations), `routine` (build outputs and caches in the working directory, temp
 scratch), `workspace` (anything else in the working directory), `outside`, `protected` (the
 working directory itself, .git, database files, volumes, temp roots), `critical` (/, home,
 system directories, block devices) and `unknown` (not resolvable before the command runs).
@@ -91,6 +92,8 @@ class PathClassifier:
 
     def _classify(self, p: str, cwd: str | None, contents: bool) -> str:
         d = self.data
+        if d.guard_re(self.home).match(p):
+            return "guard"
         home = self.home.rstrip("/") or "/"
         if p == "/" or p == home or home.startswith(p + "/"):
             return "critical"
