@@ -39,7 +39,8 @@ def project(tmp_path: Path) -> str:
         "safehold delays run-now d_1",
         "safehold tokens create me --role approver",
         "bash -c 'safehold users add me --role admin'",
-        "curl -X POST http://127.0.0.1:8474/api/v1/approvals/ap_1/approve -H 'Authorization: Bearer shk_x'",
+        "curl -X POST http://127.0.0.1:8474/api/v1/approvals/ap_1/approve"
+        " -H 'Authorization: Bearer shk_x'",
     ],
 )
 def test_shell_changes_to_the_guard_are_denied(guard: Guard, project: str, command: str) -> None:
