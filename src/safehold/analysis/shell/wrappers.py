@@ -69,6 +69,10 @@ LAUNCHERS: dict[str, Launcher] = {
                            "--membind", "--interleave", "--preferred")),
     "watch": Launcher(_s("-n", "--interval", "-q", "--equexit"), joins_shell=True,
                       argv_flags=_s("-x", "--exec")),
+    "npx": Launcher(_s("-p", "--package"), shell_flags=_s("-c", "--call"),
+                    no_exec_flags=_s("-v", "--version", "-h", "--help")),
+    "pnpx": Launcher(_s("-p", "--package"), shell_flags=_s("-c", "--call")),
+    "bunx": Launcher(_s("-p", "--package")),
     "su": Launcher(_s("-s", "--shell", "-g", "--group", "-G", "--supp-group", "-w"),
                    shell_flags=_s("-c", "--command", "--session-command"),
                    no_exec_flags=_s("-V", "--version", "-h", "--help")),
@@ -85,6 +89,8 @@ SUBCOMMAND_LAUNCHERS: dict[str, frozenset[str]] = {
     "dotenvx": _s("run"), "mise": _s("exec", "x"), "asdf": _s("exec"), "rbenv": _s("exec"),
     "pyenv": _s("exec"), "bundle": _s("exec"), "conda": _s("run"), "nix": _s("shell"),
     "direnv": _s("exec"), "aws-vault": _s("exec"),
+    "npm": _s("exec", "x"), "pnpm": _s("exec", "dlx"), "yarn": _s("exec", "dlx"),
+    "bun": _s("x"), "railway": _s("run"),
 }
 
 
