@@ -31,6 +31,10 @@ class Match:
     args: tuple[str, ...]
 
 
+#: Asks any command line tool for its usage text instead of running the command.
+HELP = "--help"
+
+
 def parse_args(
     args: Sequence[str],
     options_with_value: frozenset[str],
@@ -63,8 +67,9 @@ def parse_args(
                 i += 1
             continue
         if not clusters or a in options_with_value:
-            flags[a] = None
-            if a in options_with_value and i < n:
+            name, eq, _ = a.partition("=") if not clusters else (a, "", "")
+            flags[name] = None
+            if not eq and name in options_with_value and i < n:
                 i += 1
             continue
         for j, ch in enumerate(a[1:], start=1):
@@ -168,6 +173,8 @@ def match_family(family: Family, args: Sequence[str], command: str = "") -> list
                 args, owv, family.short_flag_clusters, family.negatable_long_options
             )
             cache[owv] = parsed
+        if HELP in parsed.flags:
+            continue  # `tool verb --help` prints the verb's help and does nothing else
         rest = when_holds(entry.when, parsed, family.abbreviated_long_options)
         if rest is not None:
             out.append(Match(entry, rest))
