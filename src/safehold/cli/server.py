@@ -43,7 +43,12 @@ def _accounts(path: Path | None) -> Any:
 
     cfg = _config(path)
     try:
-        return Accounts(open_store(cfg.database_url))
+        import getpass
+
+        from safehold.audit import AuditLog
+
+        store = open_store(cfg.database_url)
+        return Accounts(store, AuditLog(store), actor=f"cli/{getpass.getuser()}")
     except SafeholdError as exc:
         raise fail(str(exc), 2) from exc
 
@@ -77,7 +82,7 @@ def serve(
     except SafeholdError as exc:
         raise fail(str(exc), 2) from exc
     try:
-        _first_run(Accounts(sh.store), config)
+        _first_run(Accounts(sh.store, sh.audit, actor="serve/first-run"), config)
         app = create_app(sh, settings)
         if settings.host not in ("127.0.0.1", "localhost", "::1") and settings.base_url.startswith(
             "http://"

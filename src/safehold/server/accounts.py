@@ -23,6 +23,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from safehold.audit import AuditLog
 from safehold.errors import SafeholdError
 from safehold.store import Store
 from safehold.store.models import ApiToken, User
@@ -94,10 +95,17 @@ class IssuedToken:
 
 
 class Accounts:
-    """Users and API tokens over the store's tables."""
+    """Users and API tokens over the store's tables. Every change is audited when an audit log
+    is given: who may approve is as much a part of the story as what was approved."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, audit: AuditLog | None = None, actor: str | None = None):
         self._sessions = store.session
+        self._audit = audit
+        self._actor = actor
+
+    def _record(self, type: str, payload: dict[str, str]) -> None:
+        if self._audit is not None:
+            self._audit.append(type, payload, actor=self._actor)
 
     # users -------------------------------------------------------------------------------
 
@@ -118,6 +126,7 @@ class Accounts:
                 s.add(user)
         except IntegrityError:
             raise AccountError(f"user {username!r} already exists") from None
+        self._record("user.created", {"username": username, "role": role})
         return _user_info(user)
 
     def set_password(self, username: str, password: str) -> None:
@@ -125,10 +134,12 @@ class Accounts:
         with self._sessions() as s:
             user = self._user(s, username)
             user.password_hash = _hasher.hash(password)
+        self._record("user.password-changed", {"username": username})
 
     def set_disabled(self, username: str, disabled: bool) -> None:
         with self._sessions() as s:
             self._user(s, username).disabled = disabled
+        self._record("user.disabled" if disabled else "user.enabled", {"username": username})
 
     def users(self) -> list[UserInfo]:
         with self._sessions() as s:
@@ -191,7 +202,9 @@ class Accounts:
             )
             s.add(row)
             s.flush()
-            return IssuedToken(_token_info(row), secret)
+            issued = IssuedToken(_token_info(row), secret)
+        self._record("token.created", {"name": name, "role": role, "id": issued.info.id})
+        return issued
 
     def tokens(self, *, include_revoked: bool = False) -> list[TokenInfo]:
         with self._sessions() as s:
@@ -216,7 +229,10 @@ class Accounts:
             now = datetime.now(UTC)
             for row in rows:
                 row.revoked_at = now
-            return [_token_info(r) for r in rows]
+            revoked = [_token_info(r) for r in rows]
+        for info in revoked:
+            self._record("token.revoked", {"name": info.name, "id": info.id})
+        return revoked
 
     def token_principal(self, secret: str) -> Principal | None:
         """The caller a Bearer secret stands for, or None if unknown or revoked."""

@@ -67,7 +67,7 @@ def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) 
     ctx = ServerContext(
         safehold=sh,
         settings=settings,
-        accounts=Accounts(sh.store),
+        accounts=Accounts(sh.store, sh.audit, actor="server"),
         cookies=cookies,
         templates=_templates(),
         protected=protected_environments(sh.config),
