@@ -109,3 +109,7 @@ class Analyzer(ABC):
     @abstractmethod
     def analyze(self, input: Any, options: Mapping[str, str], ctx: AnalysisContext) -> Facts:
         """Analyse one input; `options` carries per-kind settings such as an SQL dialect."""
+
+    def describe(self, input: Any, options: Mapping[str, str]) -> str:
+        """How the parser sees the input, for people (`safehold explain`); never raises."""
+        return repr(input)

@@ -72,6 +72,11 @@ class HttpAnalyzer(Analyzer):
         self.catalog = catalog or catalog_mod.builtin()
         self.vocab = vocab or vocabulary()
 
+    def describe(self, input: Any, options: Mapping[str, str]) -> str:
+        from safehold.analysis.http.describe import describe
+
+        return describe(input)
+
     def analyze(self, input: Any, options: Mapping[str, str], ctx: AnalysisContext) -> Facts:
         req = from_input(input)
         where = req.display()

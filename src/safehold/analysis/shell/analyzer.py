@@ -35,6 +35,11 @@ class ShellAnalyzer(Analyzer):
         self.path_data = load_path_data()
         self.credentials = load_credential_data()
 
+    def describe(self, input: Any, options: Mapping[str, str]) -> str:
+        from safehold.analysis.shell.describe import describe
+
+        return describe(input if isinstance(input, str) else str(input))
+
     def analyze(self, input: Any, options: Mapping[str, str], ctx: AnalysisContext) -> Facts:
         if not isinstance(input, str):
             return Facts(kind="shell", unknowns=(Finding(

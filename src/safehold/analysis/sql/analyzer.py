@@ -36,6 +36,12 @@ class SqlAnalyzer(Analyzer):
     def __init__(self, catalog: SqlCatalog | None = None) -> None:
         self.catalog = catalog or load_catalog()
 
+    def describe(self, input: Any, options: Mapping[str, str]) -> str:
+        from safehold.analysis.sql.describe import describe
+
+        dialect = str(options.get("dialect") or "postgres").strip().lower()
+        return describe(input if isinstance(input, str) else str(input), dialect)
+
     def analyze(self, input: Any, options: Mapping[str, str], ctx: AnalysisContext) -> Facts:
         if isinstance(input, bytes):
             try:
