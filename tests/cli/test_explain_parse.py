@@ -18,7 +18,7 @@ def test_shell_tree_names_commands_and_arguments() -> None:
     assert "pipeline" in text
     assert "word 'sudo'" in text
     assert "simple_expansion" in text
-    assert "string_content 'drop table t'" in text
+    assert "raw_string \"'drop table t'\"" in text
 
 
 def test_shell_tree_marks_what_did_not_parse() -> None:
