@@ -11,13 +11,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from safehold.catalog.files import read_yaml
 from safehold.catalog.schema import Entry, Family, parse_family
 from safehold.errors import CatalogError
 
 BUILTIN_DIR = Path(__file__).parent / "data" / "shell"
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,13 +35,7 @@ class Catalog:
 
 
 def _read(path: Path) -> Family:
-    try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
-    except yaml.YAMLError as exc:
-        raise CatalogError(f"{path}: not valid YAML: {exc}") from exc
-    except OSError as exc:
-        raise CatalogError(f"{path}: cannot read: {exc}") from exc
-    return parse_family(raw, str(path))
+    return parse_family(read_yaml(path, "catalog file"), str(path))
 
 
 def _files(directory: Path) -> list[Path]:

@@ -13,16 +13,13 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from safehold.catalog import files
+from safehold.catalog.files import check_unique_ids, read_yaml, strings
 from safehold.errors import CatalogError
 from safehold.model import Effect
-
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _WHEN_KEYS = frozenset(
     {"method", "host", "path", "action", "graphql", "operation", "params", "params_present",
@@ -153,16 +150,6 @@ def compile_path(template: str, case_insensitive: bool) -> re.Pattern[str]:
     return re.compile("".join(out), re.IGNORECASE if case_insensitive else 0)
 
 
-def _strings(value: Any, where: str, key: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return tuple(value)
-    raise CatalogError(f"{where}: {key!r} must be a string or a list of strings")
-
-
 def _regex(pattern: str, where: str) -> re.Pattern[str]:
     try:
         return re.compile(pattern)
@@ -186,11 +173,11 @@ def _when(raw: Any, where: str, case_insensitive: bool) -> When:
         operation = "mutation"
     if operation not in (None, "query", "mutation", "subscription"):
         raise CatalogError(f"{where}: `operation` must be query, mutation or subscription")
-    methods = _strings(raw.get("method"), where, "method")
-    hosts = _strings(raw.get("host"), where, "host")
-    paths = _strings(raw.get("path"), where, "path")
-    actions = _strings(raw.get("action"), where, "action")
-    graphql = _strings(raw.get("graphql"), where, "graphql")
+    methods = strings(raw.get("method"), where, "method")
+    hosts = strings(raw.get("host"), where, "host")
+    paths = strings(raw.get("path"), where, "path")
+    actions = strings(raw.get("action"), where, "action")
+    graphql = strings(raw.get("graphql"), where, "graphql")
     return When(
         methods=frozenset(m.upper() for m in methods) if methods else None,
         hosts=hosts or None,
@@ -199,8 +186,8 @@ def _when(raw: Any, where: str, case_insensitive: bool) -> When:
         graphql=frozenset(graphql) if graphql else None,
         operation=operation,
         params=tuple((str(k), _regex(str(v), where)) for k, v in params.items()),
-        params_present=_strings(raw.get("params_present"), where, "params_present"),
-        params_absent=_strings(raw.get("params_absent"), where, "params_absent"),
+        params_present=strings(raw.get("params_present"), where, "params_present"),
+        params_absent=strings(raw.get("params_absent"), where, "params_absent"),
         text=_regex(raw["text"], where) if raw.get("text") else None,
         query=_regex(raw["query"], where) if raw.get("query") is not None else None,
     )
@@ -226,7 +213,7 @@ def _entry(raw: Any, provider: str, origin: str, case_insensitive: bool) -> Entr
     targets = raw.get("targets") or {}
     if not isinstance(targets, Mapping):
         raise CatalogError(f"{where}: `targets` must be a mapping with kind and from")
-    target_from = _strings(targets.get("from"), where, "targets.from")
+    target_from = strings(targets.get("from"), where, "targets.from")
     for source in target_from:
         if not _SOURCE.match(source):
             raise CatalogError(f"{where}: target source {source!r} is not path:/param:/arg:/"
@@ -271,7 +258,7 @@ def parse_provider(data: Any, origin: str) -> Provider:
         raise CatalogError(f"{origin}: unknown keys {sorted(unknown)}")
     name = data["provider"]
     ci = bool(data.get("case_insensitive_paths", False))
-    hosts = _strings(data.get("hosts"), origin, "hosts")
+    hosts = strings(data.get("hosts"), origin, "hosts")
     if not hosts:
         raise CatalogError(f"{origin}: `hosts` is required (use ['*'] for any host)")
     entries = tuple(_entry(e, name, origin, ci) for e in data.get("entries") or ())
@@ -279,9 +266,9 @@ def parse_provider(data: Any, origin: str) -> Provider:
         name=name,
         hosts=tuple(h.lower() for h in hosts),
         case_insensitive=ci,
-        graphql_paths=_strings(data.get("graphql_paths"), origin, "graphql_paths"),
+        graphql_paths=strings(data.get("graphql_paths"), origin, "graphql_paths"),
         credential_headers=frozenset(
-            h.lower() for h in _strings(data.get("credential_headers"), origin, "c_h")
+            h.lower() for h in strings(data.get("credential_headers"), origin, "c_h")
         ),
         entries=entries,
         origin=origin,
@@ -289,34 +276,16 @@ def parse_provider(data: Any, origin: str) -> Provider:
 
 
 def build(providers: Sequence[Provider]) -> Catalog:
-    seen: dict[str, str] = {}
-    for provider in providers:
-        for entry in provider.entries:
-            if entry.id in seen:
-                raise CatalogError(
-                    f"{provider.origin}: id {entry.id!r} is already defined in {seen[entry.id]}"
-                )
-            seen[entry.id] = provider.origin
+    check_unique_ids((p.origin, p.entries) for p in providers)
     return Catalog(tuple(providers))
 
 
 def load_files(paths: Iterable[Path]) -> list[Provider]:
-    out = []
-    for path in paths:
-        try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
-        except (OSError, yaml.YAMLError) as exc:
-            raise CatalogError(f"{path}: cannot read provider catalog: {exc}") from exc
-        out.append(parse_provider(data, str(path)))
-    return out
+    return [parse_provider(read_yaml(path, "provider catalog"), str(path)) for path in paths]
 
 
 def builtin_files() -> list[Path]:
-    root = resources.files("safehold.catalog").joinpath("data/http")
-    return sorted(
-        Path(str(p)) for p in root.iterdir()
-        if p.name.endswith(".yaml") and p.name != "generic.yaml"
-    )
+    return files.builtin_files("http", exclude=("generic.yaml",))
 
 
 @cache

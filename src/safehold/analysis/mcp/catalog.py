@@ -13,16 +13,13 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from safehold.catalog import files
+from safehold.catalog.files import check_unique_ids, read_yaml, strings
 from safehold.errors import CatalogError
 from safehold.model import Effect
-
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _FAMILY_KEYS = frozenset({"family", "servers", "entries", "description"})
 _ENTRY_KEYS = frozenset(
@@ -98,16 +95,6 @@ class McpCatalog:
             yield from family.entries
 
 
-def _strings(value: Any, where: str, key: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return tuple(value)
-    raise CatalogError(f"{where}: {key!r} must be a string or a list of strings")
-
-
 def _embed(raw: Any, where: str) -> Embed:
     if not isinstance(raw, Mapping) or not isinstance(raw.get("arg"), str):
         raise CatalogError(f"{where}: every `embed` item needs an `arg`")
@@ -137,7 +124,7 @@ def _entry(raw: Any, family: str, origin: str) -> ToolEntry:
     unknown = set(raw) - _ENTRY_KEYS
     if unknown:
         raise CatalogError(f"{where}: unknown keys {sorted(unknown)}")
-    tools = _strings(raw.get("tools"), where, "tools")
+    tools = strings(raw.get("tools"), where, "tools")
     if not tools:
         raise CatalogError(f"{where}: `tools` is required")
     try:
@@ -173,7 +160,7 @@ def _entry(raw: Any, family: str, origin: str) -> ToolEntry:
         suggestion=raw.get("suggestion") or None,
         when=tuple(when),
         target_kind=targets.get("kind"),
-        target_args=_strings(targets.get("args"), where, "targets.args"),
+        target_args=strings(targets.get("args"), where, "targets.args"),
         embed=tuple(_embed(e, where) for e in raw.get("embed") or ()),
         match_examples=match,
         no_match_examples=no_match,
@@ -187,7 +174,7 @@ def parse_family(data: Any, origin: str) -> Family:
     if unknown:
         raise CatalogError(f"{origin}: unknown keys {sorted(unknown)}")
     name = data["family"]
-    servers = _strings(data.get("servers"), origin, "servers")
+    servers = strings(data.get("servers"), origin, "servers")
     if not servers:
         raise CatalogError(f"{origin}: `servers` is required (use ['*'] for any server)")
     return Family(
@@ -199,31 +186,16 @@ def parse_family(data: Any, origin: str) -> Family:
 
 
 def build(families: Sequence[Family]) -> McpCatalog:
-    seen: dict[str, str] = {}
-    for family in families:
-        for entry in family.entries:
-            if entry.id in seen:
-                raise CatalogError(
-                    f"{family.origin}: id {entry.id!r} is already defined in {seen[entry.id]}"
-                )
-            seen[entry.id] = family.origin
+    check_unique_ids((f.origin, f.entries) for f in families)
     return McpCatalog(tuple(families))
 
 
 def load_files(paths: Iterable[Path]) -> list[Family]:
-    out = []
-    for path in paths:
-        try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
-        except (OSError, yaml.YAMLError) as exc:
-            raise CatalogError(f"{path}: cannot read MCP catalog: {exc}") from exc
-        out.append(parse_family(data, str(path)))
-    return out
+    return [parse_family(read_yaml(path, "MCP catalog"), str(path)) for path in paths]
 
 
 def builtin_files() -> list[Path]:
-    root = resources.files("safehold.catalog").joinpath("data/mcp")
-    return sorted(Path(str(p)) for p in root.iterdir() if p.name.endswith(".yaml"))
+    return files.builtin_files("mcp")
 
 
 @cache
