@@ -7,7 +7,8 @@ reads the same whichever catalog it belongs to.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
@@ -15,6 +16,7 @@ from typing import Any, Protocol
 import yaml
 
 from safehold.errors import CatalogError
+from safehold.model import Effect
 
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -64,3 +66,43 @@ def check_unique_ids(groups: Iterable[tuple[str, Iterable[_HasId]]]) -> None:
                     f"{origin}: id {entry.id!r} is already defined in {seen[entry.id]}"
                 )
             seen[entry.id] = origin
+
+
+@dataclass(frozen=True, slots=True)
+class EntryBasics:
+    """What every catalog entry has, checked the same way everywhere."""
+
+    id: str
+    where: str
+    effect: Effect
+    reason: str
+    suggestion: str | None
+    match_examples: tuple[Any, ...]
+    no_match_examples: tuple[Any, ...]
+
+
+def entry_basics(raw: Any, namespace: str, origin: str, keys: frozenset[str]) -> EntryBasics:
+    """Id in `namespace`, only known keys, an effect, a reason, and examples both ways."""
+    if not isinstance(raw, Mapping):
+        raise CatalogError(f"{origin}: every entry must be a mapping")
+    eid = raw.get("id")
+    where = f"{origin}: entry {eid!r}"
+    if not isinstance(eid, str) or not eid.startswith(f"{namespace}:"):
+        raise CatalogError(f"{where}: id must be a string starting with '{namespace}:'")
+    unknown = set(raw) - keys
+    if unknown:
+        raise CatalogError(f"{where}: unknown keys {sorted(unknown)}")
+    try:
+        effect = Effect.parse(str(raw.get("effect", "")))
+    except ValueError as exc:
+        raise CatalogError(f"{where}: {exc}") from exc
+    reason = raw.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise CatalogError(f"{where}: a reason is required")
+    examples = raw.get("examples") or {}
+    match = tuple(examples.get("match") or ())
+    no_match = tuple(examples.get("no_match") or ())
+    if not match or not no_match:
+        raise CatalogError(f"{where}: needs at least one `match` and one `no_match` example")
+    return EntryBasics(eid, where, effect, reason.strip(), raw.get("suggestion") or None,
+                       match, no_match)

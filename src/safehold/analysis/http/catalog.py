@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from safehold.catalog import files
-from safehold.catalog.files import check_unique_ids, read_yaml, strings
+from safehold.catalog.files import check_unique_ids, entry_basics, read_yaml, strings
 from safehold.errors import CatalogError
 from safehold.model import Effect
 
@@ -194,22 +194,8 @@ def _when(raw: Any, where: str, case_insensitive: bool) -> When:
 
 
 def _entry(raw: Any, provider: str, origin: str, case_insensitive: bool) -> Entry:
-    if not isinstance(raw, Mapping):
-        raise CatalogError(f"{origin}: every entry must be a mapping")
-    eid = raw.get("id")
-    where = f"{origin}: entry {eid!r}"
-    if not isinstance(eid, str) or not eid.startswith(f"{provider}:"):
-        raise CatalogError(f"{where}: id must be a string starting with '{provider}:'")
-    unknown = set(raw) - _ENTRY_KEYS
-    if unknown:
-        raise CatalogError(f"{where}: unknown keys {sorted(unknown)}")
-    try:
-        effect = Effect.parse(str(raw.get("effect", "")))
-    except ValueError as exc:
-        raise CatalogError(f"{where}: {exc}") from exc
-    reason = raw.get("reason")
-    if not isinstance(reason, str) or not reason.strip():
-        raise CatalogError(f"{where}: a reason is required")
+    basics = entry_basics(raw, provider, origin, _ENTRY_KEYS)
+    where = basics.where
     targets = raw.get("targets") or {}
     if not isinstance(targets, Mapping):
         raise CatalogError(f"{where}: `targets` must be a mapping with kind and from")
@@ -229,23 +215,18 @@ def _entry(raw: Any, provider: str, origin: str, case_insensitive: bool) -> Entr
         embedded = Embedded(
             emb["kind"], emb["from"], tuple((str(k), str(v)) for k, v in options.items())
         )
-    examples = raw.get("examples") or {}
-    match = tuple(examples.get("match") or ())
-    no_match = tuple(examples.get("no_match") or ())
-    if not match or not no_match:
-        raise CatalogError(f"{where}: needs at least one `match` and one `no_match` example")
     return Entry(
-        id=eid,
+        id=basics.id,
         provider=provider,
-        effect=effect,
-        reason=reason.strip(),
-        suggestion=(raw.get("suggestion") or None),
+        effect=basics.effect,
+        reason=basics.reason,
+        suggestion=basics.suggestion,
         when=_when(raw.get("when"), where, case_insensitive),
         target_kind=targets.get("kind"),
         target_from=target_from,
         embedded=embedded,
-        match_examples=match,
-        no_match_examples=no_match,
+        match_examples=basics.match_examples,
+        no_match_examples=basics.no_match_examples,
     )
 
 

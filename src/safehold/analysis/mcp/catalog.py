@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from safehold.catalog import files
-from safehold.catalog.files import check_unique_ids, read_yaml, strings
+from safehold.catalog.files import check_unique_ids, entry_basics, read_yaml, strings
 from safehold.errors import CatalogError
 from safehold.model import Effect
 
@@ -115,25 +115,11 @@ def _embed(raw: Any, where: str) -> Embed:
 
 
 def _entry(raw: Any, family: str, origin: str) -> ToolEntry:
-    if not isinstance(raw, Mapping):
-        raise CatalogError(f"{origin}: every entry must be a mapping")
-    eid = raw.get("id")
-    where = f"{origin}: entry {eid!r}"
-    if not isinstance(eid, str) or not eid.startswith(f"{family}:"):
-        raise CatalogError(f"{where}: id must be a string starting with '{family}:'")
-    unknown = set(raw) - _ENTRY_KEYS
-    if unknown:
-        raise CatalogError(f"{where}: unknown keys {sorted(unknown)}")
+    basics = entry_basics(raw, family, origin, _ENTRY_KEYS)
+    where = basics.where
     tools = strings(raw.get("tools"), where, "tools")
     if not tools:
         raise CatalogError(f"{where}: `tools` is required")
-    try:
-        effect = Effect.parse(str(raw.get("effect", "")))
-    except ValueError as exc:
-        raise CatalogError(f"{where}: {exc}") from exc
-    reason = raw.get("reason")
-    if not isinstance(reason, str) or not reason.strip():
-        raise CatalogError(f"{where}: a reason is required")
     when_raw = raw.get("when") or {}
     if not isinstance(when_raw, Mapping):
         raise CatalogError(f"{where}: `when` maps argument names to regexes")
@@ -146,24 +132,19 @@ def _entry(raw: Any, family: str, origin: str) -> ToolEntry:
     targets = raw.get("targets") or {}
     if not isinstance(targets, Mapping):
         raise CatalogError(f"{where}: `targets` must be a mapping with kind and args")
-    examples = raw.get("examples") or {}
-    match = tuple(examples.get("match") or ())
-    no_match = tuple(examples.get("no_match") or ())
-    if not match or not no_match:
-        raise CatalogError(f"{where}: needs at least one `match` and one `no_match` example")
     return ToolEntry(
-        id=eid,
+        id=basics.id,
         family=family,
         tools=frozenset(tools),
-        effect=effect,
-        reason=reason.strip(),
-        suggestion=raw.get("suggestion") or None,
+        effect=basics.effect,
+        reason=basics.reason,
+        suggestion=basics.suggestion,
         when=tuple(when),
         target_kind=targets.get("kind"),
         target_args=strings(targets.get("args"), where, "targets.args"),
         embed=tuple(_embed(e, where) for e in raw.get("embed") or ()),
-        match_examples=match,
-        no_match_examples=no_match,
+        match_examples=basics.match_examples,
+        no_match_examples=basics.no_match_examples,
     )
 
 
