@@ -19,7 +19,7 @@ from safehold.audit.log import AuditLog
 from safehold.audit.recorder import record_decision
 from safehold.config import Config
 from safehold.delays import Delay, DelayService
-from safehold.errors import AuditError
+from safehold.errors import AuditError, SafeholdError
 from safehold.inventory import Inventory
 from safehold.model import Action, Decision, Verdict
 from safehold.notify import Notifier, summarize_action
@@ -98,6 +98,7 @@ class Safehold:
         self.guard = guard
         self.approvals = approvals
         self.delays = delays
+        self._policy_digest = _file_digest(config.policy_path)
         self.notifier = notifier
 
     @classmethod
@@ -260,11 +261,37 @@ class Safehold:
         return result
 
     def maintenance(self) -> dict[str, int]:
-        """Expire overdue approvals and lapsed delays; a server runs this every minute."""
+        """Pick up an edited policy, expire overdue approvals and lapsed delays; a server runs
+        this every few seconds."""
         return {
+            "policy_reloaded": int(self.reload_policy() is not None),
             "approvals_expired": len(self.approvals.expire_due()),
             "delays_expired": len(self.delays.expire_lapsed()),
         }
+
+    def reload_policy(self) -> str | None:
+        """Put an edited policy file in force; the new version, or None when nothing changed.
+
+        A file that no longer parses or validates leaves the last good policy in force: the
+        failure is audited (`policy.reload-failed`, naming file and line) and logged, and the
+        same broken content is not retried until the file changes again."""
+        digest = _file_digest(self.config.policy_path)
+        engine = getattr(self.guard, "engine", None)
+        if digest == self._policy_digest or engine is None:
+            return None
+        self._policy_digest = digest
+        try:
+            engine.reload()
+        except SafeholdError as exc:
+            log.warning("policy reload failed; the last good policy stays in force: %s", exc)
+            self.audit.append("policy.reload-failed", {
+                "policy_path": self.config.policy_path,
+                "error": str(exc),
+                "policy_version_in_force": engine.version,
+            })
+            return None
+        self.record_configuration()
+        return str(engine.version)
 
     # -- configuration changes --------------------------------------------------------------
 
