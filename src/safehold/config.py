@@ -99,6 +99,7 @@ class Config:
     path: str | None
     database_url: str
     policy_path: str | None = None
+    catalogs: tuple[str, ...] = ()
     environments: tuple[EnvironmentSettings, ...] = ()
     server: ServerSettings = field(default_factory=ServerSettings)
     approvals: ApprovalSettings = field(default_factory=ApprovalSettings)
@@ -206,6 +207,7 @@ def parse_config(
         {
             "database_url",
             "policy",
+            "catalogs",
             "environment",
             "server",
             "approvals",
@@ -223,6 +225,9 @@ def parse_config(
         r.fail("database_url", "must be a URL such as sqlite:///path or postgresql+psycopg://…")
     policy = raw.get("policy")
     policy_path = r.path(raw, "policy") if policy is not None else None
+    catalog_paths = (Path(os.path.expanduser(c)) for c in r.strings(raw, "catalogs", (),
+                                                                     key="catalogs"))
+    catalogs = tuple(str(p if p.is_absolute() else (base / p).resolve()) for p in catalog_paths)
 
     environments = _environments(r, r.table(raw, "environments"))
     session_environment = raw.get("environment")
@@ -300,6 +305,7 @@ def parse_config(
         path=str(path) if path is not None else None,
         database_url=database_url,
         policy_path=policy_path,
+        catalogs=catalogs,
         environments=environments,
         server=server,
         approvals=approvals,

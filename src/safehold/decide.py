@@ -8,13 +8,17 @@ allow, and a failure to record the decision withholds an allow.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from safehold.analysis.interface import Limits
-from safehold.analysis.registry import analyze
+from safehold.analysis.registry import Registry, analyze
 from safehold.model import Action, Decision, Facts, Verdict
 from safehold.policy.engine import DEFAULT_PROTECTED, PolicyEngine, internal_error_decision
+
+if TYPE_CHECKING:
+    from safehold.config import Config
 
 Resolver = Callable[[Action, Facts], Facts]
 Recorder = Callable[[Action, Decision], None]
@@ -32,11 +36,13 @@ class Guard:
         resolver: Resolver | None = None,
         recorder: Recorder | None = None,
         limits: Limits | None = None,
+        registry: Registry | None = None,
     ):
         self.engine = engine
         self.resolver = resolver
         self.recorder = recorder
         self.limits = limits or Limits()
+        self.registry = registry
 
     @classmethod
     def load(
@@ -47,10 +53,13 @@ class Guard:
         recorder: Recorder | None = None,
         limits: Limits | None = None,
         protected_environments: Iterable[str] = DEFAULT_PROTECTED,
+        catalog_dirs: Sequence[str | Path] = (),
     ) -> Guard:
-        """A guard with the built-in policy plus the given user policy file(s).
+        """A guard with the built-in policy plus the given user policy file(s), and the
+        built-in catalogs plus the user catalog directories.
 
-        Raises PolicyError (naming file and line) when a policy file is broken."""
+        Raises PolicyError (naming file and line) when a policy file is broken, CatalogError
+        (naming file and entry) when a user catalog is."""
         if policy_path is None:
             paths: list[str | Path] = []
         elif isinstance(policy_path, (str, Path)):
@@ -60,7 +69,35 @@ class Guard:
         engine = PolicyEngine.load(
             paths, protected_environments=frozenset(protected_environments)
         )
-        return cls(engine, resolver=resolver, recorder=recorder, limits=limits)
+        registry = None
+        if catalog_dirs:
+            registry = Registry(catalog_dirs)
+            registry.preload()
+        return cls(engine, resolver=resolver, recorder=recorder, limits=limits, registry=registry)
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Config,
+        *,
+        extra_policies: Iterable[str | Path] = (),
+        recorder: Recorder | None = None,
+        limits: Limits | None = None,
+    ) -> Guard:
+        """The guard a configuration describes: its policy file, its inventory (targets placed
+        in environments, protected environments) and its user catalogs."""
+        from safehold.inventory import Inventory
+
+        inventory = Inventory(config.environments)
+        policies = [config.policy_path] if config.policy_path else []
+        return cls.load(
+            [*policies, *extra_policies],
+            resolver=inventory.resolve if config.environments else None,
+            recorder=recorder,
+            limits=limits,
+            protected_environments=DEFAULT_PROTECTED | inventory.protected,
+            catalog_dirs=config.catalogs,
+        )
 
     @property
     def policy_version(self) -> str:
@@ -68,7 +105,7 @@ class Guard:
 
     def analyze(self, action: Action) -> Facts:
         """Facts for an action, environments resolved: what the policy will see."""
-        facts = analyze(action, self.limits)
+        facts = analyze(action, self.limits, self.registry)
         if self.resolver is not None:
             facts = self.resolver(action, facts)
         return facts

@@ -120,11 +120,7 @@ class Safehold:
             if guard is None:
                 from safehold.decide import Guard
 
-                guard = Guard.load(
-                    config.policy_path,
-                    resolver=inventory.resolve,
-                    protected_environments=inventory.protected,
-                )
+                guard = Guard.from_config(config)
             approvals = ApprovalService(
                 store, audit, config.approvals, protected=inventory.protected, clock=clock
             )

@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 from safehold.model import Action, Facts, Finding
@@ -109,6 +110,12 @@ class Analyzer(ABC):
     @abstractmethod
     def analyze(self, input: Any, options: Mapping[str, str], ctx: AnalysisContext) -> Facts:
         """Analyse one input; `options` carries per-kind settings such as an SQL dialect."""
+
+    @classmethod
+    def with_user_catalogs(cls, directories: Sequence[Path]) -> Analyzer:
+        """An analyser whose built-in catalog is extended by the files in `directories`.
+        Kinds without a catalog users can extend ignore them."""
+        return cls()
 
     def describe(self, input: Any, options: Mapping[str, str]) -> str:
         """How the parser sees the input, for people (`safehold explain`); never raises."""

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import importlib
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from safehold.analysis.interface import AnalysisContext, Analyzer, Budget, Limits
+from safehold.errors import CatalogError
 from safehold.model import Action, Facts, Finding
 
 #: kind -> "module:Class". One line per kind; a new kind is a new package plus a line here.
@@ -25,27 +27,54 @@ ANALYZERS: dict[str, str] = {
     "file": "safehold.analysis.file.analyzer:FileAnalyzer",
 }
 
-_instances: dict[str, Analyzer] = {}
+class Registry:
+    """The analysers one Guard uses, each built once, with the user catalog directories they
+    extend the built-in catalogs with (`<dir>/shell/`, `<dir>/http/`, `<dir>/mcp/`)."""
+
+    def __init__(self, catalog_dirs: Sequence[str | Path] = ()):
+        self.catalog_dirs = tuple(Path(d) for d in catalog_dirs)
+        for d in self.catalog_dirs:
+            if not d.is_dir():
+                raise CatalogError(f"{d}: catalog directory does not exist")
+        self._instances: dict[str, Analyzer] = {}
+
+    def get(self, kind: str) -> Analyzer | None:
+        """The analyser for `kind`, built on first use; None when safehold has none."""
+        inst = self._instances.get(kind)
+        if inst is not None:
+            return inst
+        ref = ANALYZERS.get(kind)
+        if ref is None:
+            return None
+        module_name, _, cls_name = ref.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                return None  # this kind's analyser is not part of this build
+            raise
+        cls = getattr(module, cls_name)
+        user = [d / kind for d in self.catalog_dirs if (d / kind).is_dir()]
+        inst = cls.with_user_catalogs(user) if user else cls()
+        self._instances[kind] = inst
+        return inst
+
+    def preload(self) -> None:
+        """Build every analyser now, so a broken user catalog fails loudly at start-up."""
+        for kind in ANALYZERS:
+            self.get(kind)
+
+    def run(self, kind: str, input: Any, options: Mapping[str, str],
+            ctx: AnalysisContext) -> Facts:
+        return _run(self, kind, input, options, ctx)
+
+
+DEFAULT = Registry()
 
 
 def get_analyzer(kind: str) -> Analyzer | None:
-    """The analyser for `kind`, built once per process; None when safehold has none."""
-    inst = _instances.get(kind)
-    if inst is not None:
-        return inst
-    ref = ANALYZERS.get(kind)
-    if ref is None:
-        return None
-    module_name, _, cls_name = ref.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            return None  # this kind's analyser is not part of this build
-        raise
-    inst = getattr(module, cls_name)()
-    _instances[kind] = inst
-    return inst
+    """The built-in analyser for `kind` (no user catalogs), built once per process."""
+    return DEFAULT.get(kind)
 
 
 def _unknown(kind: str, rule: str, reason: str, source: str = "") -> Facts:
@@ -65,9 +94,10 @@ def _size(value: Any) -> int:
         return 0
 
 
-def _run(kind: str, input: Any, options: Mapping[str, str], ctx: AnalysisContext) -> Facts:
+def _run(registry: Registry, kind: str, input: Any, options: Mapping[str, str],
+         ctx: AnalysisContext) -> Facts:
     loading_started = time.monotonic()
-    analyzer = get_analyzer(kind)
+    analyzer = registry.get(kind)
     ctx.budget.extend(time.monotonic() - loading_started)
     if analyzer is None:
         return _unknown(kind, "not-understood", f"safehold has no analyser for {kind!r} input")
@@ -96,13 +126,15 @@ def _run(kind: str, input: Any, options: Mapping[str, str], ctx: AnalysisContext
     return facts
 
 
-def analyze(action: Action, limits: Limits | None = None) -> Facts:
+def analyze(action: Action, limits: Limits | None = None,
+            registry: Registry | None = None) -> Facts:
     """Facts for one action. Never raises for bad input; failures are unknown findings."""
     limits = limits or Limits()
+    registry = registry or DEFAULT
     ctx = AnalysisContext(
         action=action,
         limits=limits,
         budget=Budget(time.monotonic() + limits.time_budget_s),
-        _embed=_run,
+        _embed=registry.run,
     )
-    return _run(action.kind, action.input, action.options, ctx)
+    return registry.run(action.kind, action.input, action.options, ctx)

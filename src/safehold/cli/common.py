@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from safehold.config import Config, load_config
+from safehold.config import load_config
 from safehold.decide import Guard
 from safehold.errors import SafeholdError
 
@@ -25,29 +25,15 @@ def load_guard(policy: Path | None = None, config: Path | None = None) -> Guard:
     """The Guard a command should use: the config's policy and inventory when a config exists,
     then the --policy file. A broken policy or config is a loud error, never a silent default."""
     try:
-        policy_paths: list[Path] = []
-        resolver = None
-        protected: set[str] = {"production", "prod"}
-        cfg = load_config(config)
-        if cfg.policy_path:
-            policy_paths.append(Path(cfg.policy_path))
-        protected |= {e.name for e in cfg.environments if e.protected}
-        if cfg.environments:
-            resolver = _resolver(cfg)
+        extra: list[Path] = []
         env_policy = os.environ.get("SAFEHOLD_POLICY")
         if env_policy:
-            policy_paths.append(Path(env_policy))
+            extra.append(Path(env_policy))
         if policy is not None:
-            policy_paths.append(policy)
-        return Guard.load(policy_paths, resolver=resolver, protected_environments=protected)
+            extra.append(policy)
+        return Guard.from_config(load_config(config), extra_policies=extra)
     except SafeholdError as exc:
         raise fail(str(exc), 2) from exc
-
-
-def _resolver(cfg: Config) -> Any:
-    from safehold.inventory import Inventory
-
-    return Inventory.from_config(cfg).resolve
 
 
 def parse_input(kind: str, text: str) -> str | dict[str, Any]:

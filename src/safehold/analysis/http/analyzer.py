@@ -10,7 +10,8 @@ endpoint goes back through the SQL analyser. Anything not understood is an unkno
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from safehold.analysis.http import catalog as catalog_mod
@@ -71,6 +72,11 @@ class HttpAnalyzer(Analyzer):
                  vocab: Vocabulary | None = None) -> None:
         self.catalog = catalog or catalog_mod.builtin()
         self.vocab = vocab or vocabulary()
+
+    @classmethod
+    def with_user_catalogs(cls, directories: Sequence[Path]) -> HttpAnalyzer:
+        files = sorted(p for d in directories for p in d.iterdir() if p.suffix in (".yaml", ".yml"))
+        return cls(catalog=catalog_mod.load(files))
 
     def describe(self, input: Any, options: Mapping[str, str]) -> str:
         from safehold.analysis.http.describe import describe

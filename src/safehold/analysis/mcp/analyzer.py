@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from safehold.analysis.http.names import Vocabulary, classify, vocabulary
@@ -49,6 +50,11 @@ class McpAnalyzer(Analyzer):
                  vocab: Vocabulary | None = None) -> None:
         self.catalog = catalog or catalog_mod.builtin()
         self.vocab = vocab or vocabulary()
+
+    @classmethod
+    def with_user_catalogs(cls, directories: Sequence[Path]) -> McpAnalyzer:
+        files = sorted(p for d in directories for p in d.iterdir() if p.suffix in (".yaml", ".yml"))
+        return cls(catalog=catalog_mod.load(files))
 
     def analyze(self, input: Any, options: Mapping[str, str], ctx: AnalysisContext) -> Facts:
         if not isinstance(input, Mapping):

@@ -9,7 +9,8 @@ followed becomes an unknown finding, so the policy can refuse to allow it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from safehold.analysis.interface import AnalysisContext, Analyzer
@@ -34,6 +35,10 @@ class ShellAnalyzer(Analyzer):
         self.catalog = load_catalog(catalog_dirs)
         self.path_data = load_path_data()
         self.credentials = load_credential_data()
+
+    @classmethod
+    def with_user_catalogs(cls, directories: Sequence[Path]) -> ShellAnalyzer:
+        return cls(catalog_dirs=tuple(str(d) for d in directories))
 
     def describe(self, input: Any, options: Mapping[str, str]) -> str:
         from safehold.analysis.shell.describe import describe

@@ -135,7 +135,8 @@ def build_guard(settings: HookSettings) -> Any:
 
             resolver = Inventory.from_config(settings.config).resolve
     return Guard.load(
-        list(settings.policy_paths), resolver=resolver, protected_environments=protected
+        list(settings.policy_paths), resolver=resolver, protected_environments=protected,
+        catalog_dirs=settings.config.catalogs if settings.config is not None else (),
     )
 
 
