@@ -123,21 +123,13 @@ def judge(
 
 
 def build_guard(settings: HookSettings) -> Any:
-    """The Guard with the configured policy files and inventory. Raises PolicyError."""
+    """The Guard the configuration describes, plus SAFEHOLD_POLICY. Raises PolicyError."""
     from safehold.decide import Guard
 
-    protected = {"production", "prod"}
-    resolver = None
-    if settings.config is not None:
-        protected |= {e.name for e in settings.config.environments if e.protected}
-        if settings.config.environments:
-            from safehold.inventory import Inventory
-
-            resolver = Inventory.from_config(settings.config).resolve
-    return Guard.load(
-        list(settings.policy_paths), resolver=resolver, protected_environments=protected,
-        catalog_dirs=settings.config.catalogs if settings.config is not None else (),
-    )
+    if settings.config is None:
+        return Guard.load(list(settings.policy_paths))
+    extra = [p for p in settings.policy_paths if p != settings.config.policy_path]
+    return Guard.from_config(settings.config, extra_policies=extra)
 
 
 def enforce(
