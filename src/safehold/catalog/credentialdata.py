@@ -6,14 +6,12 @@ this path hold a credential, and is this search hunting for one. Patterns are co
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
+from safehold.catalog.files import glob_union, read_yaml
 from safehold.errors import CatalogError
 
 CREDENTIALS_FILE = Path(__file__).parent / "data" / "credentials.yaml"
@@ -54,11 +52,6 @@ class _Compiled:
                         tuple[re.Pattern[str], re.Pattern[str]]], ...]
 
 
-def _union(patterns: list[str]) -> re.Pattern[str]:
-    if not patterns:
-        return re.compile(r"(?!)")
-    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
-
 
 def _split(patterns: tuple[str, ...], home: str) -> tuple[list[str], list[str]]:
     paths, names = [], []
@@ -96,9 +89,9 @@ def _build(data: CredentialData, home: str) -> _Compiled:
         all_paths += paths
         all_names += names
         epaths, enames = _split(cred.excepts, home)
-        per_id.append((cred.id, (_union(paths), _union(names)),
-                       (_union(epaths), _union(enames))))
-    return _Compiled(_union(all_paths), _union(all_names), tuple(per_id))
+        per_id.append((cred.id, (glob_union(paths), glob_union(names)),
+                       (glob_union(epaths), glob_union(enames))))
+    return _Compiled(glob_union(all_paths), glob_union(all_names), tuple(per_id))
 
 
 def _strings(value: object, file: str, where: str) -> tuple[str, ...]:
@@ -141,8 +134,4 @@ def parse_credential_data(raw: object, file: str) -> CredentialData:
 
 @lru_cache(maxsize=4)
 def load_credential_data(file: str = str(CREDENTIALS_FILE)) -> CredentialData:
-    try:
-        raw = yaml.safe_load(Path(file).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise CatalogError(f"{file}: cannot load: {exc}") from exc
-    return parse_credential_data(raw, file)
+    return parse_credential_data(read_yaml(Path(file), "credential data"), file)

@@ -7,6 +7,8 @@ reads the same whichever catalog it belongs to.
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -44,6 +46,14 @@ def builtin_files(subdir: str, exclude: Iterable[str] = ()) -> list[Path]:
         Path(str(p)) for p in root.iterdir()
         if p.name.endswith((".yaml", ".yml")) and p.name not in skip
     )
+
+
+def glob_union(patterns: Iterable[str]) -> re.Pattern[str]:
+    """One regex matching any of these shell globs (a regex that never matches for none)."""
+    patterns = list(patterns)
+    if not patterns:
+        return re.compile(r"(?!)")
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
 
 
 def strings(value: Any, where: str, key: str) -> tuple[str, ...]:

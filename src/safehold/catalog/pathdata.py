@@ -6,14 +6,12 @@ holds no path knowledge of its own, so a reviewer changes what counts as routine
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
+from safehold.catalog.files import glob_union, read_yaml
 from safehold.errors import CatalogError
 
 PATHS_FILE = Path(__file__).parent / "data" / "paths.yaml"
@@ -22,12 +20,6 @@ _KEYS = (
     "routine_names", "home_caches", "temp_dirs", "system_dirs", "harmless_files", "devices",
     "volume_dirs", "database_names", "protected_names", "guard_paths",
 )
-
-
-def _glob_union(patterns: list[str]) -> re.Pattern[str]:
-    if not patterns:
-        return re.compile(r"(?!)")
-    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +59,11 @@ def parse_path_data(raw: object, file: str) -> PathData:
             if not d.startswith("/"):
                 raise CatalogError(f"{file}: {key}: {d!r} must be an absolute path")
     return PathData(
-        routine_re=_glob_union(lists["routine_names"]),
-        database_re=_glob_union(lists["database_names"]),
-        protected_re=_glob_union(lists["protected_names"]),
-        harmless_re=_glob_union(lists["harmless_files"]),
-        device_re=_glob_union(lists["devices"]),
+        routine_re=glob_union(lists["routine_names"]),
+        database_re=glob_union(lists["database_names"]),
+        protected_re=glob_union(lists["protected_names"]),
+        harmless_re=glob_union(lists["harmless_files"]),
+        device_re=glob_union(lists["devices"]),
         temp_dirs=tuple(d.rstrip("/") for d in lists["temp_dirs"]),
         home_caches=tuple(d.strip("/") for d in lists["home_caches"]),
         system_dirs=tuple(d.rstrip("/") for d in lists["system_dirs"]),
@@ -82,13 +74,9 @@ def parse_path_data(raw: object, file: str) -> PathData:
 
 @lru_cache(maxsize=16)
 def _guard_re(patterns: tuple[str, ...], home: str) -> re.Pattern[str]:
-    return _glob_union([home + p[1:] if p.startswith("~/") else p for p in patterns])
+    return glob_union([home + p[1:] if p.startswith("~/") else p for p in patterns])
 
 
 @lru_cache(maxsize=4)
 def load_path_data(file: str = str(PATHS_FILE)) -> PathData:
-    try:
-        raw = yaml.safe_load(Path(file).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise CatalogError(f"{file}: cannot load: {exc}") from exc
-    return parse_path_data(raw, file)
+    return parse_path_data(read_yaml(Path(file), "path data"), file)
