@@ -122,11 +122,12 @@ class Guard:
             except Exception as exc:
                 log.exception("could not record decision")
                 if decision.verdict is Verdict.ALLOW:
-                    decision = _withheld(decision, exc)
+                    decision = withheld(decision, exc)
         return decision
 
 
-def _withheld(decision: Decision, exc: BaseException) -> Decision:
+def withheld(decision: Decision, exc: BaseException) -> Decision:
+    """An allow turned into ask because the decision could not be recorded."""
     return Decision(
         verdict=Verdict.ASK,
         reasons=(

@@ -227,16 +227,9 @@ class Safehold:
         except AuditError as exc:
             log.exception("could not record a decision")
             if decision.verdict is Verdict.ALLOW:
-                decision = Decision(
-                    verdict=Verdict.ASK,
-                    reasons=(
-                        *decision.reasons,
-                        f"audit-unavailable: the decision could not be recorded ({exc})",
-                    ),
-                    rule_ids=(*decision.rule_ids, "audit-unavailable"),
-                    facts=decision.facts,
-                    policy_version=decision.policy_version,
-                )
+                from safehold.decide import withheld
+
+                decision = withheld(decision, exc)
         return Evaluation(
             action=action,
             decision=decision,
