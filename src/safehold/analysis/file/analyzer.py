@@ -17,11 +17,6 @@ from safehold.analysis.interface import AnalysisContext, Analyzer
 from safehold.catalog.pathdata import load_path_data
 from safehold.model import Effect, Facts, Finding, Operation, Target
 
-#: Suffixes of files that hold a database engine's data rather than text.
-DATABASE_SUFFIXES = (
-    ".db", ".sqlite", ".sqlite3", ".db3", ".s3db", ".sl3", ".mdb", ".accdb", ".duckdb",
-    ".mdf", ".ndf", ".ldf", ".frm", ".ibd", ".myd", ".myi", ".realm", ".lmdb",
-)
 _SQLITE_SIDECARS = ("-wal", "-shm", "-journal")
 _OPS = {"write", "edit", "delete", "create", "move"}
 
@@ -117,7 +112,7 @@ def _is_database(path: str) -> bool:
     for sidecar in _SQLITE_SIDECARS:
         if name.endswith(sidecar):
             stem = name[: -len(sidecar)]
-    if stem.endswith(DATABASE_SUFFIXES):
+    if load_path_data().database_re.match(stem):  # the names in paths.yaml: database_names
         return True
     directory = os.path.dirname(path)
     for _ in range(4):  # a PostgreSQL cluster keeps PG_VERSION a few levels above its files
