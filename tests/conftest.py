@@ -1,4 +1,5 @@
-"""Fixtures shared across test packages: a real PostgreSQL and store URLs for both backends."""
+"""Fixtures shared across test packages: a real PostgreSQL, store URLs for both backends, an
+open store on each, and a clock that moves only when a test says so."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from pathlib import Path
 import pytest
 
 import pg
+from approval_values import Clock
+from safehold.store import Store, open_store
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +32,16 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'safehold.db'}"
     server: pg.PostgresServer = request.getfixturevalue("pg_server")
     return server.create_database()
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    """A migrated, empty store on each backend."""
+    s = open_store(store_url)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -15,18 +14,6 @@ from safehold.config import ApprovalSettings
 from safehold.errors import ApprovalClosed, ApprovalError, ApprovalNotFound, SelfApprovalError
 from safehold.model import Action
 from safehold.store import Store, open_store
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    s = open_store(store_url)
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import itertools
 import json
 import multiprocessing
 import threading
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import text
@@ -15,13 +14,6 @@ from safehold.audit import AuditLog, entries_from_export, verify_entries
 from safehold.audit.log import GENESIS
 from safehold.errors import AuditError
 from safehold.store import Store, open_store
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    s = open_store(store_url)
-    yield s
-    s.close()
 
 
 @pytest.fixture

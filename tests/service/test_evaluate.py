@@ -62,11 +62,6 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
 def app(tmp_path: Path, store_url: str, receiver: Receiver, clock: Clock) -> Iterator[Safehold]:
     cfg = parse_config_file(write_config(tmp_path, store_url, receiver.url))
     sh = Safehold.open(cfg, clock=clock, notify_in_background=False)
