@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import cedarpy
 
@@ -28,52 +28,72 @@ def _family(op_id: str) -> str:
     return op_id.split(":", 1)[0]
 
 
-def build_request(
-    action: Action, facts: Facts, protected: frozenset[str]
-) -> tuple[dict[str, Any], tuple[Any, ...]]:
-    """The Cedar request for these facts, and a hashable key of everything it depends on."""
+class RequestKey(NamedTuple):
+    """Everything a Cedar request depends on: the cache key of a decision, and the request."""
+
+    kind: str
+    agent: str
+    effect: Effect
+    operations: tuple[str, ...]
+    unknowns: tuple[str, ...]
+    credentials: tuple[str, ...]
+    credential_use: bool
+    environment: str
+    claimed: str
+    protected: bool
+    cross: bool
+    providers: tuple[str, ...]
+    target_kinds: tuple[str, ...]
+
+
+def request_key(action: Action, facts: Facts, protected: frozenset[str]) -> RequestKey:
+    """What the policy will be asked about these facts; hashable, so decisions can be cached."""
     environment = facts.environment or action.environment or "unknown"
-    claimed = action.environment or "unknown"
     target_envs = {t.environment for t in facts.targets if t.environment}
-    cross = action.environment is not None and any(e != action.environment for e in target_envs)
-    ops = sorted({op.id for op in facts.operations})
-    unknowns = sorted({u.id for u in facts.unknowns})
-    creds = sorted({c.id for c in facts.credentials})
-    providers = sorted({op.provider for op in facts.operations if op.provider})
-    target_kinds = sorted({t.kind for t in facts.targets})
-    effect = facts.effect
-    is_protected = environment in protected or any(e in protected for e in target_envs)
-    agent = action.agent or "agent"
-    key = (
-        action.kind, agent, effect, tuple(ops), tuple(unknowns), tuple(creds),
-        bool(facts.credential_uses), environment,
-        claimed, is_protected, cross, tuple(providers), tuple(target_kinds),
+    return RequestKey(
+        kind=action.kind,
+        agent=action.agent or "agent",
+        effect=facts.effect,
+        operations=tuple(sorted({op.id for op in facts.operations})),
+        unknowns=tuple(sorted({u.id for u in facts.unknowns})),
+        credentials=tuple(sorted({c.id for c in facts.credentials})),
+        credential_use=bool(facts.credential_uses),
+        environment=environment,
+        claimed=action.environment or "unknown",
+        protected=environment in protected or any(e in protected for e in target_envs),
+        cross=action.environment is not None
+        and any(e != action.environment for e in target_envs),
+        providers=tuple(sorted({op.provider for op in facts.operations if op.provider})),
+        target_kinds=tuple(sorted({t.kind for t in facts.targets})),
     )
+
+
+def build_request(key: RequestKey) -> dict[str, Any]:
+    """The Cedar request for a key; built only when the decision is not cached."""
     context = {
-        "kind": action.kind,
-        "effect": effect.label,
-        "effect_rank": int(effect),
-        "operations": ops,
-        "families": sorted({_family(o) for o in ops}),
-        "unknown": bool(unknowns),
-        "unknowns": unknowns,
-        "credential_access": bool(creds),
-        "credentials": creds,
-        "credential_use": bool(facts.credential_uses),
-        "environment": environment,
-        "claimed_environment": claimed,
-        "protected": is_protected,
-        "cross_environment": cross,
-        "providers": providers,
-        "target_kinds": target_kinds,
+        "kind": key.kind,
+        "effect": key.effect.label,
+        "effect_rank": int(key.effect),
+        "operations": list(key.operations),
+        "families": sorted({_family(o) for o in key.operations}),
+        "unknown": bool(key.unknowns),
+        "unknowns": list(key.unknowns),
+        "credential_access": bool(key.credentials),
+        "credentials": list(key.credentials),
+        "credential_use": key.credential_use,
+        "environment": key.environment,
+        "claimed_environment": key.claimed,
+        "protected": key.protected,
+        "cross_environment": key.cross,
+        "providers": list(key.providers),
+        "target_kinds": list(key.target_kinds),
     }
-    request = {
-        "principal": {"type": "Agent", "id": agent},
-        "action": {"type": "Action", "id": action.kind},
-        "resource": {"type": "Environment", "id": environment},
+    return {
+        "principal": {"type": "Agent", "id": key.agent},
+        "action": {"type": "Action", "id": key.kind},
+        "resource": {"type": "Environment", "id": key.environment},
         "context": context,
     }
-    return request, key
 
 
 class PolicyEngine:
@@ -89,7 +109,7 @@ class PolicyEngine:
         self._bundle = bundle
         self._paths = tuple(Path(p) for p in paths)
         self._protected = protected_environments
-        self._cache: dict[tuple[Any, ...], tuple[tuple[Rule, ...], tuple[str, ...]]] = {}
+        self._cache: dict[RequestKey, tuple[tuple[Rule, ...], tuple[str, ...]]] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -121,12 +141,12 @@ class PolicyEngine:
         return bundle
 
     def _fired(self, action: Action, facts: Facts) -> tuple[tuple[Rule, ...], tuple[str, ...]]:
-        request, key = build_request(action, facts, self._protected)
+        key = request_key(action, facts, self._protected)
         bundle = self._bundle
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        result = cedarpy.is_authorized(request, bundle.policy_set, _EMPTY_ENTITIES)
+        result = cedarpy.is_authorized(build_request(key), bundle.policy_set, _EMPTY_ENTITIES)
         rules = tuple(bundle.rules[r] for r in result.diagnostics.reasons if r in bundle.rules)
         fired = (rules, tuple(result.diagnostics.errors))
         with self._lock:
@@ -211,4 +231,5 @@ def internal_error_decision(action: Action, exc: BaseException, version: str = "
     )
 
 
-__all__ = ["PolicyEngine", "PolicyError", "build_request", "internal_error_decision"]
+__all__ = ["PolicyEngine", "PolicyError", "build_request", "internal_error_decision",
+           "request_key"]
