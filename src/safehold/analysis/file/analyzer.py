@@ -37,17 +37,19 @@ class FileAnalyzer(Analyzer):
             if not isinstance(path, str) or not path.strip() or op not in _OPS:
                 unknowns.append(Finding("file:not-understood", f"unreadable change {change!r}"))
                 continue
-            ops.append(judge(path, str(op), workspace=workspace, cwd=ctx.cwd, tmpdir=ctx.tmpdir))
+            ops.append(judge(path, str(op), workspace=workspace, cwd=ctx.cwd, tmpdir=ctx.tmpdir,
+                             home=ctx.home))
         return Facts(kind="file", operations=tuple(ops), unknowns=tuple(unknowns))
 
 
-def judge(path: str, op: str, *, workspace: str, cwd: str, tmpdir: str = "/tmp") -> Operation:
+def judge(path: str, op: str, *, workspace: str, cwd: str, tmpdir: str = "/tmp",
+          home: str | None = None) -> Operation:
     """The one operation a single change amounts to."""
     full = _resolve(path, cwd)
     root = _resolve(workspace, cwd)
     target = (Target("path", full),)
     verb = "deletes" if op == "delete" else "writes"
-    if load_path_data().guard_re(os.path.expanduser("~")).match(full):
+    if load_path_data().guard_re(home or os.path.expanduser("~")).match(full):
         return Operation(
             "safehold:guard-path",
             Effect.DESTRUCTIVE,
