@@ -54,7 +54,7 @@ def paths() -> PathClassifier:
     (f"{DYN}/x", "unknown"),
 ])
 def test_path_class(paths: PathClassifier, path: str, expected: str) -> None:
-    assert paths.classify(path, CWD)[0] == expected
+    assert paths.classify(path, CWD, workspace=CWD)[0] == expected
 
 
 def test_relative_path_without_known_cwd_is_unknown(paths: PathClassifier) -> None:
@@ -63,10 +63,17 @@ def test_relative_path_without_known_cwd_is_unknown(paths: PathClassifier) -> No
 
 
 def test_home_or_system_cwd_grants_no_workspace(paths: PathClassifier) -> None:
-    assert paths.classify("build", HOME)[0] == "outside"
-    assert paths.classify("lib", "/usr")[0] == "critical"
+    assert paths.classify("build", HOME, workspace=HOME)[0] == "outside"
+    assert paths.classify("lib", "/usr", workspace="/usr")[0] == "critical"
 
 
 def test_project_under_a_system_directory_still_has_a_workspace(paths: PathClassifier) -> None:
-    assert paths.classify("dist", "/opt/app")[0] == "routine"
-    assert paths.classify("/opt/app", "/opt/app")[0] == "protected"
+    assert paths.classify("dist", "/opt/app", workspace="/opt/app")[0] == "routine"
+    assert paths.classify("/opt/app", "/opt/app", workspace="/opt/app")[0] == "protected"
+
+
+def test_the_working_directory_is_not_the_workspace(paths: PathClassifier) -> None:
+    """Where relative paths resolve moves with `cd`; what counts as the workspace does not."""
+    assert paths.classify("dist", HOME + "/other", workspace=CWD)[0] == "outside"
+    assert paths.classify("dist", CWD + "/sub", workspace=CWD)[0] == "routine"
+    assert paths.classify("dist", CWD)[0] == "outside"

@@ -51,6 +51,7 @@ class ShellAnalyzer(Analyzer):
                 "shell:not-understood", f"shell input must be text, not {type(input).__name__}"),))
         text = normalize_text(input)
         cwd = options.get("cwd") or ctx.cwd
+        workspace = ctx.action.options.get("workspace") or ctx.cwd
         state = State(
             ctx=ctx,
             catalog=self.catalog,
@@ -59,7 +60,8 @@ class ShellAnalyzer(Analyzer):
             max_depth=max(1, ctx.limits.max_depth - ctx.depth),
         )
         scope = Scope({}, cwd.rstrip("/") or "/" if cwd else None,
-                      {"HOME": ctx.home, "TMPDIR": ctx.tmpdir})
+                      {"HOME": ctx.home, "TMPDIR": ctx.tmpdir},
+                      workspace.rstrip("/") or "/" if workspace else None)
         walker = Walker(state, Dispatcher(state))
         walker.run_text(text, scope)
         facts = state.facts()

@@ -72,7 +72,7 @@ def check_search(state: State, name: str, args: Sequence[Arg], scope: Scope, sou
     for t in texts:
         if t.startswith("-") or data.search_words.search(t):
             continue
-        cls, _ = state.paths.classify(t, scope.cwd)
+        cls, _ = state.paths.classify(t, scope.cwd, workspace=scope.workspace)
         if cls in _SEARCH_SCOPES:
             state.credential("cred:secret-search",
                              f"{name} searches {t} for credentials (token, secret, key…)", source)

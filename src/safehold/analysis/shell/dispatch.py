@@ -204,7 +204,7 @@ class Dispatcher:
                    walker: Walker, inputs: Sequence[Arg], level: int, source: str) -> Output:
         inner_scope = scope
         if u.remote is not None:
-            inner_scope = Scope({}, None, {})
+            inner_scope = Scope({}, None, {}, None)
         if u.shell is not None:
             return self.shell_string(u.shell, inner_scope.child(), None, walker, name, source)
         argv = list(u.argv)
@@ -483,7 +483,7 @@ class Dispatcher:
         worst: Effect | None = None
         targets: list[Target] = []
         for arg, contents in paths:
-            cls, resolved = st.paths.classify(arg.text, scope.cwd, contents)
+            cls, resolved = st.paths.classify(arg.text, scope.cwd, contents, scope.workspace)
             effect = entry.path_effect(cls)
             if effect is None:
                 st.unknown(entry.id, f"{entry.reason} The target {resolved!r} cannot be resolved "

@@ -1,11 +1,14 @@
 """Sort a path argument into the class that decides what touching it costs.
 
 Classes (docs/catalog.md): `guard` (safehold's own configuration, policy, data and hook
-installations), `routine` (build outputs and caches in the working directory, temp
-scratch), `workspace` (anything else in the working directory), `outside`, `protected` (the
-working directory itself, .git, database files, volumes, temp roots), `critical` (/, home,
+installations), `routine` (build outputs and caches in the workspace, temp scratch),
+`workspace` (anything else in the workspace), `outside`, `protected` (the workspace itself,
+.git, database files, volumes, temp roots), `critical` (/, home,
 system directories, block devices) and `unknown` (not resolvable before the command runs).
 The lists behind the classes are data (`catalog/data/paths.yaml`).
+
+The workspace is the session's project root, fixed for the whole action: `cd /srv/app && rm
+-rf data` changes where `data` resolves, never what counts as the workspace.
 """
 
 from __future__ import annotations
@@ -53,8 +56,12 @@ class PathClassifier:
             p = "/" + p.lstrip("/")
         return p
 
-    def classify(self, text: str, cwd: str | None, contents: bool = False) -> tuple[str, str]:
-        """(class, absolute path) for one path argument; `contents` = something below it."""
+    def classify(self, text: str, cwd: str | None, contents: bool = False,
+                 workspace: str | None = None) -> tuple[str, str]:
+        """(class, absolute path) for one path argument; `contents` = something below it.
+
+        `cwd` is where a relative path resolves (it moves with `cd`); `workspace` is the
+        project root that decides what counts as routine work (it never moves)."""
         p = self.resolve(text, cwd)
         if p is None:
             return "unknown", text.replace(DYN, "$?").replace(BELOW, "")
@@ -64,20 +71,20 @@ class PathClassifier:
             name = last[1:] or "\u2026"
             shown = f"{parent.rstrip('/')}/{name}"
             if _PURE_GLOB.match(name):
-                return self._classify(parent, cwd, True), shown
-            if parent != self.home and self._classify(parent, cwd, True) == "critical":
+                return self._classify(parent, workspace, True), shown
+            if parent != self.home and self._classify(parent, workspace, True) == "critical":
                 return "critical", shown
-            return self._classify(shown, cwd, False), shown
+            return self._classify(shown, workspace, False), shown
         if _PURE_GLOB.match(last):
             contents, p = True, head or "/"
-        return self._classify(p, cwd, contents), p
+        return self._classify(p, workspace, contents), p
 
-    def _usable_cwd(self, cwd: str | None) -> bool:
-        if cwd is None or cwd == "/" or cwd == self.home:
+    def _usable_workspace(self, ws: str | None) -> bool:
+        if ws is None or ws == "/" or ws == self.home:
             return False
-        if self.home.startswith(cwd + "/"):
+        if self.home.startswith(ws + "/"):
             return False
-        return cwd not in self.data.system_dirs
+        return ws not in self.data.system_dirs
 
     def _temp_roots(self) -> tuple[str, ...]:
         tmp = self.tmpdir.rstrip("/") or "/"
@@ -90,7 +97,7 @@ class PathClassifier:
                 return "protected"
         return None
 
-    def _classify(self, p: str, cwd: str | None, contents: bool) -> str:
+    def _classify(self, p: str, ws: str | None, contents: bool) -> str:
         d = self.data
         if d.guard_re(self.home).match(p):
             return "guard"
@@ -104,14 +111,14 @@ class PathClassifier:
         for t in self._temp_roots():
             if p.startswith(t + "/"):
                 return "routine"  # scratch, even when it is the working directory
-        usable = self._usable_cwd(cwd)
-        if usable and cwd is not None and (p == cwd or cwd.startswith(p + "/")):
+        usable = self._usable_workspace(ws)
+        if usable and ws is not None and (p == ws or ws.startswith(p + "/")):
             return "critical" if p in d.system_dirs else "protected"
         for t in self._temp_roots():
             if p == t:
                 return "routine" if contents else "protected"
-        if usable and cwd is not None and p.startswith(cwd + "/"):
-            parts = p[len(cwd) + 1:].split("/")
+        if usable and ws is not None and p.startswith(ws + "/"):
+            parts = p[len(ws) + 1:].split("/")
             named = self._names_class(parts)
             if named:
                 return named

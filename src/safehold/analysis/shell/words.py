@@ -46,14 +46,19 @@ class Output:
 
 @dataclass(slots=True)
 class Scope:
-    """Variables and working directory as the shell would have them at this point."""
+    """Variables and working directory as the shell would have them at this point.
+
+    `cwd` moves with `cd`, `pushd` and subshells and only says where relative paths resolve;
+    `workspace` is the session's project root, fixed for the whole action (None on another
+    machine, where there is no workspace of ours)."""
 
     env: dict[str, str | None] = field(default_factory=dict)
     cwd: str | None = None
     defaults: dict[str, str] = field(default_factory=dict)
+    workspace: str | None = None
 
     def child(self) -> Scope:
-        return Scope(dict(self.env), self.cwd, self.defaults)
+        return Scope(dict(self.env), self.cwd, self.defaults, self.workspace)
 
     def lookup(self, name: str) -> str | None:
         if name in self.env:

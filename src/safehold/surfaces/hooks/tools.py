@@ -64,9 +64,10 @@ def action_for(tool: str, tool_input: Mapping[str, Any], ctx: Context) -> Action
 
 
 def shell_action(command: str, ctx: Context) -> Action:
+    options = {"workspace": ctx.workspace} if ctx.workspace else {}
     return Action(
         "shell", command, cwd=ctx.cwd, session=ctx.session, environment=ctx.environment,
-        agent=ctx.agent,
+        agent=ctx.agent, options=options,
     )
 
 
