@@ -77,19 +77,36 @@ class Environment:
     rank: int
 
 
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where the inventory places one target, and which entry said so (or why none did)."""
+
+    environment: str | None
+    how: str
+
+
+#: (environment, the entry that matched, as written: `databases entry '…'`)
+_Hit = tuple[str, str]
+_S3_HOST = re.compile(
+    r"^(?:(?P<bucket>[a-z0-9][a-z0-9.-]*)\.)?s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com$"
+)
+_GCS_HOST = re.compile(r"^(?:(?P<bucket>[a-z0-9][a-z0-9._-]*)\.)?storage\.googleapis\.com$")
+
+
 class Inventory:
     """Matchers built once from the configured environments; `resolve` is cheap per action."""
 
     def __init__(self, environments: Iterable[EnvironmentSettings] = ()):
         self.environments: dict[str, Environment] = {}
-        self._ids: dict[str, str] = {}
-        self._paths: list[tuple[str, str]] = []
-        self._dbs: list[tuple[_DbRef, str]] = []
-        self._hosts: dict[str, str] = {}
-        self._urls: list[tuple[str, str]] = []
-        self._k8s: list[tuple[str, str | None, str]] = []
-        self._buckets: dict[str, str] = {}
-        self._remotes: dict[str, str] = {}
+        self._ids: dict[str, _Hit] = {}
+        self._qualified: dict[str, list[_Hit]] = {}
+        self._paths: list[tuple[str, str, str]] = []
+        self._dbs: list[tuple[_DbRef, str, str]] = []
+        self._hosts: dict[str, _Hit] = {}
+        self._urls: list[tuple[str, str, str]] = []
+        self._k8s: list[tuple[str, str | None, str, str]] = []
+        self._buckets: dict[str, _Hit] = {}
+        self._remotes: dict[str, _Hit] = {}
         for env in environments:
             self._add(env)
         self._paths.sort(key=lambda p: len(p[0]), reverse=True)
@@ -107,24 +124,33 @@ class Inventory:
 
     def _add(self, env: EnvironmentSettings) -> None:
         rank = (2 if env.protected else 0) + (1 if env.name.lower() in PRODUCTION_NAMES else 0)
-        self.environments[env.name] = Environment(env.name, env.protected, rank)
+        name = env.name
+        self.environments[name] = Environment(name, env.protected, rank)
+
+        def hit(key: str, value: str) -> _Hit:
+            return name, f"{key} entry {value!r} of {name}"
+
         for rid in env.resource_ids:
-            self._ids[rid] = env.name
+            self._ids[rid] = hit("resource_ids", rid)
+            parts = rid.split(":")
+            if len(parts) == 3:  # provider:kind:id also places a kind:id without a provider
+                self._qualified.setdefault(f"{parts[1]}:{parts[2]}", []).append(
+                    hit("resource_ids", rid))
         for p in env.paths:
-            self._paths.append((_norm_path(p), env.name))
+            self._paths.append((_norm_path(p), *hit("paths", p)))
         for d in env.databases:
-            self._dbs.append((_db_ref(d), env.name))
+            self._dbs.append((_db_ref(d), *hit("databases", d)))
         for h in env.hosts:
-            self._hosts[_norm_host(h)] = env.name
+            self._hosts[_norm_host(h)] = hit("hosts", h)
         for u in env.urls:
-            self._urls.append((_url_key(u), env.name))
+            self._urls.append((_url_key(u), *hit("urls", u)))
         for k in env.kubernetes:
             cluster, _, namespace = k.partition("/")
-            self._k8s.append((cluster, namespace or None, env.name))
+            self._k8s.append((cluster, namespace or None, *hit("kubernetes", k)))
         for b in env.buckets:
-            self._buckets[_bucket_name(b)] = env.name
+            self._buckets[_bucket_name(b)] = hit("buckets", b)
         for r in env.git_remotes:
-            self._remotes[_norm_remote(r)] = env.name
+            self._remotes[_norm_remote(r)] = hit("git_remotes", r)
 
     # -- matching ---------------------------------------------------------------------------
 
@@ -132,74 +158,111 @@ class Inventory:
         self, target: Target, *, context: Mapping[str, str] | None = None
     ) -> str | None:
         """The environment the inventory places `target` in, or None."""
+        return self.place(target, context=context).environment
+
+    def place(self, target: Target, *, context: Mapping[str, str] | None = None) -> Placement:
+        """Where `target` lives and which inventory entry says so, or why none does."""
         kind, name = target.kind.lower(), target.name.strip()
         if not name:
-            return None
-        for key in (f"{kind}:{name}", name):
-            if key in self._ids:
-                return self._ids[key]
-        if target.provider and f"{target.provider}:{kind}:{name}" in self._ids:
-            return self._ids[f"{target.provider}:{kind}:{name}"]
+            return Placement(None, "the target has no name")
+        found = self._ids.get(f"{kind}:{name}") or self._ids.get(name)
+        if found is None and target.provider:
+            found = self._ids.get(f"{target.provider}:{kind}:{name}")
+        if found is None and not target.provider and f"{kind}:{name}" in self._qualified:
+            found = self._best(self._qualified[f"{kind}:{name}"])
+        if found is not None:
+            return Placement(*found)
         scheme = urlsplit(name).scheme.lower() if "://" in name else ""
         if kind in _PATH_KINDS or (not scheme and name.startswith(("/", "~"))):
-            return self._match_path(name)
+            return _placed(self._match_path(name), "paths")
         if scheme.startswith(("postgres", "mysql", "mariadb", "sqlite", "mongodb", "redis")):
-            return self._match_db(_db_ref(name))
+            return _placed(self._match_db(_db_ref(name)), "databases or hosts")
         if scheme in ("s3", "gs", "gcs", "az") or kind in _BUCKET_KINDS:
-            return self._buckets.get(_bucket_name(name))
+            return _placed(self._buckets.get(_bucket_name(name)), "buckets")
         if kind in _REMOTE_KINDS or scheme in ("ssh", "git") or name.startswith("git@"):
-            return self._remotes.get(_norm_remote(name))
+            return _placed(self._remotes.get(_norm_remote(name)), "git_remotes")
         if kind in _K8S_KINDS:
-            return self._match_k8s(kind, name, context or {})
+            return _placed(self._match_k8s(kind, name, context or {}), "kubernetes")
         if kind in _DB_KINDS:
-            return self._match_db(_db_ref(name))
+            return _placed(self._match_db(_db_ref(name)), "databases or hosts")
         if kind in _HOST_KINDS or scheme in ("http", "https"):
-            return self._match_url(name)
-        if kind in ("table", "schema", "sequence", "view", "index"):
-            return None
-        return None
+            return _placed(self._match_url(name), "urls, hosts, buckets or git_remotes")
+        return Placement(None, f"a {kind} is placed only through the action's context")
 
-    def _match_path(self, path: str) -> str | None:
+    def _best(self, hits: Iterable[_Hit]) -> _Hit | None:
+        """The most sensitive of several equally good matches."""
+        best: _Hit | None = None
+        for h in hits:
+            if best is None or self._rank(h[0]) > self._rank(best[0]):
+                best = h
+        return best
+
+    def _rank(self, name: str) -> int:
+        env = self.environments.get(name)
+        return env.rank if env else 0
+
+    def _match_path(self, path: str) -> _Hit | None:
         p = _norm_path(path)
-        for prefix, env in self._paths:
+        for prefix, env, how in self._paths:
             if p == prefix or p.startswith(prefix.rstrip("/") + "/"):
-                return env
+                return env, how
         return None
 
-    def _match_db(self, ref: _DbRef) -> str | None:
+    def _match_db(self, ref: _DbRef) -> _Hit | None:
         """The best-matching entry; when several match equally (a bare database name present
         in two environments) the most sensitive environment wins."""
-        scored = [(_db_score(known, ref), env) for known, env in self._dbs]
-        top = max((sc for sc, _ in scored), default=0)
+        scored = [(_db_score(known, ref), env, how) for known, env, how in self._dbs]
+        top = max((sc for sc, _, _ in scored), default=0)
         if top:
-            return self.most_sensitive(env for sc, env in scored if sc == top)
+            return self._best((env, how) for sc, env, how in scored if sc == top)
         if ref.host:
             return self._hosts.get(_host_port(ref.host, ref.port)) or self._hosts.get(ref.host)
         return None
 
-    def _match_url(self, url: str) -> str | None:
-        key = _url_key(url)
-        for prefix, env in self._urls:
-            if key == prefix or key.startswith(prefix.rstrip("/") + "/"):
-                return env
-        host, _, _ = key.partition("/")
-        bare = host.rsplit(":", 1)[0] if ":" in host else host
-        return self._hosts.get(host) or self._hosts.get(bare)
+    def _match_host(self, host: str, port: int | None) -> _Hit | None:
+        """A bare host (an ssh or URL target): a hosts entry, or the host of a database."""
+        found = self._hosts.get(_host_port(host, port)) or self._hosts.get(host)
+        if found is not None:
+            return found
+        return self._best((env, how) for known, env, how in self._dbs
+                          if known.host == host and (port is None or known.port in (None, port)))
 
-    def _match_k8s(self, kind: str, name: str, context: Mapping[str, str]) -> str | None:
+    def _match_url(self, url: str) -> _Hit | None:
+        key = _url_key(url)
+        for prefix, env, how in self._urls:
+            if key == prefix or key.startswith(prefix.rstrip("/") + "/"):
+                return env, how
+        host, _, path = key.partition("/")
+        bare, _, port = host.partition(":")
+        found = self._match_host(bare, int(port) if port.isdigit() else None)
+        if found is not None:
+            return found
+        bucket = _object_store_bucket(bare, path)
+        if bucket and bucket in self._buckets:
+            return self._buckets[bucket]
+        if "://" in url and path:
+            return self._remotes.get(_norm_remote(url))
+        return None
+
+    def _match_k8s(self, kind: str, name: str, context: Mapping[str, str]) -> _Hit | None:
         """A cluster entry covers all its namespaces; a `cluster/namespace` entry one. Without
-        a known cluster, a namespace listed in several clusters takes the most sensitive."""
+        a known cluster, a namespace listed in several clusters takes the most sensitive; a
+        cluster known only through its namespaces (the namespace not named) takes the most
+        sensitive of them."""
         cluster = context.get("kube_context") or context.get("context") or context.get("cluster")
         if "/" in name:
             cluster, _, name = name.partition("/")
         if kind in ("cluster", "context", "kube-context"):
-            return self.most_sensitive(env for c, ns, env in self._k8s if c == name and ns is None)
-        exact = [env for c, ns, env in self._k8s if ns == name and cluster in (None, c)]
+            whole = self._best((env, how) for c, ns, env, how in self._k8s
+                               if c == name and ns is None)
+            return whole or self._best((env, how) for c, _, env, how in self._k8s if c == name)
+        exact = [(env, how) for c, ns, env, how in self._k8s
+                 if ns == name and cluster in (None, c)]
         if exact:
-            return self.most_sensitive(exact)
+            return self._best(exact)
         if cluster:
-            return self.most_sensitive(
-                env for c, ns, env in self._k8s if c == cluster and ns is None
+            return self._best(
+                (env, how) for c, ns, env, how in self._k8s if c == cluster and ns is None
             )
         return None
 
@@ -217,16 +280,16 @@ class Inventory:
         if action.kind == "http" and isinstance(action.input, Mapping):
             url = action.input.get("url")
             if isinstance(url, str) and url:
-                env = self._match_url(url)
-                if env:
-                    found.append(env)
+                hit = self._match_url(url)
+                if hit:
+                    found.append(hit[0])
         return self.most_sensitive(found)
 
     def most_sensitive(self, names: Iterable[str]) -> str | None:
         names = [n for n in names if n]
         if not names:
             return None
-        return max(names, key=lambda n: self.environments[n].rank if n in self.environments else 0)
+        return max(names, key=self._rank)
 
     def resolve(self, action: Action, facts: Facts) -> Facts:
         """`facts` with every target's environment filled in and the action's environment set
@@ -249,6 +312,24 @@ class Inventory:
             touched.append(context_env)
         environment = self.most_sensitive(touched) or action.environment
         return replace(facts, operations=ops, environment=environment)
+
+
+def _placed(hit: _Hit | None, keys: str) -> Placement:
+    if hit is None:
+        return Placement(None, f"no {keys} entry matches")
+    return Placement(*hit)
+
+
+def _object_store_bucket(host: str, path: str) -> str | None:
+    """The bucket of an S3 or GCS URL, virtual-host (`b.s3.amazonaws.com/key`) or path-style
+    (`s3.us-east-1.amazonaws.com/b/key`)."""
+    m = _S3_HOST.match(host) or _GCS_HOST.match(host)
+    if m is None:
+        return None
+    if m["bucket"]:
+        return m["bucket"]
+    first = path.split("/", 1)[0]
+    return first.lower() or None
 
 
 def _with_targets(op: Operation, targets: tuple[Target, ...]) -> Operation:

@@ -20,6 +20,7 @@ from safehold.analysis.shell.paths import PathClassifier
 from safehold.analysis.shell.state import State
 from safehold.analysis.shell.walk import Walker
 from safehold.analysis.shell.words import Scope
+from safehold.catalog.connectiondata import load_connection_data
 from safehold.catalog.credentialdata import load_credential_data
 from safehold.catalog.loader import load_catalog
 from safehold.catalog.pathdata import load_path_data
@@ -35,6 +36,7 @@ class ShellAnalyzer(Analyzer):
         self.catalog = load_catalog(catalog_dirs)
         self.path_data = load_path_data()
         self.credentials = load_credential_data()
+        self.connections = load_connection_data()
 
     @classmethod
     def with_user_catalogs(cls, directories: Sequence[Path]) -> ShellAnalyzer:
@@ -58,6 +60,7 @@ class ShellAnalyzer(Analyzer):
             paths=PathClassifier(self.path_data, ctx.home.rstrip("/") or "/", ctx.tmpdir),
             credentials=self.credentials,
             max_depth=max(1, ctx.limits.max_depth - ctx.depth),
+            connections=self.connections,
         )
         scope = Scope({}, cwd.rstrip("/") or "/" if cwd else None,
                       {"HOME": ctx.home, "TMPDIR": ctx.tmpdir},

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from safehold.analysis.shell import credentials, embedded, interpreters, wrappers
+from safehold.analysis.shell import connections, credentials, embedded, interpreters, wrappers
 from safehold.analysis.shell.handlers import HANDLERS, NETWORK
 from safehold.analysis.shell.normalize import command_name
 from safehold.analysis.shell.paths import DYN, DYN_TEXT
@@ -74,6 +74,31 @@ class Dispatcher:
     def run(self, argv: list[Arg], scope: Scope, stdin: Output | None, walker: Walker,
             inputs: Sequence[Arg] = (), assigns: Sequence[tuple[str, Arg]] = (),
             level: int = 0) -> Output:
+        """Judge one command; a client's operations carry what it connects to."""
+        st = self.state
+        client = None
+        if argv and argv[0].static and st.connections is not None:
+            client = st.connections.get(command_name(argv[0].text))
+        if client is None:
+            return self._run(argv, scope, stdin, walker, inputs, assigns, level)
+        env = {k: (v.text if v.static else None) for k, v in assigns}
+
+        def lookup(var: str) -> str | None:
+            return env[var] if var in env else scope.lookup(var)
+
+        conn = connections.targets(client, argv[1:], lookup, scope.cwd, st.paths)
+        mark = st.mark()
+        out = self._run(argv, scope, stdin, walker, inputs, assigns, level)
+        if conn:
+            st.since(mark, lambda op: connections.with_connection(op, client, conn),
+                     lambda f: connections.facts_with_connection(f, client, conn))
+            name = command_name(argv[0].text)
+            st.operation(connections.connect_operation(client, name, conn, _show(argv)))
+        return out
+
+    def _run(self, argv: list[Arg], scope: Scope, stdin: Output | None, walker: Walker,
+             inputs: Sequence[Arg], assigns: Sequence[tuple[str, Arg]],
+             level: int) -> Output:
         st = self.state
         if st.expired():
             st.timed_out()
@@ -117,7 +142,7 @@ class Dispatcher:
             # every other launcher runs a program, which cannot see them.
             keyword = level == 0 and name == "time" and not assigns and first.text == "time"
             return self._unwrapped(name, unwrapped, scope, stdin, walker, inputs,
-                                   level - 1 if keyword else level, source)
+                                   level - 1 if keyword else level, source, assigns)
 
         out = Output(None, (name,))
         inline_code = False
@@ -201,10 +226,15 @@ class Dispatcher:
         return [*args[:i], *(Arg(w) for w in alias.text.split()), *rest]
 
     def _unwrapped(self, name: str, u: wrappers.Unwrapped, scope: Scope, stdin: Output | None,
-                   walker: Walker, inputs: Sequence[Arg], level: int, source: str) -> Output:
+                   walker: Walker, inputs: Sequence[Arg], level: int, source: str,
+                   assigns: Sequence[tuple[str, Arg]] = ()) -> Output:
         inner_scope = scope
         if u.remote is not None:
             inner_scope = Scope({}, None, {}, None)
+        elif assigns:
+            # `VAR=… sudo cmd`, `VAR=… npx tool`: the launched command inherits VAR.
+            inner_scope = scope.child()
+            inner_scope.env.update((k, v.text if v.static else None) for k, v in assigns)
         if u.shell is not None:
             return self.shell_string(u.shell, inner_scope.child(), None, walker, name, source)
         argv = list(u.argv)

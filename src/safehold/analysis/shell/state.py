@@ -7,10 +7,12 @@ hold across the whole action rather than per level.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from safehold.analysis.interface import AnalysisContext
 from safehold.analysis.shell.paths import PathClassifier
+from safehold.catalog.connectiondata import ConnectionData
 from safehold.catalog.credentialdata import CredentialData
 from safehold.catalog.loader import Catalog
 from safehold.model import Facts, Finding, Operation
@@ -32,6 +34,7 @@ class State:
     embedded: list[Facts] = field(default_factory=list)
     _seen: set[tuple[str, str, str]] = field(default_factory=set)
     _timed_out: bool = False
+    connections: ConnectionData | None = None
 
     @property
     def home(self) -> str:
@@ -64,6 +67,18 @@ class State:
     def operation(self, op: Operation) -> None:
         if self._fresh("o", op.id, op.source + "\0".join(t.name for t in op.targets)):
             self.operations.append(op)
+
+    def mark(self) -> tuple[int, int]:
+        """Where the findings of the command about to be judged will start."""
+        return len(self.operations), len(self.embedded)
+
+    def since(self, mark: tuple[int, int], op: Callable[[Operation], Operation],
+              facts: Callable[[Facts], Facts]) -> None:
+        """Rewrite the operations and embedded facts found since `mark`."""
+        for i in range(mark[0], len(self.operations)):
+            self.operations[i] = op(self.operations[i])
+        for j in range(mark[1], len(self.embedded)):
+            self.embedded[j] = facts(self.embedded[j])
 
     def facts(self) -> Facts:
         base = Facts(

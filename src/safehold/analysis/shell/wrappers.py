@@ -256,6 +256,8 @@ def remote(name: str, args: Sequence[Arg]) -> Unwrapped | None:
             return Unwrapped(runs=False)
         host = args[i].text
         rest = list(args[i + 1:])
+        if rest and rest[0].text == "--":  # `ssh HOST -- CMD`: the command follows `--`
+            rest = rest[1:]
         if not rest:
             return Unwrapped(runs=False, remote=host)
         static = all(r.static for r in rest)
