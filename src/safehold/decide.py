@@ -19,6 +19,7 @@ from safehold.policy.engine import DEFAULT_PROTECTED, PolicyEngine, internal_err
 
 if TYPE_CHECKING:
     from safehold.config import Config
+    from safehold.inventory import Inventory
 
 Resolver = Callable[[Action, Facts], Facts]
 Recorder = Callable[[Action, Decision], None]
@@ -43,6 +44,8 @@ class Guard:
         self.recorder = recorder
         self.limits = limits or Limits()
         self.registry = registry
+        #: The inventory behind `resolver`, when the guard was built from a configuration.
+        self.inventory: Inventory | None = None
 
     @classmethod
     def load(
@@ -90,7 +93,7 @@ class Guard:
 
         inventory = Inventory(config.environments)
         policies = [config.policy_path] if config.policy_path else []
-        return cls.load(
+        guard = cls.load(
             [*policies, *extra_policies],
             resolver=inventory.resolve if config.environments else None,
             recorder=recorder,
@@ -98,6 +101,9 @@ class Guard:
             protected_environments=DEFAULT_PROTECTED | inventory.protected,
             catalog_dirs=config.catalogs,
         )
+        if config.environments:
+            guard.inventory = inventory
+        return guard
 
     @property
     def policy_version(self) -> str:

@@ -314,6 +314,28 @@ class Inventory:
         return replace(facts, operations=ops, environment=environment)
 
 
+def explain_targets(inventory: Inventory | None, action: Action, facts: Facts) -> list[str]:
+    """One line per target of resolved `facts`: its environment and how it was placed."""
+    lines = []
+    for t in facts.targets:
+        label = f"{t.kind} {t.name}"
+        if inventory is None:
+            lines.append(f"{label}: no environment (no inventory is configured)")
+            continue
+        placed = inventory.place(t, context=action.options)
+        if placed.environment is not None:
+            lines.append(f"{label}: {placed.environment} ({placed.how})")
+        elif t.environment is not None:
+            lines.append(f"{label}: {t.environment} (inherited from where the action runs; "
+                         f"{placed.how} the target itself)")
+        else:
+            lines.append(f"{label}: no environment ({placed.how})")
+    claim = action.environment or "none"
+    lines.append(f"session claims: {claim}; the action's environment: "
+                 f"{facts.environment or 'unknown'}")
+    return lines
+
+
 def _placed(hit: _Hit | None, keys: str) -> Placement:
     if hit is None:
         return Placement(None, f"no {keys} entry matches")

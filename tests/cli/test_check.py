@@ -116,3 +116,67 @@ def test_demo_runs(tmp_path) -> None:
     r = safehold("demo", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "ALLOW" in r.stdout and ("DENY" in r.stdout or "ASK" in r.stdout)
+
+
+INVENTORY = """
+environment = "staging"
+
+[environments.production]
+databases = ["postgresql://db.prod.internal:5432/app"]
+kubernetes = ["prod-eks"]
+
+[environments.staging]
+databases = ["db.staging.internal/app"]
+"""
+
+
+def _decide(tmp_path: Path, command: str, *args: str,
+            env: dict[str, str] | None = None) -> dict:
+    (tmp_path / "safehold.toml").write_text(INVENTORY)
+    r = safehold("check", "--cwd", str(tmp_path), "--format", "json", *args, command,
+                 cwd=tmp_path, env=env)
+    return json.loads(r.stdout)
+
+
+def test_check_claims_the_configs_environment(tmp_path) -> None:
+    """The config's `environment` applies unless something says otherwise: a staging session
+    reading production is cross-environment."""
+    out = _decide(tmp_path, "psql -h db.prod.internal -d app -c 'select 1'")
+    assert out["decision"] == "deny" and "cross-environment" in out["rules"], out
+    assert any("production" in r for r in out["reasons"])
+    staging = _decide(tmp_path, "psql -h db.staging.internal -d app -c 'select 1'")
+    assert staging["decision"] == "allow", staging
+
+
+def test_safehold_environment_and_env_flag_override_the_config(tmp_path) -> None:
+    cmd = "kubectl --context prod-eks get pods"
+    assert _decide(tmp_path, cmd, env={"SAFEHOLD_ENVIRONMENT": "production"})[
+        "decision"] == "allow"
+    assert _decide(tmp_path, cmd, "--env", "production")["decision"] == "allow"
+    assert _decide(tmp_path, cmd)["decision"] == "deny"
+
+
+def test_batch_lines_claim_the_configs_environment_unless_they_say(tmp_path) -> None:
+    (tmp_path / "safehold.toml").write_text(INVENTORY)
+    lines = "\n".join(json.dumps(x) for x in [
+        {"input": "kubectl --context prod-eks get pods"},
+        {"input": "kubectl --context prod-eks get pods", "env": "production"},
+    ])
+    r = safehold("check", "--batch", "-", stdin=lines, cwd=tmp_path)
+    got = [json.loads(x)["decision"] for x in r.stdout.splitlines()]
+    assert got == ["deny", "allow"]
+
+
+def test_explain_shows_how_each_target_was_placed(tmp_path) -> None:
+    (tmp_path / "safehold.toml").write_text(INVENTORY)
+    r = safehold("explain", "--cwd", str(tmp_path),
+                 "psql postgres://u@db.prod.internal/app -c 'DROP TABLE users'", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert ("database postgres://db.prod.internal/app: production (databases entry "
+            "'postgresql://db.prod.internal:5432/app' of production)") in r.stdout
+    assert "table users: no environment" in r.stdout
+    assert "session claims: staging; the action's environment: production" in r.stdout
+    other = safehold("explain", "--cwd", str(tmp_path), "psql -h db.other.internal app",
+                     cwd=tmp_path)
+    assert ("database postgresql://db.other.internal/app: no environment (no databases or "
+            "hosts entry matches)") in other.stdout

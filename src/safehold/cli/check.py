@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 import typer
 
-from safehold.cli.common import KINDS, fail, load_guard, parse_input
+from safehold.cli.common import KINDS, fail, load_guard, load_session, parse_input
 from safehold.decide import Guard
 from safehold.model import Action, Decision, Verdict
 
@@ -59,7 +59,7 @@ def _console():  # type: ignore[no-untyped-def]
     return Console(highlight=False, soft_wrap=True)
 
 
-def _batch(guard: Guard, stream: TextIO, out: TextIO) -> None:
+def _batch(guard: Guard, stream: TextIO, out: TextIO, claim: str | None = None) -> None:
     for lineno, raw in enumerate(stream, start=1):
         if not raw.strip():
             continue
@@ -84,7 +84,7 @@ def _batch(guard: Guard, stream: TextIO, out: TextIO) -> None:
                 raise ValueError("cwd must be a string")
             dialect = obj.get("dialect")
             dialect = dialect if isinstance(dialect, str) else ""
-            action = _action(kind, value, env, cwd, dialect=dialect)
+            action = _action(kind, value, env or claim, cwd, dialect=dialect)
         except (ValueError, TypeError) as exc:
             message = f"line {lineno} could not be read: {exc}"
             result: dict[str, Any] = {
@@ -106,7 +106,11 @@ def check(
         None, help="The command, statement or request; - for stdin."
     ),
     kind: str = typer.Option("shell", "--kind", "-k", help="shell | sql | http | mcp"),
-    env: str | None = typer.Option(None, "--env", "-e", help="Environment the session claims."),
+    env: str | None = typer.Option(
+        None, "--env", "-e",
+        help="Environment the session claims (default: SAFEHOLD_ENVIRONMENT, else the "
+        "config's environment).",
+    ),
     cwd: str | None = typer.Option(None, "--cwd", help="Working directory of the action."),
     dialect: str = typer.Option("", "--dialect", help="SQL dialect (default postgres)."),
     fmt: str = typer.Option("text", "--format", "-f", help="text | json"),
@@ -117,14 +121,15 @@ def check(
     config: Path | None = typer.Option(None, "--config", help="safehold.toml to use."),
 ) -> None:
     """Decide one action (or a batch) and say why."""
-    guard = load_guard(policy, config)
+    guard, claim = load_session(policy, config)
+    env = env or claim
     if batch is not None:
         if batch == "-":
-            _batch(guard, sys.stdin, sys.stdout)
+            _batch(guard, sys.stdin, sys.stdout, env)
         else:
             try:
                 with open(batch, encoding="utf-8", errors="replace") as fh:
-                    _batch(guard, fh, sys.stdout)
+                    _batch(guard, fh, sys.stdout, env)
             except OSError as exc:
                 raise fail(f"cannot read {batch}: {exc.strerror}") from exc
         raise typer.Exit(0)
@@ -164,8 +169,8 @@ def explain(
         value = parse_input(kind, text)
     except ValueError as exc:
         raise fail(str(exc)) from exc
-    guard = load_guard(policy, config)
-    action = _action(kind, value, env, cwd, dialect=dialect)
+    guard, claim = load_session(policy, config)
+    action = _action(kind, value, env or claim, cwd, dialect=dialect)
     console = _console()
     analyzer = get_analyzer(kind)
     console.rule("parse")
@@ -175,6 +180,11 @@ def explain(
     console.rule("facts")
     facts = guard.analyze(action)
     console.print(json.dumps(facts.to_dict(), indent=2), markup=False)
+    console.rule("targets")
+    from safehold.inventory import explain_targets
+
+    for line in explain_targets(guard.inventory, action, facts):
+        console.print(line, markup=False)
     console.rule("decision")
     from safehold.cli.render import render_decision
 

@@ -24,6 +24,13 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 def load_guard(policy: Path | None = None, config: Path | None = None) -> Guard:
     """The Guard a command should use: the config's policy and inventory when a config exists,
     then the --policy file. A broken policy or config is a loud error, never a silent default."""
+    return load_session(policy, config)[0]
+
+
+def load_session(policy: Path | None = None, config: Path | None = None
+                 ) -> tuple[Guard, str | None]:
+    """The Guard, and the environment a session claims when the command line does not say:
+    `SAFEHOLD_ENVIRONMENT`, else the config's `environment` (as for the hooks)."""
     try:
         extra: list[Path] = []
         env_policy = os.environ.get("SAFEHOLD_POLICY")
@@ -31,7 +38,9 @@ def load_guard(policy: Path | None = None, config: Path | None = None) -> Guard:
             extra.append(Path(env_policy))
         if policy is not None:
             extra.append(policy)
-        return Guard.from_config(load_config(config), extra_policies=extra)
+        cfg = load_config(config)
+        claim = os.environ.get("SAFEHOLD_ENVIRONMENT") or cfg.session_environment
+        return Guard.from_config(cfg, extra_policies=extra), claim
     except SafeholdError as exc:
         raise fail(str(exc), 2) from exc
 

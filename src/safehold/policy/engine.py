@@ -179,7 +179,7 @@ class PolicyEngine:
             verdict = Verdict.ASK
             rule_ids.append("unknown-is-never-allow")
             reasons.append("unknown-is-never-allow: part of the action was not understood")
-        reasons.extend(_fact_reasons(facts, verdict))
+        reasons.extend(_fact_reasons(facts, verdict, action.environment))
         snapshot = any(r.snapshot for r in chosen if r.verdict is verdict)
         delay = None
         if verdict is Verdict.DELAY:
@@ -199,11 +199,17 @@ class PolicyEngine:
         )
 
 
-def _fact_reasons(facts: Facts, verdict: Verdict) -> list[str]:
+def _fact_reasons(facts: Facts, verdict: Verdict, claimed: str | None = None) -> list[str]:
     """The facts behind a non-allow decision, worst first, in words an agent can act on."""
     if verdict is Verdict.ALLOW:
         return []
     out: list[str] = []
+    if claimed is not None:
+        elsewhere = sorted({f"{t.kind} {t.name} is in {t.environment}" for t in facts.targets
+                            if t.environment and t.environment != claimed})
+        if elsewhere:
+            out.append(f"outside this session's environment ({claimed}): "
+                       + "; ".join(elsewhere))
     for op in sorted(facts.operations, key=lambda o: -int(o.effect)):
         if op.effect < Effect.DESTRUCTIVE:
             continue
