@@ -246,16 +246,13 @@ class Inventory:
 
     def _match_k8s(self, kind: str, name: str, context: Mapping[str, str]) -> _Hit | None:
         """A cluster entry covers all its namespaces; a `cluster/namespace` entry one. Without
-        a known cluster, a namespace listed in several clusters takes the most sensitive; a
-        cluster known only through its namespaces (the namespace not named) takes the most
-        sensitive of them."""
+        a known cluster, a namespace listed in several clusters takes the most sensitive."""
         cluster = context.get("kube_context") or context.get("context") or context.get("cluster")
         if "/" in name:
             cluster, _, name = name.partition("/")
         if kind in ("cluster", "context", "kube-context"):
-            whole = self._best((env, how) for c, ns, env, how in self._k8s
-                               if c == name and ns is None)
-            return whole or self._best((env, how) for c, _, env, how in self._k8s if c == name)
+            return self._best((env, how) for c, ns, env, how in self._k8s
+                              if c == name and ns is None)
         exact = [(env, how) for c, ns, env, how in self._k8s
                  if ns == name and cluster in (None, c)]
         if exact:

@@ -20,12 +20,14 @@ from safehold.errors import CatalogError
 CONNECTIONS_FILE = Path(__file__).parent / "data" / "connections.yaml"
 
 #: What a connection's parts make: one target of these kinds.
-TARGETS = ("database", "path", "kubernetes", "host", "none")
+TARGETS = ("database", "path", "kubernetes", "host", "bucket", "none")
 #: The parts a flag, positional or variable can name.
-PARTS = ("url", "host", "port", "dbname", "address", "path", "context", "cluster", "namespace")
+PARTS = ("url", "host", "port", "dbname", "address", "path", "context", "cluster", "namespace",
+         "bucket")
 _KEYS = {
     "id", "commands", "target", "scheme", "urls", "conninfo", "options", "flags",
     "positionals", "env", "default", "qualifies", "provider", "command_follows", "examples",
+    "url_args",
 }
 
 
@@ -47,6 +49,7 @@ class Client:
     qualifies: frozenset[str]
     provider: str | None
     command_follows: bool
+    url_args: bool
     examples: tuple[tuple[str, tuple[str, ...]], ...]
 
 
@@ -127,6 +130,7 @@ def _client(raw: Any, file: str, index: int) -> Client:
         qualifies=frozenset(_strs(raw.get("qualifies"), where, "qualifies")),
         provider=raw.get("provider"),
         command_follows=bool(raw.get("command_follows", False)),
+        url_args=bool(raw.get("url_args", False)),
         examples=tuple(examples),
     )
 

@@ -68,6 +68,9 @@ def targets(client: Client, args: Sequence[Arg], lookup: Lookup, cwd: str | None
                 _set(client, parts, ids, part, value)
             continue
         positionals.append(t)
+        if client.url_args and "://" in t and DYN not in t \
+                and t.split("://", 1)[0].lower() in client.urls:
+            _set(client, parts, ids, client.target, t)
         if client.command_follows and len(positionals) >= len(client.positionals):
             break
     for part, value in zip(client.positionals, positionals, strict=False):
@@ -81,6 +84,9 @@ def _set(client: Client, parts: dict[str, str], ids: list[Target], part: str,
          value: str) -> None:
     if part.startswith("id:"):
         ids.append(Target(part[3:], value, provider=client.provider))
+        return
+    if part == "bucket":
+        ids.append(Target("bucket", value))
         return
     if part in ("url", "dbname", "address"):
         scheme = value.split("://", 1)[0].lower() if "://" in value else ""
@@ -174,23 +180,31 @@ def _build(client: Client, parts: dict[str, str], cwd: str | None,
 
 # -- placing the call's operations ------------------------------------------------------------
 
-def _cluster(conn: Sequence[Target]) -> str | None:
+def _container(conn: Sequence[Target]) -> str | None:
+    """What names inside the connection are qualified with: the cluster of a kube context,
+    `scheme://host[:port]` of a database server."""
     for t in conn:
         if t.kind == "cluster":
             return t.name
         if t.kind == "namespace" and "/" in t.name:
             return t.name.split("/", 1)[0]
+        if t.kind == "database" and "://" in t.name:
+            scheme, _, rest = t.name.partition("://")
+            host = rest.split("/", 1)[0]
+            if host:
+                return f"{scheme}://{host}"
     return None
 
 
 def with_connection(op: Operation, client: Client, conn: Sequence[Target]) -> Operation:
     """`op` with the connection's targets added; targets that live inside the connection (a
-    namespace in a cluster) are qualified by it."""
-    cluster = _cluster(conn) if client.qualifies else None
+    namespace in a cluster, a database on a server) are qualified by it."""
+    container = _container(conn) if client.qualifies else None
     out: list[Target] = []
     for t in op.targets:
-        if cluster and t.kind in client.qualifies and "/" not in t.name:
-            t = dataclasses.replace(t, name=f"{cluster}/{t.name}")
+        if (container and t.kind in client.qualifies and "/" not in t.name
+                and "://" not in t.name):
+            t = dataclasses.replace(t, name=f"{container}/{t.name}")
         out.append(t)
     named = {(t.kind, t.name) for t in out}
     out.extend(c for c in conn if (c.kind, c.name) not in named)
