@@ -220,3 +220,15 @@ def test_every_decision_is_audited_with_session_tool_use_and_parent(env: dict, p
     assert payload_data["action"]["cwd"] == str(project)
     assert by_agent["gemini"].decision == "ask"
     assert by_agent["gemini"].data["outcome"] == "deny"
+
+
+def test_the_project_directory_stays_the_workspace_when_the_shell_has_moved(
+    env: dict, project: Path
+):
+    """Claude Code keeps the shell's directory between calls: an agent that ran `cd` elsewhere
+    earlier reports that directory as its cwd. Deleting there is not clean-up."""
+    hook_env = {**env, "CLAUDE_PROJECT_DIR": str(project)}
+    moved = run_hook("claude-code", claude("rm -rf build", cwd=Path("/srv/app")), hook_env)
+    assert probes.verdict("claude-code", moved.stdout, moved.code) in ("ask", "deny"), moved
+    inside = run_hook("claude-code", claude("rm -rf build", cwd=project / "src"), hook_env)
+    assert probes.verdict("claude-code", inside.stdout, inside.code) == "allow", inside
