@@ -359,3 +359,16 @@ def test_the_server_clock_expires_unanswered_requests(tmp_path: Any) -> None:
             assert state == "expired"
             r = client.post(f"/api/v1/approvals/{ap}/approve", headers=bearer(admin))
             assert r.status_code == 409
+
+
+def test_the_workspace_travels_with_a_decision_request(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
+    """A shell left in another directory is not the workspace the agent's hook named."""
+    moved = decide(client, tokens["agent"], "rm -rf build", kind="shell", cwd="/home/dev/other",
+                   workspace="/home/dev/project", request_approval=False)
+    assert moved["decision"] != "allow", moved
+    inside = decide(client, tokens["agent"], "rm -rf build", kind="shell",
+                    cwd="/home/dev/project/web",
+                    workspace="/home/dev/project", request_approval=False)
+    assert inside["decision"] == "allow", inside

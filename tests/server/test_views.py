@@ -90,3 +90,32 @@ def test_a_production_target_makes_the_request_production_whatever_the_session_c
     assert view.effect == "irreversible"
     assert view.blast == "1 url in production"
     assert view.headline == "gone"
+
+
+def test_the_card_shows_the_sessions_claim_and_where_the_targets_live_apart() -> None:
+    from safehold.server.app import _templates
+
+    now = datetime.now(UTC)
+    record = {
+        "id": "ap_2", "state": "pending", "kind": "shell", "requester": "token/agent",
+        "environment": "production",
+        "action": {"kind": "shell", "input": "psql -h db.prod.internal -c 'DROP TABLE t'",
+                   "claimed_environment": "staging"},
+        "decision": {"reasons": ["r"], "rules": ["x"], "facts": {
+            "effect": "destructive", "environment": "production",
+            "operations": [{"id": "sql:drop-table", "effect": "destructive", "reason": "gone",
+                            "targets": [{"kind": "table", "name": "t"},
+                                        {"kind": "database",
+                                         "name": "postgresql://db.prod.internal",
+                                         "environment": "production"}]}]}},
+        "created_at": now, "expires_at": now + timedelta(minutes=10), "votes": [],
+    }
+    view = approval_view(record, PROTECTED, viewer=None)
+    assert (view.claimed, view.environment) == ("staging", "production")
+    macros = _templates().env.get_template("_macros.html").module
+    html = " ".join(str(macros.facts(view)).split())
+    assert ('<dt>Session claims</dt><dd><span class="env ">staging</span></dd>' in html), html
+    assert '<dt>Environment</dt><dd><span class="env prod">production</span>' in html
+    assert ('database postgresql://db.prod.internal</span> <span class="env prod">production'
+            in html)
+    assert 'table t</span> <span class="env unknown"' in html

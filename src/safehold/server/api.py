@@ -58,6 +58,10 @@ class DecisionRequest(BaseModel):
     kind: Kind
     input: str | dict[str, Any]
     cwd: str | None = Field(None, max_length=4096)
+    workspace: str | None = Field(
+        None, max_length=4096,
+        description="the session's project root; default cwd. `cd` never moves it",
+    )
     session: str | None = Field(None, max_length=200)
     environment: str | None = Field(None, max_length=100)
     agent: str | None = Field(None, max_length=100)
@@ -110,6 +114,7 @@ def decide(body: DecisionRequest, request: Request, who: Caller) -> dict[str, An
         session=body.session,
         environment=body.environment,
         agent=body.agent,
+        options={"workspace": body.workspace} if body.workspace else {},
     )
     evaluation = _sh(request).evaluate(
         action,

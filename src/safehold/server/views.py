@@ -64,6 +64,8 @@ class ActionView:
     created_label: str
     snapshot_first: bool = False
     suggestions: list[str] = field(default_factory=list)
+    claimed: str | None = None
+    claimed_prod: bool = False
 
     @property
     def target_count(self) -> int:
@@ -170,6 +172,8 @@ def _action_fields(record: Any, protected: frozenset[str]) -> dict[str, Any]:
         "created_label": clock(_get(record, "created_at")),
         "snapshot_first": bool(decision.get("snapshot_first")),
         "suggestions": [str(s) for s in decision.get("suggestions") or ()],
+        "claimed": action.get("claimed_environment"),
+        "claimed_prod": action.get("claimed_environment") in protected,
     }
 
 

@@ -63,6 +63,7 @@ def request_decision(
         "kind": action.kind,
         "input": action.input,
         "cwd": action.cwd,
+        "workspace": (action.options or {}).get("workspace"),
         "session": action.session,
         "environment": action.environment,
         "agent": action.agent,
