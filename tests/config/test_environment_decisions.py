@@ -194,3 +194,42 @@ def test_the_railway_api_call_is_placed_like_the_cli(guard: Guard) -> None:
     d = guard.decide(action)
     assert d.verdict is Verdict.DENY and "cross-environment" in d.rule_ids
     assert d.facts.environment == "production"
+
+
+KUBECONFIG = """
+apiVersion: v1
+kind: Config
+current-context: {current}
+contexts:
+- name: shared-eks
+  context: {{cluster: shared-eks, namespace: payments}}
+- name: stg-eks
+  context: {{cluster: stg-eks}}
+"""
+
+
+def test_kubectl_without_a_context_uses_the_kubeconfigs_current_context(
+    guard: Guard, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No --context: kubectl acts on the kubeconfig's current context (and its namespace),
+    ~/.kube/config or the files KUBECONFIG names, prefix or exported."""
+    home = tmp_path / "home"
+    (home / ".kube").mkdir(parents=True)
+    (home / ".kube" / "config").write_text(KUBECONFIG.format(current="shared-eks"))
+    (tmp_path / "stg.yaml").write_text(KUBECONFIG.format(current="stg-eks"))
+    monkeypatch.setenv("HOME", str(home))
+
+    def decide(cmd: str) -> tuple[Verdict, str | None]:
+        d = guard.decide(Action("shell", cmd, cwd=PROJECT, environment="staging"))
+        return d.verdict, d.facts.environment
+
+    assert decide("kubectl delete deployment api") == (Verdict.DENY, "production")
+    assert decide("kubectl get pods") == (Verdict.DENY, "production")
+    assert decide("helm uninstall api") == (Verdict.DENY, "production")
+    assert decide("kubectl -n payments-staging get pods") == (Verdict.ALLOW, "staging")
+    stg = tmp_path / "stg.yaml"
+    assert decide(f"KUBECONFIG={stg} kubectl delete deployment api") == (Verdict.ASK, "staging")
+    assert decide(f"export KUBECONFIG={stg}; kubectl delete deployment api") == (
+        Verdict.ASK, "staging")
+    assert decide(f"kubectl --kubeconfig {stg} get pods") == (Verdict.ALLOW, "staging")
+    assert decide("kubectl --context stg-eks get pods") == (Verdict.ALLOW, "staging")

@@ -23,7 +23,7 @@ CONNECTIONS_FILE = Path(__file__).parent / "data" / "connections.yaml"
 TARGETS = ("database", "path", "kubernetes", "host", "bucket", "none")
 #: The parts a flag, positional or variable can name.
 PARTS = ("url", "host", "port", "dbname", "address", "path", "context", "cluster", "namespace",
-         "bucket")
+         "bucket", "kubeconfig")
 _KEYS = {
     "id", "commands", "target", "scheme", "urls", "conninfo", "options", "flags",
     "positionals", "env", "default", "qualifies", "provider", "command_follows", "examples",

@@ -23,6 +23,7 @@ from safehold.model import Effect, Facts, Operation, Target
 Lookup = Callable[[str], "str | None"]
 
 _CONNINFO_KEYS = {"host": "host", "hostaddr": "host", "port": "port", "dbname": "dbname"}
+MAX_KUBECONFIG = 1024 * 1024
 _HOST_DB = re.compile(r"^(?P<host>[A-Za-z0-9_.-]+)(?::(?P<port>\d+))?/(?P<db>[^/\s]+)$")
 
 
@@ -169,6 +170,9 @@ def _build(client: Client, parts: dict[str, str], cwd: str | None,
     if kind == "kubernetes":
         cluster = parts.get("context") or parts.get("cluster")
         namespace = parts.get("namespace")
+        if cluster is None and parts.get("kubeconfig"):
+            cluster, default_ns = current_context(parts["kubeconfig"], cwd, paths)
+            namespace = namespace or default_ns
         if cluster and namespace:
             return (Target("namespace", f"{cluster}/{namespace}"),)
         if cluster:
@@ -176,6 +180,41 @@ def _build(client: Client, parts: dict[str, str], cwd: str | None,
         if namespace:
             return (Target("namespace", namespace),)
     return ()
+
+
+def current_context(files: str, cwd: str | None, paths: PathClassifier
+                    ) -> tuple[str | None, str | None]:
+    """The context kubectl would use with no `--context`, and that context's namespace: the
+    first `current-context` among the kubeconfig files (`KUBECONFIG` is a `:` list)."""
+    for f in files.split(":"):
+        path = paths.resolve(f, cwd) if f else None
+        config = _read_yaml(path) if path else None
+        if not isinstance(config, dict) or not config.get("current-context"):
+            continue
+        name = str(config["current-context"])
+        for ctx in config.get("contexts") or ():
+            if isinstance(ctx, dict) and ctx.get("name") == name:
+                inner = ctx.get("context") if isinstance(ctx.get("context"), dict) else {}
+                ns = inner.get("namespace")
+                return name, str(ns) if ns else None
+        return name, None
+    return None, None
+
+
+def _read_yaml(path: str) -> object:
+    import yaml
+
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_KUBECONFIG + 1)
+    except OSError:
+        return None
+    if len(data) > MAX_KUBECONFIG:
+        return None
+    try:
+        return yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        return None
 
 
 # -- placing the call's operations ------------------------------------------------------------
