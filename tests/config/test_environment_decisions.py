@@ -233,3 +233,37 @@ def test_kubectl_without_a_context_uses_the_kubeconfigs_current_context(
         Verdict.ASK, "staging")
     assert decide(f"kubectl --kubeconfig {stg} get pods") == (Verdict.ALLOW, "staging")
     assert decide("kubectl --context stg-eks get pods") == (Verdict.ALLOW, "staging")
+
+
+def test_a_push_to_a_remote_by_name_is_placed_by_the_repositorys_config(
+    guard: Guard, tmp_path
+) -> None:
+    """`origin` is whatever the repository's config says it is, in the directory the command
+    runs in (`cd`, `git -C`), worktrees included."""
+    import subprocess
+
+    repo = tmp_path / "infra"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    git = ["git", "-C", str(repo)]
+    subprocess.run([*git, "remote", "add", "origin", "git@github.com:acme/infra.git"], check=True)
+    subprocess.run([*git, "remote", "add", "stg", "git@github.com:acme/infra-staging.git"],
+                   check=True)
+    subprocess.run([*git, "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-q",
+                    "--allow-empty", "-m", "x"], check=True)
+    subprocess.run([*git, "worktree", "add", "-q", str(tmp_path / "wt")], check=True)
+
+    def decide(cmd: str, cwd: str) -> tuple[Verdict, str | None]:
+        d = guard.decide(Action("shell", cmd, cwd=cwd, environment="staging"))
+        return d.verdict, d.facts.environment
+
+    assert decide("git push --force origin main", str(repo)) == (Verdict.DENY, "production")
+    assert decide("git push -f", str(repo / "sub")) == (Verdict.DENY, "production")
+    assert decide("git push --force origin main", str(tmp_path / "wt")) == (
+        Verdict.DENY, "production")
+    assert decide(f"cd {repo} && git push --force origin main", PROJECT) == (
+        Verdict.DENY, "production")
+    assert decide(f"git -C {repo} push --force origin main", PROJECT) == (
+        Verdict.DENY, "production")
+    assert decide("git push --force stg main", str(repo)) == (Verdict.ASK, "staging")
+    assert decide("git push origin main", str(repo)) == (Verdict.DENY, "production")
+    assert decide("git pull origin main", str(repo))[0] is Verdict.ALLOW

@@ -20,14 +20,14 @@ from safehold.errors import CatalogError
 CONNECTIONS_FILE = Path(__file__).parent / "data" / "connections.yaml"
 
 #: What a connection's parts make: one target of these kinds.
-TARGETS = ("database", "path", "kubernetes", "host", "bucket", "none")
+TARGETS = ("database", "path", "kubernetes", "host", "bucket", "remote", "none")
 #: The parts a flag, positional or variable can name.
 PARTS = ("url", "host", "port", "dbname", "address", "path", "context", "cluster", "namespace",
-         "bucket", "kubeconfig")
+         "bucket", "kubeconfig", "remote", "subcommand")
 _KEYS = {
     "id", "commands", "target", "scheme", "urls", "conninfo", "options", "flags",
     "positionals", "env", "default", "qualifies", "provider", "command_follows", "examples",
-    "url_args",
+    "url_args", "subcommands",
 }
 
 
@@ -50,6 +50,7 @@ class Client:
     provider: str | None
     command_follows: bool
     url_args: bool
+    subcommands: frozenset[str]
     examples: tuple[tuple[str, tuple[str, ...]], ...]
 
 
@@ -131,6 +132,7 @@ def _client(raw: Any, file: str, index: int) -> Client:
         provider=raw.get("provider"),
         command_follows=bool(raw.get("command_follows", False)),
         url_args=bool(raw.get("url_args", False)),
+        subcommands=frozenset(_strs(raw.get("subcommands"), where, "subcommands")),
         examples=tuple(examples),
     )
 

@@ -74,8 +74,10 @@ def targets(client: Client, args: Sequence[Arg], lookup: Lookup, cwd: str | None
             _set(client, parts, ids, client.target, t)
         if client.command_follows and len(positionals) >= len(client.positionals):
             break
+    if client.subcommands and (not positionals or positionals[0] not in client.subcommands):
+        return ()
     for part, value in zip(client.positionals, positionals, strict=False):
-        if DYN not in value:
+        if DYN not in value and part != "subcommand":
             _set(client, parts, ids, part, value)
     built = _build(client, parts, cwd, paths)
     return (*built, *ids)
@@ -165,6 +167,15 @@ def _build(client: Client, parts: dict[str, str], cwd: str | None,
         p = parts.get("path")
         resolved = paths.resolve(p, cwd) if p else None
         return (Target("path", resolved),) if resolved else ()
+    if kind == "remote":
+        remote = parts.get("remote")
+        if not remote:
+            return ()
+        if "://" in remote or re.match(r"^[\w.-]+@[\w.-]+:", remote):
+            return (Target("git-remote", remote),)
+        repo = paths.resolve(parts.get("path") or ".", cwd)
+        url = remote_url(repo, remote) if repo else None
+        return (Target("git-remote", url),) if url else ()
     if kind == "host":
         return (Target("host", f"{host}:{port}" if port else host),) if host else ()
     if kind == "kubernetes":
@@ -199,6 +210,55 @@ def current_context(files: str, cwd: str | None, paths: PathClassifier
                 return name, str(ns) if ns else None
         return name, None
     return None, None
+
+
+def remote_url(repo: str, name: str) -> str | None:
+    """The URL git pushes to for remote `name` of the repository at or above `repo`."""
+    import os
+
+    d = repo
+    for _ in range(64):
+        git = os.path.join(d, ".git")
+        if os.path.isdir(git):
+            return _config_remote(os.path.join(git, "config"), name)
+        if os.path.isfile(git):
+            gitdir = _read_text(git).partition("gitdir:")[2].strip()
+            gitdir = os.path.normpath(os.path.join(d, gitdir)) if gitdir else ""
+            common = _read_text(os.path.join(gitdir, "commondir")).strip() if gitdir else ""
+            base = os.path.normpath(os.path.join(gitdir, common)) if common else gitdir
+            return _config_remote(os.path.join(base, "config"), name) if base else None
+        parent = os.path.dirname(d)
+        if parent == d:
+            return None
+        d = parent
+    return None
+
+
+def _read_text(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read(MAX_KUBECONFIG)
+    except OSError:
+        return ""
+
+
+_SECTION = re.compile(r'^\s*\[\s*remote\s+"(?P<name>[^"]*)"\s*\]\s*$')
+
+
+def _config_remote(path: str, name: str) -> str | None:
+    """`[remote "name"] pushurl` (else `url`) from a git config file."""
+    inside = False
+    found: dict[str, str] = {}
+    for line in _read_text(path).splitlines():
+        if line.lstrip().startswith("["):
+            m = _SECTION.match(line)
+            inside = bool(m and m["name"] == name)
+            continue
+        if inside:
+            key, eq, value = line.partition("=")
+            if eq:
+                found.setdefault(key.strip().lower(), value.strip().strip('"'))
+    return found.get("pushurl") or found.get("url")
 
 
 def _read_yaml(path: str) -> object:
