@@ -133,18 +133,16 @@ def world(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TMPDIR", "/tmp")
 
 
-def _cases(rows: list[tuple[str, str]]) -> list[tuple[str, str | None, str | None]]:
-    out = []
-    for (kind, template), (i, target), session in itertools.product(
-        rows, enumerate(TARGETS), SESSIONS
-    ):
-        out.append((template.format(RESOURCES[kind][i]), target, session))
-    return out
-
-
-def _id(case: tuple[str, str | None, str | None]) -> str:
-    cmd, target, session = case
-    return f"{cmd} | target={target or 'undeclared'} session={session or 'none'}"
+def over_every_target_and_session(rows: list[tuple[str, str]]) -> pytest.MarkDecorator:
+    """Each row's template filled with each kind's three targets, from each session."""
+    cases = [
+        pytest.param(template.format(RESOURCES[kind][i]), target, session,
+                     id=f"{template.format(RESOURCES[kind][i])} | target="
+                        f"{target or 'undeclared'} session={session or 'none'}")
+        for (kind, template), (i, target), session in itertools.product(
+            rows, enumerate(TARGETS), SESSIONS)
+    ]
+    return pytest.mark.parametrize(("cmd", "target", "session"), cases)
 
 
 def _promised(effect: Effect, target: str | None, session: str | None) -> Verdict:
@@ -156,14 +154,10 @@ def _promised(effect: Effect, target: str | None, session: str | None) -> Verdic
     return Verdict.ASK
 
 
-DESTRUCTIVE_CASES = _cases(DESTRUCTIVE)
-
-
-@pytest.mark.parametrize("case", DESTRUCTIVE_CASES, ids=[_id(c) for c in DESTRUCTIVE_CASES])
+@over_every_target_and_session(DESTRUCTIVE)
 def test_destructive_action_gets_the_decision_its_environment_promises(
-    guard: Guard, case: tuple[str, str | None, str | None]
+    guard: Guard, cmd: str, target: str | None, session: str | None
 ) -> None:
-    cmd, target, session = case
     d = guard.decide(Action("shell", cmd, cwd=PROJECT, environment=session))
     facts = d.facts
     assert facts.effect >= Effect.DESTRUCTIVE, facts.to_dict()
@@ -173,21 +167,17 @@ def test_destructive_action_gets_the_decision_its_environment_promises(
     assert d.verdict is _promised(facts.effect, target, session), d.reasons
     if target is not None and session not in (None, target):
         assert "cross-environment" in d.rule_ids
-        assert any(f"is in {target}" for r in d.reasons), d.reasons
+        assert any(f"is in {target}" in r for r in d.reasons), d.reasons
     if (target or session) == "production" and d.verdict is Verdict.ASK:
         assert d.snapshot_first, d.rule_ids
     if target == "production" and d.verdict is Verdict.DENY and session is None:
         assert "irreversible-in-production" in d.rule_ids
 
 
-READ_CASES = _cases(READS)
-
-
-@pytest.mark.parametrize("case", READ_CASES, ids=[_id(c) for c in READ_CASES])
+@over_every_target_and_session(READS)
 def test_reads_carry_their_targets(
-    guard: Guard, case: tuple[str, str | None, str | None]
+    guard: Guard, cmd: str, target: str | None, session: str | None
 ) -> None:
-    cmd, target, session = case
     d = guard.decide(Action("shell", cmd, cwd=PROJECT, environment=session))
     assert d.facts.environment == (target or session)
     crosses = session is not None and target is not None and target != session
