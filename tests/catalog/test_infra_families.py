@@ -72,7 +72,7 @@ CASES = [
     ("gcloud sql instances delete prod-db --quiet", "gcloud:sql-instances-delete",
      Effect.IRREVERSIBLE, ("database", "prod-db")),
     ("dropdb -h db.internal -U postgres production", "dropdb:drop-database", Effect.IRREVERSIBLE,
-     ("database", "production")),
+     ("database", "postgresql://db.internal/production")),
     ("redis-cli -h cache.internal -n 2 FLUSHDB", "redis:flush", Effect.IRREVERSIBLE, None),
     ("mongosh mongodb://prod/app --eval 'db.dropDatabase()'", "mongo:drop-database",
      Effect.IRREVERSIBLE, None),
