@@ -79,6 +79,9 @@ class Dispatcher:
         client = None
         if argv and argv[0].static and st.connections is not None:
             client = st.connections.get(command_name(argv[0].text))
+            if client is not None and client.subcommands and not any(
+                    a.text in client.subcommands for a in argv[1:]):
+                client = None  # `git status`: not a verb that names a target
         if client is None:
             return self._run(argv, scope, stdin, walker, inputs, assigns, level)
         env = {k: (v.text if v.static else None) for k, v in assigns}
