@@ -49,6 +49,74 @@ def test_shell_changes_to_the_guard_are_denied(guard: Guard, project: str, comma
     assert "guard-is-off-limits" in d.rule_ids
 
 
+#: Every writer the shell analysis knows, aimed at safehold's policy, database, configuration,
+#: an agent's hook settings and the hook daemon's socket (`{home}` is the action's home).
+WRITER_ATTACKS = [
+    "printf '@id(\"x\")\\npermit (principal, action, resource);\\n' >> {home}/.config/safehold/team.cedar",
+    "echo 'permit (principal, action, resource);' >> policies/team.cedar",
+    "tee -a ~/.config/safehold/team.cedar < /tmp/open.cedar",
+    "cp /tmp/open.cedar ~/.config/safehold/team.cedar",
+    "mv /tmp/open.cedar ~/.config/safehold/policy.cedar",
+    "sed -i 's/forbid/permit/' ~/.config/safehold/policy.cedar",
+    "sed --in-place=.bak -e 's/deny/allow/' safehold.toml",
+    "perl -pi -e 's/forbid/permit/' ~/.config/safehold/policy.cedar",
+    "ruby -i -pe 'sub(/forbid/, \"permit\")' policies/prod.cedar",
+    "python3 -c \"open('{home}/.config/safehold/team.cedar', 'a').write('permit (principal, action, resource);')\"",
+    "python3 -c \"import pathlib; pathlib.Path('safehold.toml').write_text('')\"",
+    "python3 -c \"import shutil; shutil.copy('/tmp/x', '{home}/.config/safehold/policy.cedar')\"",
+    "sqlite3 ~/.local/share/safehold/safehold.db \"UPDATE approvals SET state='approved' WHERE id='ap_1'\"",
+    "sqlite3 ~/.local/share/safehold/safehold.db 'DELETE FROM audit_records WHERE seq > 100'",
+    "echo 'DELETE FROM audit_records;' | sqlite3 ~/.local/share/safehold/safehold.db",
+    "python3 -c \"import sqlite3; sqlite3.connect('{home}/.local/share/safehold/safehold.db')"
+    ".execute('DELETE FROM audit_records')\"",
+    "ln -sf /tmp/open.cedar ~/.config/safehold/policy.cedar",
+    "rm ~/.config/safehold/policy.cedar",
+    "chmod 666 ~/.local/share/safehold/safehold.db",
+    "truncate -s 0 ~/.local/share/safehold/safehold.db",
+    "dd if=/dev/zero of={home}/.local/share/safehold/safehold.db",
+    "install -m 644 /tmp/x ~/.config/safehold/policy.cedar",
+    "rsync /tmp/x ~/.config/safehold/policy.cedar",
+    "touch ~/.config/safehold/extra.cedar",
+    "jq 'del(.hooks)' .claude/settings.json > /tmp/s && mv /tmp/s .claude/settings.json",
+    "sed -i '/safehold/d' ~/.claude/settings.json",
+    "python3 -c \"import json; json.dump({{}}, open('.gemini/settings.json', 'w'))\"",
+    "echo '{{}}' > /etc/claude-code/managed-settings.json",
+    "safehold hook --stop-daemon",
+    "rm -rf /tmp/safehold-0",
+    "python3 -c \"import socket; s = socket.socket(socket.AF_UNIX); "
+    "s.bind('/tmp/safehold-0/hookd-0123456789ab.sock'); s.listen()\"",
+]
+
+
+@pytest.mark.parametrize("template", WRITER_ATTACKS)
+def test_every_shell_writer_to_the_guard_is_denied(guard: Guard, project: str,
+                                                   template: str) -> None:
+    home = str(Path.home())
+    d = guard.decide(Action("shell", template.format(home=home), cwd=project))
+    assert d.verdict is Verdict.DENY, d.reasons
+    assert "guard-is-off-limits" in d.rule_ids
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "echo x >> notes.md",
+        "sed -i 's/a/b/' src/app.py",
+        "perl -pi -e 's/a/b/' src/app.py",
+        "ln -s ../shared/config config",
+        "touch src/__init__.py",
+        "rsync -a src/ /tmp/copy/",
+        "sqlite3 app.db 'SELECT count(*) FROM users'",
+        "sqlite3 -readonly ~/.local/share/safehold/safehold.db 'SELECT count(*) FROM approvals'",
+        "python3 -c \"import json; json.dump({}, open('out.json', 'w'))\"",
+        "python3 -c \"import socket; s = socket.socket(socket.AF_UNIX); s.bind('/tmp/app.sock')\"",
+    ],
+)
+def test_the_same_writers_elsewhere_pass(guard: Guard, project: str, command: str) -> None:
+    d = guard.decide(Action("shell", command, cwd=project))
+    assert d.verdict is Verdict.ALLOW, d.reasons
+
+
 @pytest.mark.parametrize(
     "command",
     [

@@ -66,9 +66,9 @@ class Dispatcher:
         for target, truncates in redirects.outputs:
             if target.procsub:
                 continue
-            for entry in st.catalog.construct("redirect-truncate"):
-                if truncates:
-                    self.emit_paths(entry, [(target, False)], scope, source or "redirection")
+            construct = "redirect-truncate" if truncates else "redirect-append"
+            for entry in st.catalog.construct(construct):
+                self.emit_paths(entry, [(target, False)], scope, source or "redirection")
 
     # -- one command -------------------------------------------------------------------------
     def run(self, argv: list[Arg], scope: Scope, stdin: Output | None, walker: Walker,
@@ -162,7 +162,8 @@ class Dispatcher:
                 inline_code = self._interpreter(name, lang, args, scope, stdin, walker, level,
                                                 source)
             elif name in embedded.SQL_CLIENTS:
-                embedded.analyse_sql(st, name, args, stdin, inputs, scope.cwd, source)
+                database = embedded.analyse_sql(st, name, args, stdin, inputs, scope.cwd, source)
+                self.guard_paths(database, scope, source)
             elif name in embedded.HTTP_CLIENTS:
                 embedded.analyse_http(st, name, argv, stdin, scope.cwd, source)
         self.catalog(name, args, scope, source, check_dynamic=not inline_code)
@@ -399,6 +400,10 @@ class Dispatcher:
                 if argv:
                     self.run([Arg(a, DYN not in a) for a in argv], scope.child(), None, walker,
                              level=level + 1)
+            fx.writes = [p.replace(DYN_TEXT, DYN) for p in fx.writes]
+            for path in fx.writes:
+                self.run([Arg("tee"), Arg("-a"), Arg(path)], scope, None, walker, level=level + 1)
+            self.guard_paths([Arg(p.replace(DYN_TEXT, DYN)) for p in fx.opens], scope, source)
             for path, recursive in fx.deletes:
                 flags = "-rf" if recursive else "-f"
                 self.run([Arg("rm"), Arg(flags), Arg(path, DYN not in path,
@@ -525,9 +530,20 @@ class Dispatcher:
             targets.append(Target("path", resolved))
             worst = effect if worst is None else max(worst, effect)
             if cls == "guard":
-                for guard in st.catalog.construct("guard-path"):
-                    st.operation(Operation(guard.id, guard.effect, guard.reason, source,
-                                           (Target("path", resolved),), guard.suggestion))
+                self._guard_path(resolved, source)
         if worst is not None:
             st.operation(Operation(entry.id, worst, entry.reason, source, tuple(targets),
                                    entry.suggestion))
+
+    def guard_paths(self, paths: Sequence[Arg], scope: Scope, source: str) -> None:
+        """Files a client opens and may write whatever it is told (a database client, a
+        socket bound on a path): nothing more than a write, except on safehold's own files."""
+        for arg in paths:
+            cls, resolved = self.state.paths.classify(arg.text, scope.cwd)
+            if cls == "guard":
+                self._guard_path(resolved, source)
+
+    def _guard_path(self, resolved: str, source: str) -> None:
+        for guard in self.state.catalog.construct("guard-path"):
+            self.state.operation(Operation(guard.id, guard.effect, guard.reason, source,
+                                           (Target("path", resolved),), guard.suggestion))

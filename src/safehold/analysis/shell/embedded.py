@@ -53,6 +53,8 @@ class SqlSource:
     def __init__(self) -> None:
         self.texts: list[str] = []
         self.unknowns: list[str] = []
+        #: the database file a file-based client opens read-write (sqlite3 without -readonly)
+        self.database: list[Arg] = []
 
 
 def _read_file(path_text: str, cwd: str | None, what: str, src: SqlSource) -> None:
@@ -117,6 +119,11 @@ def sql_source(name: str, args: Sequence[Arg], stdin: Output | None, inputs: Seq
         if not t.startswith("-") or t == "-":
             positionals.append(a)
         i += 1
+    if dialect == "sqlite" and positionals and not any(
+            a.text in ("-readonly", "--readonly") or "mode=ro" in a.text for a in args):
+        db = positionals[0]
+        path = db.text[5:].split("?", 1)[0] if db.text.startswith("file:") else db.text
+        src.database.append(Arg(path, db.static))
     if dialect == "sqlite" and len(positionals) > 1:
         explicit = True
         for p in positionals[1:]:
@@ -140,7 +147,8 @@ def sql_source(name: str, args: Sequence[Arg], stdin: Output | None, inputs: Seq
 
 
 def analyse_sql(state: State, name: str, args: Sequence[Arg], stdin: Output | None,
-                inputs: Sequence[Arg], cwd: str | None, source: str) -> None:
+                inputs: Sequence[Arg], cwd: str | None, source: str) -> list[Arg]:
+    """Hand the SQL on; returns the database file the client opens for writing, if any."""
     src = sql_source(name, args, stdin, inputs, cwd)
     for reason in src.unknowns:
         state.unknown("shell:sql-not-readable", reason, source)
@@ -148,6 +156,7 @@ def analyse_sql(state: State, name: str, args: Sequence[Arg], stdin: Output | No
         if text.strip():
             state.embedded.append(
                 state.ctx.embedded("sql", text, {"dialect": SQL_CLIENTS[name]}, source))
+    return src.database
 
 
 def _fallback_request(name: str, args: Sequence[str]) -> dict[str, Any] | None:

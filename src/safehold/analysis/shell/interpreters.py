@@ -27,6 +27,10 @@ class CodeEffects:
     argvs: list[list[str]] = field(default_factory=list)
     deletes: list[tuple[str, bool]] = field(default_factory=list)
     unknowns: list[str] = field(default_factory=list)
+    #: files written (opened for writing, copied or moved onto, linked, chmod-ed)
+    writes: list[str] = field(default_factory=list)
+    #: files opened by a client that may write them (a database, a socket bound on a path)
+    opens: list[str] = field(default_factory=list)
 
 
 # -- which interpreter, and where its code is --------------------------------------------------
@@ -163,6 +167,16 @@ _PY_DELETE = {"os.remove": False, "os.unlink": False, "os.rmdir": False, "os.rem
               "shutil.rmtree": True, "send2trash.send2trash": False}
 _PY_PATH_METHODS = {"unlink": False, "rmdir": False, "rmtree": True}
 _PY_DYNAMIC = {"exec", "eval", "compile", "__import__", "getattr", "importlib.import_module"}
+_PY_OPEN = {"open", "io.open", "codecs.open", "builtins.open"}
+#: call -> which positional arguments it writes
+_PY_WRITE = {"shutil.copy": (1,), "shutil.copy2": (1,), "shutil.copyfile": (1,),
+             "shutil.copytree": (1,), "shutil.move": (0, 1), "os.rename": (0, 1),
+             "os.replace": (0, 1), "os.renames": (0, 1), "os.symlink": (1,), "os.link": (1,),
+             "os.chmod": (0,), "os.chown": (0,), "os.truncate": (0,), "os.utime": (0,),
+             "os.mkfifo": (0,), "os.mknod": (0,)}
+_PY_PATH_WRITES = {"write_text", "write_bytes", "touch", "symlink_to", "hardlink_to", "chmod",
+                   "rename", "replace"}
+_PY_OPENS = {"sqlite3.connect", "dbm.open", "shelve.open"}
 
 
 class _PyVisitor(ast.NodeVisitor):
@@ -271,12 +285,42 @@ class _PyVisitor(ast.NodeVisitor):
                     self.fx.unknowns.append("python deletes a computed pathlib path")
                 else:
                     self.fx.deletes.append((path, _PY_PATH_METHODS[node.func.attr]))
+        elif name in _PY_OPEN:
+            mode = node.args[1] if len(node.args) > 1 else next(
+                (k.value for k in node.keywords if k.arg == "mode"), None)
+            text = self._str(mode) if mode is not None else "r"
+            if text is None or set(text) & set("wax+"):
+                self._written(first)
+        elif name in _PY_WRITE:
+            for i in _PY_WRITE[name]:
+                arg = node.args[i] if i < len(node.args) else None
+                self._written(arg)
+        elif name in _PY_OPENS or (isinstance(node.func, ast.Attribute) and
+                                   node.func.attr == "bind"):
+            path = self._str(first) if first is not None else None
+            if path is not None:
+                self.fx.opens.append(path)
+        elif isinstance(node.func, ast.Attribute) and node.func.attr in _PY_PATH_WRITES and \
+                isinstance(node.func.value, ast.Call) and \
+                (self._dotted(node.func.value.func) or "").rsplit(".", 1)[-1] in (
+                    "Path", "PurePath", "PosixPath"):
+            inner = node.func.value
+            self._written(inner.args[0] if inner.args else None)
+            if node.func.attr in ("rename", "replace"):
+                self._written(first)
         elif name in _PY_DYNAMIC:
             if first is None or self._str(first) is None:
                 self.fx.unknowns.append(f"python runs dynamic code through {name}()")
             elif name in ("exec", "eval", "compile"):
                 inner_fx = python_effects(self._str(first) or "")
                 _merge(self.fx, inner_fx)
+
+    def _written(self, arg: ast.AST | None) -> None:
+        """A write to a path known before the code runs; a computed one is an ordinary write
+        to somewhere unknown, which costs nothing more than a write."""
+        path = self._str(arg) if arg is not None else None
+        if path is not None and DYN not in path:
+            self.fx.writes.append(path)
 
     def _shell(self, name: str, arg: ast.AST | None) -> None:
         text = self._str(arg) if arg is not None else None
@@ -291,6 +335,8 @@ def _merge(into: CodeEffects, other: CodeEffects) -> None:
     into.argvs += other.argvs
     into.deletes += other.deletes
     into.unknowns += other.unknowns
+    into.writes += other.writes
+    into.opens += other.opens
 
 
 def python_effects(code: str) -> CodeEffects:
