@@ -52,7 +52,8 @@ def test_shell_changes_to_the_guard_are_denied(guard: Guard, project: str, comma
 #: Every writer the shell analysis knows, aimed at safehold's policy, database, configuration,
 #: an agent's hook settings and the hook daemon's socket (`{home}` is the action's home).
 WRITER_ATTACKS = [
-    "printf '@id(\"x\")\\npermit (principal, action, resource);\\n' >> {home}/.config/safehold/team.cedar",
+    "printf '@id(\"x\")\\npermit (principal, action, resource);\\n'"
+    " >> {home}/.config/safehold/team.cedar",
     "echo 'permit (principal, action, resource);' >> policies/team.cedar",
     "tee -a ~/.config/safehold/team.cedar < /tmp/open.cedar",
     "cp /tmp/open.cedar ~/.config/safehold/team.cedar",
@@ -61,10 +62,12 @@ WRITER_ATTACKS = [
     "sed --in-place=.bak -e 's/deny/allow/' safehold.toml",
     "perl -pi -e 's/forbid/permit/' ~/.config/safehold/policy.cedar",
     "ruby -i -pe 'sub(/forbid/, \"permit\")' policies/prod.cedar",
-    "python3 -c \"open('{home}/.config/safehold/team.cedar', 'a').write('permit (principal, action, resource);')\"",
+    "python3 -c \"open('{home}/.config/safehold/team.cedar', 'a')"
+    ".write('permit (principal, action, resource);')\"",
     "python3 -c \"import pathlib; pathlib.Path('safehold.toml').write_text('')\"",
     "python3 -c \"import shutil; shutil.copy('/tmp/x', '{home}/.config/safehold/policy.cedar')\"",
-    "sqlite3 ~/.local/share/safehold/safehold.db \"UPDATE approvals SET state='approved' WHERE id='ap_1'\"",
+    "sqlite3 ~/.local/share/safehold/safehold.db"
+    " \"UPDATE approvals SET state='approved' WHERE id='ap_1'\"",
     "sqlite3 ~/.local/share/safehold/safehold.db 'DELETE FROM audit_records WHERE seq > 100'",
     "echo 'DELETE FROM audit_records;' | sqlite3 ~/.local/share/safehold/safehold.db",
     "python3 -c \"import sqlite3; sqlite3.connect('{home}/.local/share/safehold/safehold.db')"
