@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "safehold.cli.approvals",
     "safehold.cli.audit",
     "safehold.cli.agents",
+    "safehold.cli.setup",
     "safehold.cli.mcp",
 )
 

@@ -57,6 +57,9 @@ def serve(
     config: Path | None = ConfigOption,
     host: str | None = typer.Option(None, help="Interface to listen on (default from config)."),
     port: int | None = typer.Option(None, help="Port to listen on (default from config)."),
+    unix_socket: Path | None = typer.Option(
+        None, "--socket", help="Also serve the API on this Unix socket (the system deployment's "
+        "hooks connect there and check that this process runs as safehold's user)."),
 ) -> None:
     """Run the API and the dashboard."""
     import dataclasses
@@ -94,7 +97,13 @@ def serve(
                 err=True,
             )
         typer.echo(f"safehold: serving {settings.base_url} (database {sh.store.url})", err=True)
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+        if unix_socket is None:
+            uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+        else:
+            from safehold.server.listen import serve_sockets
+
+            typer.echo(f"safehold: serving the API on {unix_socket} too", err=True)
+            serve_sockets(app, settings.host, settings.port, str(unix_socket))
     finally:
         sh.close()
 

@@ -35,6 +35,10 @@ class ServerSettings:
     wait_seconds: float = 5.0
     poll_seconds: float = 0.5
     request_timeout: float = 5.0
+    #: speak HTTP over this Unix socket instead of the URL's host and port
+    socket: str | None = None
+    #: the only user id whose process may answer on `socket` (checked with SO_PEERCRED)
+    peer_uid: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +122,8 @@ def settle(server: ServerSettings, action: Action, info: CallInfo, *, deadline: 
 
 
 def _call(server: ServerSettings, method: str, path: str, body: Any) -> dict[str, Any]:
+    if server.socket is not None:
+        return _call_socket(server, method, path, body)
     data = None if body is None else json.dumps(body, default=str).encode()
     req = urllib.request.Request(server.url.rstrip("/") + path, data=data, method=method)
     req.add_header("Accept", "application/json")
@@ -134,6 +140,67 @@ def _call(server: ServerSettings, method: str, path: str, body: Any) -> dict[str
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         reason = getattr(exc, "reason", exc)
         raise ServerError(f"safehold server {server.url} unreachable: {reason}") from None
+    try:
+        reply = json.loads(payload)
+    except ValueError:
+        raise ServerError(f"{method} {path}: the server's reply is not JSON") from None
+    if not isinstance(reply, dict):
+        raise ServerError(f"{method} {path}: the server's reply is not an object")
+    return reply
+
+
+def peer_uid(sock: Any) -> int:
+    """The user id of the process at the other end of a connected Unix socket (Linux
+    SO_PEERCRED): the kernel's word, which no process can forge."""
+    import socket
+    import struct
+
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    return int(struct.unpack("3i", creds)[1])
+
+
+def _call_socket(server: ServerSettings, method: str, path: str, body: Any) -> dict[str, Any]:
+    """One request over the server's Unix socket, refused unless the process answering runs
+    as the server's own user: a listener the agent's user put on that path answers nothing."""
+    import http.client
+    import socket
+
+    assert server.socket is not None
+    data = None if body is None else json.dumps(body, default=str).encode()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(server.request_timeout)
+    try:
+        try:
+            sock.connect(server.socket)
+        except OSError as exc:
+            raise ServerError(
+                f"safehold server at {server.socket} unreachable: {exc.strerror or exc}"
+            ) from None
+        if server.peer_uid is not None:
+            uid = peer_uid(sock)
+            if uid != server.peer_uid:
+                raise ServerError(
+                    f"the process answering on {server.socket} runs as uid {uid}, not as "
+                    f"safehold's server user (uid {server.peer_uid}); its answers are refused"
+                )
+        conn = http.client.HTTPConnection("safehold", timeout=server.request_timeout)
+        conn.sock = sock
+        headers = {"Accept": "application/json", "Host": "safehold"}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        if server.token:
+            headers["Authorization"] = f"Bearer {server.token}"
+        try:
+            conn.request(method, path, body=data, headers=headers)
+            resp = conn.getresponse()
+            payload = resp.read(1 << 20)
+        except (OSError, http.client.HTTPException) as exc:
+            raise ServerError(f"{method} {path} over {server.socket}: {exc}") from None
+    finally:
+        sock.close()
+    if resp.status >= 400:
+        detail = payload[:500].decode("utf-8", "replace")
+        raise ServerError(f"{method} {path}: HTTP {resp.status} {detail}".strip())
     try:
         reply = json.loads(payload)
     except ValueError:

@@ -37,9 +37,13 @@ PROTOCOLS: dict[str, str] = {
 }
 
 USAGE = (
-    "usage: safehold hook {" + "|".join(PROTOCOLS) + "}  (reads the agent's JSON on stdin)\n"
+    "usage: safehold hook {" + "|".join(PROTOCOLS) + "} [--client FILE]  (reads the agent's "
+    "JSON on stdin)\n"
     "       safehold hook --stop-daemon   (stop this environment's resident hook daemon)"
 )
+#: the system deployment's client settings (surfaces/hooks/system.py); when present, the hook
+#: is a thin client of the server running as safehold's own user
+SYSTEM_CLIENT_FILE = "/etc/safehold/client.toml"
 DEFAULT_MAX_INPUT = 4 * 1024 * 1024
 DEFAULT_TIMEOUT = 20.0
 _CHILD = [0]  # the forked decision process, for the watchdog to stop
@@ -64,13 +68,18 @@ def main(argv: list[str]) -> int:
     if agent not in PROTOCOLS:
         sys.stderr.write(f"safehold: unknown agent {agent!r}; refusing. {USAGE}\n")
         return 2
+    client_file = SYSTEM_CLIENT_FILE
+    if len(argv) == 3 and argv[1] == "--client":
+        client_file = argv[2]
+    elif len(argv) > 1:
+        return _emit(refuse(agent, failure_text(f"unexpected arguments {argv[1:]!r}")))
     try:
-        return _run(agent, os.environ)
+        return _run(agent, os.environ, client_file)
     except BaseException as exc:  # last line of defence: answer, never crash
         return _emit(refuse(agent, failure_text(f"{type(exc).__name__}: {exc}")))
 
 
-def _run(agent: str, environ: Mapping[str, str]) -> int:
+def _run(agent: str, environ: Mapping[str, str], client_file: str = "") -> int:
     try:
         max_input = int(_number(environ, "SAFEHOLD_HOOK_MAX_INPUT", DEFAULT_MAX_INPUT))
         timeout = _number(environ, "SAFEHOLD_HOOK_TIMEOUT", DEFAULT_TIMEOUT)
@@ -81,6 +90,9 @@ def _run(agent: str, environ: Mapping[str, str]) -> int:
     raw = sys.stdin.buffer.read(max_input + 1)
     if len(raw) > max_input:
         return _failed(agent, f"the hook input is larger than {max_input} bytes", environ)
+
+    if client_file and os.path.lexists(client_file):
+        return _system(agent, raw, client_file, deadline, environ)
 
     path = None
     if environ.get("SAFEHOLD_HOOKD", "1") != "0":
@@ -99,6 +111,22 @@ def _run(agent: str, environ: Mapping[str, str]) -> int:
     if hasattr(os, "fork"):
         return _judge_in_child(agent, raw, environ, deadline, path)
     return _emit(_judge(agent, raw, environ, deadline, path, before_follow_up=_disarm))
+
+
+def _system(agent: str, raw: bytes, client_file: str, deadline: float,
+            environ: Mapping[str, str]) -> int:
+    """The system deployment: the server running as safehold's user decides, alone."""
+    from safehold.surfaces.hooks import runner, system
+
+    try:
+        client = system.load(client_file)
+    except system.SystemModeError as exc:
+        return _failed(agent, str(exc), environ)
+    assert client is not None
+    result = runner.judge_remote(protocol_for(agent, environ), raw, client.server(), deadline)
+    _disarm()
+    a = result.answer
+    return _emit((a.stdout, a.stderr, a.exit_code))
 
 
 def _judge(agent, raw, environ, deadline, path, before_follow_up):  # type: ignore[no-untyped-def]

@@ -148,7 +148,7 @@ def enforce(
         text = messages.refused(action, decision)
         return Outcome("deny", text, text), None
     if settings.server is not None:
-        return _settle_with_server(call, decision, settings, deadline)
+        return _settle_with_server(call, decision, settings.server, deadline)
     if protocol.can_ask:
         return Outcome(
             "ask",
@@ -159,22 +159,57 @@ def enforce(
     return Outcome("deny", text, text), None
 
 
+def judge_remote(protocol: Protocol, raw: bytes, server: Any, deadline: float) -> Result:
+    """The whole answer to one call decided by the server alone (the system deployment):
+    nothing on the agent's side is consulted, and anything that goes wrong is a refusal. The
+    server writes the audit record."""
+    try:
+        call = protocol.parse(parse_payload(raw))
+        if call.action is None:
+            return Result(protocol.answer(NO_OPINION))
+        outcome, _ = _settle_with_server(call, None, server, deadline)
+        return Result(protocol.answer(outcome))
+    except Exception as exc:
+        what = str(exc) if isinstance(exc, HookInputError) else f"{type(exc).__name__}: {exc}"
+        return Result(protocol.refuse(messages.failure(what)))
+
+
+def _server_decision(ruling: Any, verdict: Verdict, kind: str) -> Decision:
+    """The server's own decision as the messages need it, from its reply."""
+    from safehold.model import Facts
+
+    raw = ruling.raw
+    return Decision(
+        verdict=verdict,
+        reasons=ruling.reasons,
+        rule_ids=tuple(str(r) for r in raw.get("rules") or ()),
+        facts=Facts(kind=kind),
+        suggestions=tuple(str(s) for s in raw.get("suggestions") or ()),
+    )
+
+
 def _settle_with_server(
-    call: ToolCall, decision: Decision, settings: HookSettings, deadline: float
+    call: ToolCall, decision: Decision | None, server: Any, deadline: float
 ) -> tuple[Outcome, str | None]:
+    """Settle with the server; `decision` is the local one (None: the server's word alone)."""
     from safehold.surfaces.approval import CallInfo, ServerError, settle
 
     action = call.action
-    server = settings.server
     assert action is not None and server is not None
     info = CallInfo(call.stated_reason, call.tool_use_id, call.parent_session)
     wait_until = min(time.monotonic() + server.wait_seconds, deadline - 1.0)
     try:
         ruling = settle(server, action, info, deadline=wait_until)
     except ServerError as exc:
-        text = messages.failure(f"it needs a human's approval and {exc}")
+        why = "it needs a human's approval and " if decision is not None else ""
+        text = messages.failure(f"{why}{exc}")
         return Outcome("deny", text, text), None
     hold_id = ruling.hold.id if ruling.hold else None
+    if decision is None:
+        verdict = {"deny": Verdict.DENY, "allow": Verdict.ALLOW}.get(ruling.verdict, Verdict.ASK)
+        decision = _server_decision(ruling, verdict, action.kind)
+    if ruling.verdict == "allow" and hold_id is None:
+        return Outcome("allow", "safehold: allowed (" + ", ".join(decision.rule_ids) + ")"), None
     if ruling.verdict == "allow":
         return Outcome("allow", f"safehold: approved by a human (request {hold_id})"), hold_id
     if ruling.verdict == "deny":

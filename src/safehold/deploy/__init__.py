@@ -1,0 +1,1 @@
+"""Deployments that put safehold out of the agent's reach (`safehold setup --system`)."""
