@@ -117,6 +117,9 @@ def ask_daemon(
     try:
         sock.settimeout(max(seconds, 0.1))
         sock.connect(path)
+        peer = peer_uid(sock)
+        if peer is not None and peer != os.getuid():
+            raise DaemonUnavailable(f"the process on {path} runs as uid {peer}, not as you")
         send_frame(sock, encode_header(fields))
         send_frame(sock, payload)
         if recv_frame(sock) != b"ok":
@@ -129,6 +132,18 @@ def ask_daemon(
     finally:
         sock.close()
     return stdout, stderr, code
+
+
+def peer_uid(sock: object) -> int | None:
+    """The user id of the process at the other end of a Unix socket (Linux SO_PEERCRED), or
+    None where the platform cannot say. Only the same user's daemon is believed; in the
+    same-user mode that user is also the agent's, so this stops mistakes and other users,
+    not a determined agent (docs/security.md)."""
+    option = getattr(_sock, "SO_PEERCRED", None)
+    if option is None:
+        return None
+    creds = sock.getsockopt(_sock.SOL_SOCKET, option, 12)  # type: ignore[attr-defined]
+    return int.from_bytes(creds[4:8], sys.byteorder)
 
 
 def start_daemon(path: str) -> None:

@@ -152,6 +152,9 @@ class Handler(socketserver.BaseRequestHandler):
     def handle(self) -> None:
         sock: socket.socket = self.request
         sock.settimeout(30)
+        peer = client.peer_uid(sock)
+        if peer is not None and peer != os.getuid():
+            return  # another user's process: no answer, and no stop either
         try:
             header = client.decode_header(client.recv_frame(sock, 1 << 20))
             raw = client.recv_frame(sock) if header.get("op") != "stop" else b""
