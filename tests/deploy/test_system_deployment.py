@@ -295,3 +295,88 @@ def test_a_client_file_the_agent_could_write_is_refused(system: System) -> None:
     os.chown(client, pwd.getpwnam(system.agent_user).pw_uid, -1)
     answer = hook(system, "ls", client=client)
     assert answer.startswith("deny") and "cannot be trusted" in answer
+
+
+AGENTS = ("claude-code", "codex", "gemini", "cursor", "copilot")
+
+
+def doctor(system: System, root: Path, *flags: str,
+           env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`safehold doctor` run as the agent's user (started straight from setpriv: this
+    interpreter may live where only the directly started program can reach)."""
+    argv = [*_as(system.agent_user), SAFEHOLD, "doctor", "--root", str(root), "--dir",
+            str(system.agent_home), *flags]
+    base = {"HOME": str(system.agent_home), "PATH": "/usr/bin:/bin", **(env or {})}
+    return subprocess.run(argv, capture_output=True, text=True, env=base,
+                          cwd=system.agent_home, timeout=120)
+
+
+def test_managed_hooks_leave_the_agents_user_no_route(
+    system: System, server: subprocess.Popen[bytes]
+) -> None:
+    lay = system.layout
+    for agent in AGENTS:
+        out = subprocess.run([SAFEHOLD, "install", agent, "--managed", "--root", str(lay.root)],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        again = subprocess.run([SAFEHOLD, "install", agent, "--managed", "--root",
+                                str(lay.root)], capture_output=True, text=True, timeout=60)
+        assert "already installed" in again.stdout
+    from safehold.surfaces.install.managed import managed_path
+
+    for agent in AGENTS:
+        path = managed_path(agent, lay.root)
+        assert _mode(path) == ("root", 0o644), path
+        assert f"--client {lay.client_file}" in path.read_text()
+    import tomllib
+
+    codex = tomllib.loads(managed_path("codex", lay.root).read_text())
+    assert codex["hooks"]["PreToolUse"][0]["hooks"][0]["command"].endswith(str(lay.client_file))
+
+    report = doctor(system, lay.root, "--strict", "--no-probe")
+    assert report.returncode == 0, report.stdout + report.stderr
+    assert "routes for this user to switch safehold off: none" in report.stdout
+    for agent_line in ("Claude Code (managed)", "Codex CLI (managed)", "Gemini CLI (managed)",
+                       "Cursor (managed)", "GitHub Copilot CLI (managed)"):
+        assert agent_line in report.stdout
+    command = json.loads(managed_path("claude-code", lay.root).read_text())
+    written = command["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
+    assert written.split()[1:] == ["hook", "claude-code", "--client", str(lay.client_file)]
+    assert hook(system, "rm -rf ~", client=Path(written.split()[-1])).startswith("deny")
+
+    settings = managed_path("claude-code", lay.root)
+    assert as_agent(system, f"sed -i 's/safehold/true/' {settings}").returncode != 0
+    assert as_agent(system, f"rm -f {settings}").returncode != 0
+
+
+def test_doctor_names_the_routes_still_open(system: System, tmp_path: Path) -> None:
+    bare = Path(tempfile.mkdtemp(prefix="safehold-bare-"))
+    os.chmod(bare, 0o755)
+    try:
+        report = doctor(system, bare, "--no-probe")
+        assert "same-user mode" in report.stdout
+        assert "no hook in the administrator-owned" in report.stdout
+        assert doctor(system, bare, "--no-probe", "--strict").returncode == 1
+
+        settings = system.agent_home / ".claude" / "settings.json"
+        settings.parent.mkdir(exist_ok=True)
+        settings.write_text(json.dumps({"disableAllHooks": True}))
+        report = doctor(system, bare, "--no-probe")
+        assert "sets disableAllHooks" in report.stdout
+
+        lay = system.layout
+        from safehold.surfaces.install.managed import managed_path
+
+        gemini = managed_path("gemini", lay.root)
+        if gemini.exists():
+            os.chown(gemini, pwd.getpwnam(system.agent_user).pw_uid, -1)
+            try:
+                report = doctor(system, lay.root, "--no-probe")
+                assert f"{gemini} holds the hook but this user can change it" in report.stdout
+            finally:
+                os.chown(gemini, 0, 0)
+        env_report = doctor(system, lay.root, "--no-probe",
+                            env={"GEMINI_CLI_SYSTEM_SETTINGS_PATH": "/tmp/x"})
+        assert "GEMINI_CLI_SYSTEM_SETTINGS_PATH=/tmp/x" in env_report.stdout
+    finally:
+        shutil.rmtree(bare, ignore_errors=True)

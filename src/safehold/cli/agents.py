@@ -25,14 +25,22 @@ def register(app: typer.Typer) -> None:
         project: bool = typer.Option(False, "--project", help="this project's config (default)"),
         user: bool = typer.Option(False, "--user", help="your user-wide config"),
         directory: Path = typer.Option(Path("."), "--dir", help="the project directory"),
+        managed: bool = typer.Option(False, "--managed", help="the administrator-owned "
+                                     "settings the agent's user cannot change (run as root)"),
+        root: Path = typer.Option(Path("/"), "--root", help="with --managed: install under "
+                                  "this directory instead of / (tests, images)"),
     ) -> None:
         """Add safehold's pre-tool hook to an agent's config, keeping your other hooks."""
         from safehold.surfaces.install import manage
+        from safehold.surfaces.install import managed as managed_settings
 
         try:
-            change = manage.install(
-                agent, _scope(project, user), project=directory.resolve(), home=Path.home()
-            )
+            if managed:
+                change = managed_settings.install_managed(agent, root.resolve())
+            else:
+                change = manage.install(
+                    agent, _scope(project, user), project=directory.resolve(), home=Path.home()
+                )
         except manage.InstallError as exc:
             typer.echo(f"safehold: {exc}", err=True)
             raise typer.Exit(1) from None
@@ -66,14 +74,25 @@ def register(app: typer.Typer) -> None:
     def doctor_cmd(
         directory: Path = typer.Option(Path("."), "--dir", help="the project directory"),
         probe: bool = typer.Option(True, "--probe/--no-probe", help="run each hook once"),
+        root: Path = typer.Option(Path("/"), "--root", help="where the system deployment and "
+                                  "the managed settings live (default /)"),
+        strict: bool = typer.Option(False, "--strict", help="exit 1 while the agent's user "
+                                    "still has a route to switch safehold off"),
     ) -> None:
-        """Show where safehold's hooks are installed and whether each one answers."""
-        from safehold.surfaces.install import doctor
+        """Show where safehold's hooks are installed, whether each one answers, and which
+        routes the agent's own user still has to switch safehold off."""
+        from safehold.surfaces.install import doctor, routes
 
-        findings = doctor.examine(project=directory.resolve(), home=Path.home(), probe=probe)
+        findings = doctor.examine(project=directory.resolve(), home=Path.home(), probe=probe,
+                                  root=root.resolve())
+        agents = tuple(dict.fromkeys(f.agent for f in findings)) or tuple(TARGETS)
+        open_routes = routes.open_routes(project=directory.resolve(), home=Path.home(),
+                                         root=root.resolve(), environ=dict(os.environ),
+                                         agents=agents)
         if not findings:
             typer.echo("safehold's hook is not installed for any agent here or in your home.")
             typer.echo(f"  install one with: safehold install <agent>   ({AGENTS})")
+            _print_routes(open_routes)
             raise typer.Exit(1)
         healthy = True
         for f in findings:
@@ -89,4 +108,17 @@ def register(app: typer.Typer) -> None:
             if f.notes:
                 typer.echo(f"  note: {f.notes}")
         typer.echo(doctor.daemon_state(dict(os.environ)))
-        raise typer.Exit(0 if healthy else 1)
+        _print_routes(open_routes)
+        raise typer.Exit(0 if healthy and not (strict and open_routes) else 1)
+
+
+def _print_routes(open_routes: list) -> None:  # type: ignore[type-arg]
+    if not open_routes:
+        typer.echo("routes for this user to switch safehold off: none (system deployment, "
+                   "managed hooks)")
+        return
+    typer.echo(f"routes for this user to switch safehold off: {len(open_routes)} open")
+    for r in open_routes:
+        label = TARGETS[r.agent].label if r.agent else "all agents"
+        typer.echo(f"  OPEN {label}: {r.what}")
+        typer.echo(f"       fix: {r.fix}")

@@ -48,12 +48,19 @@ class Finding:
 
 
 def examine(
-    *, project: Path, home: Path, agents: tuple[str, ...] | None = None, probe: bool = True
+    *, project: Path, home: Path, agents: tuple[str, ...] | None = None, probe: bool = True,
+    root: Path = Path("/"),
 ) -> list[Finding]:
+    from safehold.surfaces.install import managed
+
     found: list[Finding] = []
     for agent in agents or tuple(TARGETS):
-        for scope in ("project", "user"):
-            path, commands = manage.installed(agent, scope, project=project, home=home)
+        for scope in ("managed", "project", "user"):
+            if scope == "managed":
+                path = managed.managed_path(agent, root)
+                commands = managed.managed_commands(agent, root)
+            else:
+                path, commands = manage.installed(agent, scope, project=project, home=home)
             if not commands:
                 continue
             results = run_probe(agent, commands[0], project) if probe else ()
