@@ -380,3 +380,19 @@ def test_doctor_names_the_routes_still_open(system: System, tmp_path: Path) -> N
         assert "GEMINI_CLI_SYSTEM_SETTINGS_PATH=/tmp/x" in env_report.stdout
     finally:
         shutil.rmtree(bare, ignore_errors=True)
+
+
+def test_only_the_server_user_is_recognised_as_the_system_deployment(system: System) -> None:
+    """The dashboard's same-user notice goes away only for the process the root-owned client
+    file names; the agent's user (or root) running a server of its own is still same-user."""
+    code = ("import sys; from safehold.deploy.mode import is_system_deployment; "
+            f"print(is_system_deployment({str(system.layout.config_file)!r}))")
+    seen = {}
+    for who in (system.server_user, system.agent_user, "root"):
+        argv = [sys.executable, "-c", code]
+        if who != "root":
+            argv = [*_as(who), *argv]
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=60,
+                             cwd=system.layout.root)
+        seen[who] = out.stdout.strip() or out.stderr
+    assert seen == {system.server_user: "True", system.agent_user: "False", "root": "False"}

@@ -263,3 +263,13 @@ def test_repeated_failed_sign_ins_are_throttled_and_audited(
     assert len(failures) == 5
     assert all(r["payload"]["user"] == "alice" for r in failures)
     assert all("guess" not in str(r) for r in failures)
+
+
+def test_every_page_says_when_the_server_runs_in_same_user_mode(client: TestClient) -> None:
+    """Without the system deployment's evidence (a root-owned client file naming this server's
+    user), approvers are told that the agent's user may change what they see."""
+    assert "Same-user mode" not in client.get("/login").text
+    sign_in(client, "alice")
+    for page in ("/", "/audit", "/delays"):
+        text = client.get(page).text
+        assert "Same-user mode" in text and "docs/security.md" in text, page

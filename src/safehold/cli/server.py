@@ -97,6 +97,10 @@ def serve(
                 err=True,
             )
         typer.echo(f"safehold: serving {settings.base_url} (database {sh.store.url})", err=True)
+        from safehold.deploy.mode import SAME_USER_NOTE, is_system_deployment
+
+        if not is_system_deployment(cfg.path):
+            typer.echo(f"safehold: {SAME_USER_NOTE}", err=True)
         if unix_socket is None:
             uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
         else:

@@ -69,7 +69,7 @@ def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) 
         settings=settings,
         accounts=Accounts(sh.store, sh.audit, actor="server"),
         cookies=cookies,
-        templates=_templates(),
+        templates=_templates(sh.config.path),
         protected=protected_environments(sh.config),
         throttle=SignInThrottle(),
     )
@@ -170,9 +170,13 @@ def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) 
     return app
 
 
-def _templates() -> Jinja2Templates:
+def _templates(config_path: str | None = None) -> Jinja2Templates:
+    from safehold.deploy.mode import SAME_USER_NOTE, is_system_deployment
+
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["favicon"] = FAVICON
+    same_user = not is_system_deployment(config_path)
+    templates.env.globals["same_user_note"] = SAME_USER_NOTE if same_user else ""
     return templates
 
 
