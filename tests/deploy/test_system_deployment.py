@@ -211,6 +211,7 @@ def test_the_hook_asks_the_server_and_ignores_the_agents_own_policy(
     assert hook(system, "ls", extra_env=policy_env).startswith("allow")
     refused = hook(system, "rm -rf ~", extra_env=policy_env)
     assert refused.startswith("deny") and "irreversible" in refused
+    assert f"on path {system.agent_home}" in refused  # `~` is the agent's home, not the server's
     held = hook(system, "git push --force origin main", extra_env=policy_env)
     assert held.startswith("deny") and "Approval request ap_" in held
 

@@ -137,4 +137,6 @@ def analyze(action: Action, limits: Limits | None = None,
         budget=Budget(time.monotonic() + limits.time_budget_s),
         _embed=registry.run,
     )
+    if action.options.get("home"):  # the agent's home, when a server judges for another user
+        ctx.home = action.options["home"]
     return registry.run(action.kind, action.input, action.options, ctx)

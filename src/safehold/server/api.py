@@ -71,6 +71,11 @@ class DecisionRequest(BaseModel):
     request_approval: bool = Field(
         True, description="file an approval request when the decision is ask"
     )
+    home: str | None = Field(
+        None, max_length=4096,
+        description="the agent user's home directory (what `~` means in its commands); "
+        "default the server's own",
+    )
 
 
 class VoteRequest(BaseModel):
@@ -114,7 +119,7 @@ def decide(body: DecisionRequest, request: Request, who: Caller) -> dict[str, An
         session=body.session,
         environment=body.environment,
         agent=body.agent,
-        options={"workspace": body.workspace} if body.workspace else {},
+        options={k: v for k, v in (("workspace", body.workspace), ("home", body.home)) if v},
     )
     evaluation = _sh(request).evaluate(
         action,

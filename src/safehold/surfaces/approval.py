@@ -76,6 +76,8 @@ def request_decision(
         "parent_session": info.parent_session,
         "request_approval": request_approval,
     }
+    if (action.options or {}).get("home"):  # the system deployment: whose `~` this is
+        body["home"] = action.options["home"]
     reply = _call(server, "POST", "/api/v1/decisions", body)
     verdict = reply.get("decision")
     if verdict not in ("allow", "deny", "ask", "delay"):

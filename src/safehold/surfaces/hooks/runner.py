@@ -167,7 +167,12 @@ def judge_remote(protocol: Protocol, raw: bytes, server: Any, deadline: float) -
         call = protocol.parse(parse_payload(raw))
         if call.action is None:
             return Result(protocol.answer(NO_OPINION))
-        outcome, _ = _settle_with_server(call, None, server, deadline)
+        import os
+        import pwd
+
+        home = pwd.getpwuid(os.getuid()).pw_dir  # the account's, not a variable it could set
+        action = replace(call.action, options={**call.action.options, "home": home})
+        outcome, _ = _settle_with_server(replace(call, action=action), None, server, deadline)
         return Result(protocol.answer(outcome))
     except Exception as exc:
         what = str(exc) if isinstance(exc, HookInputError) else f"{type(exc).__name__}: {exc}"
