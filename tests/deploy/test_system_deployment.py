@@ -337,6 +337,7 @@ def test_managed_hooks_leave_the_agents_user_no_route(
     report = doctor(system, lay.root, "--strict", "--no-probe")
     assert report.returncode == 0, report.stdout + report.stderr
     assert "routes for this user to switch safehold off: none" in report.stdout
+    assert "hook decisions: the safehold server" in report.stdout
     for agent_line in ("Claude Code (managed)", "Codex CLI (managed)", "Gemini CLI (managed)",
                        "Cursor (managed)", "GitHub Copilot CLI (managed)"):
         assert agent_line in report.stdout
@@ -397,3 +398,8 @@ def test_only_the_server_user_is_recognised_as_the_system_deployment(system: Sys
                              cwd=system.layout.root)
         seen[who] = out.stdout.strip() or out.stderr
     assert seen == {system.server_user: "True", system.agent_user: "False", "root": "False"}
+
+
+def test_a_hook_naming_a_missing_client_file_refuses(system: System) -> None:
+    answer = hook(system, "ls", client=system.layout.root / "nowhere" / "client.toml")
+    assert answer.startswith("deny") and "is gone" in answer

@@ -107,7 +107,11 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"{line} [{state}]" + (f" {p.detail}" if p.detail else ""))
             if f.notes:
                 typer.echo(f"  note: {f.notes}")
-        typer.echo(doctor.daemon_state(dict(os.environ)))
+        if routes.system_mode(root.resolve()):
+            typer.echo("hook decisions: the safehold server (system deployment; the hook "
+                       "believes only a process running as its user)")
+        else:
+            typer.echo(doctor.daemon_state(dict(os.environ)))
         _print_routes(open_routes)
         raise typer.Exit(0 if healthy and not (strict and open_routes) else 1)
 

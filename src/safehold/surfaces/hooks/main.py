@@ -71,6 +71,8 @@ def main(argv: list[str]) -> int:
     client_file = SYSTEM_CLIENT_FILE
     if len(argv) == 3 and argv[1] == "--client":
         client_file = argv[2]
+        if not os.path.lexists(client_file):  # named, so never a quiet fall-back
+            return _emit(refuse(agent, failure_text(f"the client file {client_file} is gone")))
     elif len(argv) > 1:
         return _emit(refuse(agent, failure_text(f"unexpected arguments {argv[1:]!r}")))
     try:
