@@ -66,6 +66,9 @@ WRITER_ATTACKS = [
     ".write('permit (principal, action, resource);')\"",
     "python3 -c \"import pathlib; pathlib.Path('safehold.toml').write_text('')\"",
     "python3 -c \"import shutil; shutil.copy('/tmp/x', '{home}/.config/safehold/policy.cedar')\"",
+    "node -e \"require('fs').appendFileSync('{home}/.config/safehold/team.cedar', 'x')\"",
+    "ruby -e \"File.write('.claude/settings.json', '{{}}')\"",
+    "php -r \"file_put_contents('{home}/.local/share/safehold/safehold.db', '');\"",
     "sqlite3 ~/.local/share/safehold/safehold.db"
     " \"UPDATE approvals SET state='approved' WHERE id='ap_1'\"",
     "sqlite3 ~/.local/share/safehold/safehold.db 'DELETE FROM audit_records WHERE seq > 100'",
@@ -112,6 +115,8 @@ def test_every_shell_writer_to_the_guard_is_denied(guard: Guard, project: str,
         "sqlite3 app.db 'SELECT count(*) FROM users'",
         "sqlite3 -readonly ~/.local/share/safehold/safehold.db 'SELECT count(*) FROM approvals'",
         "python3 -c \"import json; json.dump({}, open('out.json', 'w'))\"",
+        "node -e \"require('fs').writeFileSync('out.json', '{}')\"",
+        "ruby -e \"File.write('notes.txt', 'x')\"",
         "python3 -c \"import socket; s = socket.socket(socket.AF_UNIX); s.bind('/tmp/app.sock')\"",
     ],
 )

@@ -3,9 +3,12 @@
 `python -c` is read with Python's own `ast`; JavaScript, Ruby, Perl, PHP and awk with a small
 tokenizer that knows their strings and comments, so words inside strings or comments are never
 mistaken for calls. What is recovered: shell commands they run (`os.system`, `execSync`,
-`system`, backticks), argv lists they spawn, and files they delete (`shutil.rmtree`,
-`fs.rmSync`, `FileUtils.rm_rf`, `unlink`). A call whose argument is computed at run time is
-reported as not understood, never assumed harmless.
+`system`, backticks), argv lists they spawn, files they delete (`shutil.rmtree`,
+`fs.rmSync`, `FileUtils.rm_rf`, `unlink`) and files they write (`open(p, 'w')`,
+`fs.writeFileSync`, `File.write`, `shutil.copy`), plus files a client opens and may write
+(`sqlite3.connect`, a socket bound on a path). A command or deletion whose argument is computed
+at run time is reported as not understood, never assumed harmless; a write to a computed path is
+an ordinary write.
 """
 
 from __future__ import annotations
@@ -402,6 +405,20 @@ _DELETE_CALLS: dict[str, dict[str, bool | None]] = {
     "php": {"unlink": False, "rmdir": False},
     "awk": {},
 }
+#: call -> which argument is a file it writes (created, overwritten, appended, copied or linked
+#: onto); a computed one is an ordinary write somewhere, not reported
+_WRITE_CALLS: dict[str, dict[str, int]] = {
+    "js": {"writeFileSync": 0, "appendFileSync": 0, "copyFileSync": 1, "renameSync": 1,
+           "cpSync": 1, "symlinkSync": 1, "linkSync": 1, "truncateSync": 0,
+           "createWriteStream": 0, "fs.writeFile": 0, "fs.appendFile": 0, "fs.copyFile": 1,
+           "fs.rename": 1, "fs.promises.writeFile": 0, "fs.promises.appendFile": 0,
+           "fsp.writeFile": 0, "fsp.appendFile": 0, "Deno.writeTextFile": 0,
+           "Deno.writeFile": 0, "Bun.write": 0},
+    "ruby": {"File.write": 0, "IO.write": 0, "File.binwrite": 0, "File.symlink": 1,
+             "File.rename": 1, "FileUtils.cp": 1, "FileUtils.mv": 1, "FileUtils.ln_s": 1,
+             "FileUtils.ln_sf": 1, "FileUtils.touch": 0, "FileUtils.install": 1},
+    "php": {"file_put_contents": 0, "copy": 1, "rename": 1, "symlink": 1, "touch": 0},
+}
 _EVAL_CALLS = {"js": {"eval", "Function", "vm.runInNewContext", "vm.runInThisContext"},
                "ruby": {"eval", "instance_eval", "class_eval", "module_eval", "binding.eval"},
                "perl": {"eval"}, "php": {"eval", "assert", "create_function"}, "awk": set()}
@@ -513,6 +530,7 @@ def script_effects(code: str, lang: str) -> CodeEffects:
         shell_calls = {c for c in shell_calls if "." in c and not c.startswith("cp.")}
         spawn_calls = set()
     deletes = _DELETE_CALLS.get(lang, {})
+    writes = _WRITE_CALLS.get(lang, {})
     evals = _EVAL_CALLS.get(lang, set())
     for i, t in enumerate(toks):
         if t.kind == "bt":
@@ -570,6 +588,11 @@ def script_effects(code: str, lang: str) -> CodeEffects:
                 fx.deletes.append((first.text, bool(recursive)))
             else:
                 fx.unknowns.append(f"{lang} deletes a computed path with {name}()")
+        elif name in writes or (lang == "js" and short in writes and "." not in short):
+            index = writes.get(name, writes.get(short, 0))
+            arg = args[index] if index < len(args) else None
+            if isinstance(arg, _Tok) and arg.kind == "str" and not arg.dynamic:
+                fx.writes.append(arg.text)
         elif name in evals:
             if isinstance(first, _Tok) and not first.dynamic and literal:
                 _merge(fx, script_effects(first.text, lang))
