@@ -97,6 +97,9 @@ def test_approve_and_deny_through_the_real_page(
     expect(prod_card).to_contain_text("DELETE https://api.prod.example.com/v1/caches/1")
     expect(prod_card).to_contain_text("PRODUCTION")
     expect(prod_card).to_contain_text("the cache holds the stale credential")
+    snapshot = prod_card.locator("dd.snapshot")
+    expect(snapshot).to_contain_text("none taken")
+    expect(prod_card).not_to_contain_text("taken before it runs")
     expect(prod_card.locator(".clock")).to_have_text(
         re.compile(r"^(59|[1-5]?\d):\d\d$")
     )

@@ -24,7 +24,7 @@ def render_decision(console, label: str, decision: Decision) -> None:  # type: i
         for s in decision.suggestions:
             console.print(f"  [dim]instead[/]  {escape(s)}")
     if decision.snapshot_first:
-        console.print("     [dim]note[/]  a snapshot is taken before this runs")
+        console.print("     [dim]note[/]  the policy asks for a snapshot before this runs")
     if decision.delay_seconds is not None:
         console.print(f"    [dim]delay[/]  held for {decision.delay_seconds}s unless cancelled")
     env = facts.environment or "unknown"
