@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from safehold.errors import ConfigError
+from safehold.protection.settings import SnapshotSettings, parse_snapshot_settings
 
 CONFIG_NAME = "safehold.toml"
 ENV_VAR = "SAFEHOLD_CONFIG"
@@ -106,6 +107,7 @@ class Config:
     delays: DelaySettings = field(default_factory=DelaySettings)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
     session_environment: str | None = None
+    snapshots: SnapshotSettings = field(default_factory=SnapshotSettings)
 
     def environment(self, name: str) -> EnvironmentSettings | None:
         return next((e for e in self.environments if e.name == name), None)
@@ -214,6 +216,7 @@ def parse_config(
             "delays",
             "notifications",
             "environments",
+            "snapshots",
         },
     )
     database_url = r.string(raw, "database_url", defaults.database_url)
@@ -312,6 +315,7 @@ def parse_config(
         delays=delays,
         notifications=NotificationSettings(webhooks=tuple(webhooks)),
         session_environment=session_environment,
+        snapshots=parse_snapshot_settings(r.table(raw, "snapshots"), r),
     )
 
 

@@ -8,7 +8,8 @@ SafeholdError
 ├── StoreError         the database cannot be opened, migrated or written
 ├── AuditError         an audit record cannot be written or read
 ├── ApprovalError      an approval request or vote is refused (NotFound, SelfApproval, …)
-└── DelayError         a delayed action cannot be held, cancelled or run
+├── DelayError         a delayed action cannot be held, cancelled or run
+└── SnapshotError      a snapshot cannot be taken, stored, verified or restored
 
 Third-party errors are converted at the boundary (`raise PolicyError(...) from exc`); only the
 CLI turns an error into an exit status.
@@ -73,4 +74,31 @@ class DelayError(SafeholdError):
 
 
 class DelayNotFound(DelayError):
+    pass
+
+
+class SnapshotError(SafeholdError):
+    """A snapshot could not be taken, stored, verified or restored.
+
+    SnapshotError
+    ├── NoDriver           no snapshot driver covers a target (so the action is not released)
+    ├── SnapshotStoreError a store refused or failed a write or read (same device, full disk…)
+    ├── SnapshotNotFound   no snapshot by that id in the store
+    └── CorruptSnapshot    a part is missing or its checksum differs: nothing is restored
+    """
+
+
+class NoDriver(SnapshotError):
+    pass
+
+
+class SnapshotStoreError(SnapshotError):
+    pass
+
+
+class SnapshotNotFound(SnapshotError):
+    pass
+
+
+class CorruptSnapshot(SnapshotError):
     pass

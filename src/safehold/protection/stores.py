@@ -1,0 +1,20 @@
+"""A store from its settings: a directory or an S3-compatible bucket."""
+
+from __future__ import annotations
+
+from safehold.errors import SnapshotStoreError
+from safehold.protection.interface import SnapshotStore
+from safehold.protection.settings import StoreSettings
+
+
+def open_store(settings: StoreSettings) -> SnapshotStore:
+    if settings.kind == "directory":
+        from safehold.protection.local_store import LocalStore
+
+        return LocalStore(settings.name, settings.path,
+                          allow_same_device=settings.allow_same_device)
+    if settings.kind == "s3":
+        from safehold.protection.s3_store import S3Store
+
+        return S3Store(settings)
+    raise SnapshotStoreError(f"store {settings.name}: unknown kind {settings.kind!r}")
