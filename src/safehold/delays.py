@@ -118,11 +118,13 @@ class DelayService:
         settings: DelaySettings | None = None,
         *,
         clock: Clock | None = None,
+        before_run: Callable[[Delay], Any] | None = None,
     ):
         self.store = store
         self.audit = audit
         self.settings = settings or DelaySettings()
         self._now = clock or (lambda: datetime.now(UTC))
+        self.before_run = before_run
 
     def hold(
         self, action: Action, decision: Decision, requester: str, *, digest: str | None = None
@@ -252,7 +254,9 @@ class DelayService:
         """Execute every due delayed action safehold runs itself, each exactly once.
 
         Each is claimed (pending -> running) in its own transaction before it runs, so two
-        workers never run the same action; the outcome is recorded as executed or failed."""
+        workers never run the same action; the outcome is recorded as executed or failed.
+        `before_run` (the snapshot-first check) goes first; when it raises, the action does
+        not run and is recorded as failed with the reason."""
         done = []
         for delay in self.due():
             with self.store.write() as s:
@@ -262,6 +266,8 @@ class DelayService:
                 self._audit(s, "delay.running", row, None)
                 claimed = Delay.from_row(row)
             try:
+                if self.before_run is not None:
+                    self.before_run(claimed)
                 outcome = executor(claimed)
                 state, result = "executed", _describe(outcome)
             except Exception as exc:  # the queue outlives one failed action

@@ -102,6 +102,7 @@ class Inventory:
         self._qualified: dict[str, list[_Hit]] = {}
         self._paths: list[tuple[str, str, str]] = []
         self._dbs: list[tuple[_DbRef, str, str]] = []
+        self._db_entries: list[tuple[_DbRef, str]] = []
         self._hosts: dict[str, _Hit] = {}
         self._urls: list[tuple[str, str, str]] = []
         self._k8s: list[tuple[str, str | None, str, str]] = []
@@ -140,6 +141,7 @@ class Inventory:
             self._paths.append((_norm_path(p), *hit("paths", p)))
         for d in env.databases:
             self._dbs.append((_db_ref(d), *hit("databases", d)))
+            self._db_entries.append((_db_ref(d), d))
         for h in env.hosts:
             self._hosts[_norm_host(h)] = hit("hosts", h)
         for u in env.urls:
@@ -200,6 +202,16 @@ class Inventory:
     def _rank(self, name: str) -> int:
         env = self.environments.get(name)
         return env.rank if env else 0
+
+    def database_entry(self, text: str) -> str | None:
+        """The inventory's own entry for the database `text` names (a URL carrying the
+        connection safehold was configured with), or None; several equal matches are None,
+        since a snapshot of the wrong database protects nothing."""
+        ref = _db_ref(text)
+        scored = [(_db_score(known, ref), entry) for known, entry in self._db_entries]
+        top = max((sc for sc, _ in scored), default=0)
+        best = {entry for sc, entry in scored if sc == top}
+        return best.pop() if top and len(best) == 1 else None
 
     def _match_path(self, path: str) -> _Hit | None:
         p = _norm_path(path)

@@ -23,6 +23,7 @@ from safehold.errors import AuditError, SafeholdError
 from safehold.inventory import Inventory
 from safehold.model import Action, Decision, Verdict
 from safehold.notify import Notifier, summarize_action
+from safehold.protection.first import Protection, SnapshotFirst
 from safehold.store.db import Store, open_store
 from safehold.store.models import iso
 
@@ -41,6 +42,7 @@ class Evaluation:
     approval: Approval | None = None
     delay: Delay | None = None
     base_url: str = ""
+    protection: Protection | None = None
 
     @property
     def verdict(self) -> Verdict:
@@ -74,6 +76,11 @@ class Evaluation:
                 "run_at": iso(self.delay.run_at),
                 "state": self.delay.state,
             }
+        if self.protection is not None:
+            d["snapshots"] = [
+                {"id": m.id, "size": m.size, "store": m.store, "scope": m.scope,
+                 "source": m.source} for m in self.protection.snapshots
+            ]
         return d
 
 
@@ -90,6 +97,8 @@ class Safehold:
         approvals: ApprovalService,
         delays: DelayService,
         notifier: Notifier,
+        *,
+        snapshot_first: SnapshotFirst | None = None,
     ):
         self.config = config
         self.store = store
@@ -100,6 +109,8 @@ class Safehold:
         self.delays = delays
         self._policy_digest = _file_digest(config.policy_path)
         self.notifier = notifier
+        self.snapshot_first = snapshot_first or SnapshotFirst(config.snapshots, inventory,
+                                                              audit=audit)
 
     @classmethod
     def open(
@@ -124,14 +135,17 @@ class Safehold:
             approvals = ApprovalService(
                 store, audit, config.approvals, protected=inventory.protected, clock=clock
             )
-            delays = DelayService(store, audit, config.delays, clock=clock)
+            snapshot_first = SnapshotFirst(config.snapshots, inventory, audit=audit, clock=clock)
+            delays = DelayService(store, audit, config.delays, clock=clock,
+                                  before_run=snapshot_first.before_delay_runs)
             notifier = Notifier(
                 config.notifications,
                 base_url=config.server.base_url,
                 audit=audit,
                 background=notify_in_background,
             )
-            app = cls(config, store, audit, inventory, guard, approvals, delays, notifier)
+            app = cls(config, store, audit, inventory, guard, approvals, delays, notifier,
+                      snapshot_first=snapshot_first)
             app.record_configuration()
             return app
         except BaseException:
@@ -208,6 +222,12 @@ class Safehold:
             env = policy.facts.environment or action.environment
             self.notifier.denied(action, policy, protected=env in self.inventory.protected)
 
+        protection = None
+        if policy.snapshot_first and decision.verdict is Verdict.ALLOW:
+            decision, protection = self._snapshot_first(
+                action, policy, decision, digest, requester, approval, delay
+            )
+
         try:
             record_decision(
                 self.audit,
@@ -238,7 +258,28 @@ class Safehold:
             approval=approval,
             delay=delay,
             base_url=self.config.server.base_url,
+            protection=protection,
         )
+
+    def _snapshot_first(
+        self, action: Action, policy: Decision, released: Decision, digest: str,
+        requester: str, approval: Approval | None, delay: Delay | None,
+    ) -> tuple[Decision, Protection]:
+        """Take the snapshots a snapshot-first decision needs before its release; without
+        them the released decision becomes a refusal saying why."""
+        protection = self.snapshot_first.before_release(
+            policy.facts.to_dict(), action.options, action.cwd,
+            reference={"digest": digest, "approval": approval.id if approval else None,
+                       "delay": delay.id if delay else None},
+            actor=requester, session=action.session,
+        )
+        if protection.released:
+            return replace(released, reasons=(
+                *released.reasons, f"snapshot taken first: {protection.summary()}")), protection
+        return replace(
+            policy, verdict=Verdict.DENY, reasons=(*policy.reasons, protection.reason),
+            rule_ids=(*policy.rule_ids, "snapshot-first"), delay_seconds=None,
+        ), protection
 
     def vote(
         self, approval_id: str, approver: str, approve: bool, comment: str | None = None

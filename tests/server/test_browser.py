@@ -98,7 +98,9 @@ def test_approve_and_deny_through_the_real_page(
     expect(prod_card).to_contain_text("PRODUCTION")
     expect(prod_card).to_contain_text("the cache holds the stale credential")
     snapshot = prod_card.locator("dd.snapshot")
-    expect(snapshot).to_contain_text("none taken")
+    expect(snapshot).to_have_attribute("data-state", "impossible")
+    expect(snapshot).to_contain_text("cannot be taken; approving will not release this action")
+    expect(snapshot).to_contain_text("no snapshot driver covers a url")
     expect(prod_card).not_to_contain_text("taken before it runs")
     expect(prod_card.locator(".clock")).to_have_text(
         re.compile(r"^(59|[1-5]?\d):\d\d$")
@@ -111,7 +113,8 @@ def test_approve_and_deny_through_the_real_page(
     prod_card.get_by_role("button", name="Approve once").click()
     approved = page.locator(f"#approval-{prod}")
     expect(approved.locator(".state")).to_have_text("approved")
-    expect(approved).to_contain_text("the agent may run exactly this action once")
+    expect(approved).to_contain_text("Approved, but it will not be released")
+    expect(approved).not_to_contain_text("the agent may run exactly this action once")
     expect(approved).to_contain_text("cache only; checked with the team")
 
     staging_card = page.locator(f"#approval-{staging}")
@@ -124,22 +127,23 @@ def test_approve_and_deny_through_the_real_page(
     expect(page.locator("#pending-count")).to_have_text("0")
     page.screenshot(path=str(shots / "03-decided.png"), full_page=True)
 
-    allowed = server.decide(tokens["agent"], ask_input(1, host="api.prod.example.com"))
-    assert allowed["decision"] == "allow"
+    refused = server.decide(tokens["agent"], ask_input(1, host="api.prod.example.com"))
+    assert refused["decision"] == "deny", "approved, but no snapshot can be taken first"
+    assert "not released" in " ".join(refused["reasons"])
     assert server.decide(tokens["agent"], ask_input(2))["decision"] == "ask"
 
     page.get_by_role("link", name="Audit").click()
     expect(page.locator("#verify")).to_contain_text("Chain verified")
     timeline = page.locator("table.audit")
     for event in ("approval.requested", "approval.approved", "approval.denied", "approval.used",
-                  "user.sign_in"):
+                  "snapshot.refused", "user.sign_in"):
         expect(timeline).to_contain_text(event)
     expect(timeline).to_contain_text("use the runbook instead")
     page.screenshot(path=str(shots / "04-audit.png"), full_page=True)
 
-    page.select_option("select[name=decision]", "allow")
+    page.select_option("select[name=decision]", "deny")
     page.get_by_role("button", name="Filter").click()
-    expect(page).to_have_url(re.compile(r"decision=allow"))
+    expect(page).to_have_url(re.compile(r"decision=deny"))
     rows = page.locator("table.audit tbody tr")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("DELETE https://api.prod.example.com/v1/caches/1")
@@ -210,3 +214,83 @@ def test_pages_run_under_a_strict_policy_and_announce_new_requests(
     notice.get_by_role("link").click()
     expect(page.locator("#pending-heading")).to_have_text("2 requests waiting for a decision")
     assert problems == []
+
+
+def test_snapshot_line_says_what_will_be_captured_then_what_was(
+    tmp_path: Path, page: object, shots: Path
+) -> None:
+    """Before approval the card names the driver, the database and the store; once the agent's
+    retry is released, it names the snapshot that exists and verified."""
+    import sqlite3
+    import tempfile
+
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    prod = tmp_path / "prod"
+    prod.mkdir()
+    db = prod / "app.db"
+    with sqlite3.connect(db) as c:
+        c.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY)")
+        c.executemany("INSERT INTO orders VALUES (?)", [(i,) for i in range(40)])
+    offsite = Path(tempfile.mkdtemp(prefix="safehold-offsite-", dir="/dev/shm"))
+    config_path = write_config(tmp_path, f"""
+[environments.live]
+databases = ["sqlite:///{db}"]
+paths = ["{prod}"]
+
+[snapshots.stores.offsite]
+kind = "directory"
+path = "{offsite}"
+""")
+    with Safehold.open(parse_config_file(config_path), notify_in_background=False) as sh:
+        accounts = Accounts(sh.store)
+        accounts.add_user("alice", PASSWORD, "approver")
+        agent = accounts.create_token("laptop-agent", "agent").secret
+    server = LiveServer(config_path).start()
+    try:
+        body = {"kind": "shell", "input": f"sqlite3 {db} 'DROP TABLE orders'",
+                "cwd": str(tmp_path), "session": "s-live"}
+
+        def ask() -> dict[str, object]:
+            r = httpx.post(server.base + "/api/v1/decisions", json=body, headers=bearer(agent),
+                           timeout=60)
+            r.raise_for_status()
+            return dict(r.json())
+
+        filed = ask()
+        assert filed["decision"] == "ask"
+        ap = filed["approval"]["id"]  # type: ignore[index]
+        page.goto(server.base + f"/approvals/{ap}")
+        page.fill("#username", "alice")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        card = page.locator(f"#approval-{ap}")
+        line = card.locator("dd.snapshot")
+        expect(line).to_have_attribute("data-state", "planned")
+        expect(line).to_contain_text("before the action is released safehold captures")
+        expect(line).to_contain_text(f"the SQLite database {db} (SQLite online backup)")
+        expect(line).to_contain_text("store offsite")
+        expect(line).not_to_contain_text("snap_")
+        page.screenshot(path=str(shots / "07-snapshot-planned.png"), full_page=True)
+        card.get_by_role("button", name="Approve once").click()
+        expect(page.locator(f"#approval-{ap} .state")).to_have_text("approved")
+        expect(page.locator(f"#approval-{ap}")).to_contain_text(
+            "after safehold has taken the snapshot above")
+
+        released = ask()
+        assert released["decision"] == "allow", released["reasons"]
+        (snap,) = released["snapshots"]  # type: ignore[misc]
+        page.reload()
+        line = page.locator(f"#approval-{ap} dd.snapshot")
+        expect(line).to_have_attribute("data-state", "taken")
+        expect(line).to_contain_text("taken and verified")
+        expect(line).to_contain_text(snap["id"])
+        expect(line).to_contain_text(f"store offsite ({offsite})")
+        assert (offsite / snap["id"] / "manifest.json").is_file()
+        page.screenshot(path=str(shots / "08-snapshot-taken.png"), full_page=True)
+    finally:
+        server.stop()
+        import shutil
+
+        shutil.rmtree(offsite, ignore_errors=True)

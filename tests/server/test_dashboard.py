@@ -240,7 +240,9 @@ def test_production_can_need_two_approvers(tmp_path: Any) -> None:
             client.post("/logout", data={"csrf_token": csrf})
             csrf = sign_in(client, "bob")
             client.post(f"/approvals/{ap}/decide", data={"verdict": "approve", "csrf_token": csrf})
-            assert file_request(client, agent, prod)["decision"] == "allow"
+            released = file_request(client, agent, prod)
+            assert released["decision"] == "deny"  # snapshot first, and no driver covers it
+            assert "not released" in " ".join(released["reasons"])
 
 
 def test_repeated_failed_sign_ins_are_throttled_and_audited(

@@ -164,7 +164,12 @@ def test_production_needs_two_approvers(app: Safehold, receiver: Receiver) -> No
     decided = app.vote(ev.approval.id, "user:bob", True)
     assert decided.state == "approved"
     assert any("is *approved*" in b["text"] for b in receiver.bodies)
-    assert app.evaluate(action, requester="token:agent").decision.verdict.value == "allow"
+    # approved, but the policy wants a snapshot first and nothing can capture an HTTP
+    # endpoint: the approval is spent and the action is still not released
+    after = app.evaluate(action, requester="token:agent")
+    assert after.decision.verdict.value == "deny"
+    assert "no snapshot driver covers" in " ".join(after.decision.reasons)
+    assert app.approvals.get(ev.approval.id).state == "used"
 
 
 def test_delay_is_held_then_released_once(app: Safehold, clock: Clock) -> None:

@@ -21,7 +21,7 @@ from safehold.errors import (
     SelfApprovalError,
 )
 from safehold.server.accounts import Principal
-from safehold.server.views import action_text, as_mapping
+from safehold.server.views import action_text, as_mapping, snapshot_view
 from safehold.store.models import AuditRecord
 
 
@@ -91,6 +91,33 @@ def delay_verb(sh: Any, delay_id: str, verb: str, who: Principal) -> Any:
         return sh.delays.run_now(delay_id, who.identity)
     except DelayError as exc:
         raise ControlError(_status_of(exc), str(exc)) from exc
+
+
+def with_snapshots(sh: Any, views: list[Any]) -> list[Any]:
+    """Fill in each snapshot-first card's snapshot line: the snapshots taken for it (from the
+    audit log), else the failure, else what will be captured before release, else why nothing
+    can be — and then the action is not released."""
+    wanted = {v.id: v for v in views if v.snapshot_first}
+    if not wanted:
+        return views
+    events: dict[str, list[dict[str, Any]]] = {}
+    q = (
+        select(AuditRecord.type, AuditRecord.payload)
+        .where(AuditRecord.type.in_(("snapshot.taken", "snapshot.failed", "snapshot.refused")))
+        .order_by(AuditRecord.seq.desc())
+        .limit(2000)
+    )
+    with sh.store.session() as s:
+        for type_, payload in s.execute(q):
+            data = dict(as_mapping(payload))
+            for key in ("approval", "delay"):
+                ref = data.get(key)
+                if isinstance(ref, str) and ref in wanted:
+                    events.setdefault(ref, []).insert(0, {**data, "type": type_})
+    for vid, view in wanted.items():
+        plan = sh.snapshot_first.plan(view.facts, view.options, view.cwd)
+        view.snapshot = snapshot_view(plan, events.get(vid, []))
+    return views
 
 
 def with_agents(sh: Any, views: list[Any]) -> list[Any]:

@@ -175,12 +175,12 @@ def pending_page(request: Request) -> Response:
     ctx = _ctx(request)
     pending = [approval_view(a, ctx.protected, user.identity)
                for a in control.approvals(ctx.safehold, "pending")]
-    control.with_agents(ctx.safehold, pending)
+    control.with_snapshots(ctx.safehold, control.with_agents(ctx.safehold, pending))
     pending.sort(key=lambda a: (not a.is_prod, a.expires_at))
     recent = [approval_view(a, ctx.protected, user.identity)
               for a in control.recent_approvals(ctx.safehold, 8)]
     delays = [delay_view(d, ctx.protected) for d in control.delays(ctx.safehold, "pending")]
-    control.with_agents(ctx.safehold, recent + delays)
+    control.with_snapshots(ctx.safehold, control.with_agents(ctx.safehold, recent + delays))
     return _render(request, "pending.html", session, user, page="pending", approvals=pending,
                    recent=recent, delays=delays, known=",".join(a.id for a in pending))
 
@@ -208,7 +208,7 @@ def approval_page(request: Request, approval_id: str) -> Response:
     except control.ControlError as exc:
         raise HTTPException(exc.status, exc.detail) from None
     view = approval_view(record, ctx.protected, user.identity)
-    control.with_agents(ctx.safehold, [view])
+    control.with_snapshots(ctx.safehold, control.with_agents(ctx.safehold, [view]))
     return _render(request, "approval.html", session, user, page="pending", a=view)
 
 
@@ -235,7 +235,7 @@ async def decide(request: Request, approval_id: str) -> Response:
     if not _is_htmx(request):
         return RedirectResponse(_safe_next(str(form.get("next", "/"))), status_code=303)
     view = approval_view(record, ctx.protected, user.identity)
-    control.with_agents(ctx.safehold, [view])
+    control.with_snapshots(ctx.safehold, control.with_agents(ctx.safehold, [view]))
     return _render(request, "_decided.html", session, user, a=view, card_flash=flash)
 
 
@@ -258,7 +258,7 @@ def delays_fragment(request: Request) -> Response:
 def _delay_lists(request: Request) -> dict[str, Any]:
     ctx = _ctx(request)
     views = [delay_view(d, ctx.protected) for d in control.delays(ctx.safehold, None)]
-    control.with_agents(ctx.safehold, views)
+    control.with_snapshots(ctx.safehold, control.with_agents(ctx.safehold, views))
     active = sorted((d for d in views if d.state == "pending"), key=lambda d: d.run_at)
     finished = [d for d in views if d.state != "pending"][:20]
     return {"active": active, "finished": finished}
@@ -282,7 +282,8 @@ async def delay_action(request: Request, delay_id: str, verb: str) -> Response:
         flash = {"kind": "error", "text": exc.detail}
     if not _is_htmx(request):
         return RedirectResponse(request.headers.get("referer") or "/delays", status_code=303)
-    view = control.with_agents(ctx.safehold, [delay_view(record, ctx.protected)])[0]
+    views = control.with_agents(ctx.safehold, [delay_view(record, ctx.protected)])
+    view = control.with_snapshots(ctx.safehold, views)[0]
     return _render(request, "_delay.html", session, user, d=view, card_flash=flash)
 
 

@@ -66,10 +66,51 @@ class ActionView:
     suggestions: list[str] = field(default_factory=list)
     claimed: str | None = None
     claimed_prod: bool = False
+    facts: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
+    cwd: str | None = None
+    snapshot: SnapshotView | None = None
 
     @property
     def target_count(self) -> int:
         return len(self.targets)
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotView:
+    """The snapshot line of a card, from what exists (audit) or else what is planned.
+
+    `state`: taken (exists and verified), failed (tried, the action was not released),
+    planned (will be taken before release), impossible (the action will not be released)."""
+
+    state: str
+    lines: tuple[str, ...]
+
+
+def snapshot_view(plan: Any, events: list[Mapping[str, Any]]) -> SnapshotView:
+    taken = [e for e in events if e.get("type") == "snapshot.taken"]
+    if taken:
+        return SnapshotView("taken", tuple(
+            f"{e.get('snapshot')} · {size_label(e.get('size'))} · {e.get('scope')} of "
+            f"{e.get('source')} · store {e.get('store')} ({e.get('store_location')})"
+            + (" · retention-locked" if e.get("locked") else "")
+            + "".join(f" · warning: {w}" for w in e.get("warnings") or ())
+            for e in taken))
+    failed = [e for e in events if e.get("type") in ("snapshot.failed", "snapshot.refused")]
+    if failed:
+        return SnapshotView("failed", tuple(str(e.get("reason", "")) for e in failed))
+    if plan.ok:
+        return SnapshotView("planned", tuple(i.line() for i in plan.captures))
+    return SnapshotView("impossible", tuple(plan.problems))
+
+
+def size_label(n: Any) -> str:
+    size = float(n or 0)
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{int(size)} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"
 
 
 @dataclass(slots=True)
@@ -174,6 +215,9 @@ def _action_fields(record: Any, protected: frozenset[str]) -> dict[str, Any]:
         "suggestions": [str(s) for s in decision.get("suggestions") or ()],
         "claimed": action.get("claimed_environment"),
         "claimed_prod": action.get("claimed_environment") in protected,
+        "facts": facts,
+        "options": as_mapping(action.get("options")),
+        "cwd": action.get("cwd") if isinstance(action.get("cwd"), str) else None,
     }
 
 

@@ -150,11 +150,14 @@ def enforce(
     if settings.server is not None:
         return _settle_with_server(call, decision, settings.server, deadline)
     if protocol.can_ask:
-        return Outcome(
-            "ask",
-            messages.needs_approval(action, decision),
-            messages.for_human(action, decision, call.stated_reason),
-        ), None
+        human = messages.for_human(action, decision, call.stated_reason)
+        if decision.snapshot_first:
+            taken = _snapshot_before_asking(call, decision, settings)
+            if not taken.released:
+                text = messages.refused(action, decision) + "\n" + taken.reason
+                return Outcome("deny", text, text), None
+            human += f"\nsafehold took a snapshot first: {taken.summary()}"
+        return Outcome("ask", messages.needs_approval(action, decision), human), None
     text = messages.needs_approval(action, decision)
     return Outcome("deny", text, text), None
 
@@ -191,6 +194,21 @@ def _server_decision(ruling: Any, verdict: Verdict, kind: str) -> Decision:
         facts=Facts(kind=kind),
         suggestions=tuple(str(s) for s in raw.get("suggestions") or ()),
     )
+
+
+def _snapshot_before_asking(call: ToolCall, decision: Decision, settings: HookSettings) -> Any:
+    """Without a server the agent's own prompt releases the action, so a snapshot-first
+    decision takes its snapshots before that prompt is shown, or is refused."""
+    from safehold.config import default_config
+    from safehold.inventory import Inventory
+    from safehold.protection.first import SnapshotFirst
+
+    config = settings.config or default_config()
+    action = call.action
+    assert action is not None
+    first = SnapshotFirst(config.snapshots, Inventory(config.environments))
+    return first.before_release(decision.facts.to_dict(), action.options, action.cwd,
+                                session=call.session)
 
 
 def _settle_with_server(
