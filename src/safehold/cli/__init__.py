@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "safehold.cli.agents",
     "safehold.cli.setup",
     "safehold.cli.mcp",
+    "safehold.cli.snapshots",
 )
 
 

@@ -1,0 +1,260 @@
+"""`safehold snapshot`, `safehold snapshots list` and `safehold restore`.
+
+They work ad hoc (`--store DIR`, a URL or path, no config file) and with `safehold.toml`
+(the store configured for the source's environment, the inventory's own connection). A
+restore goes to a new database or path; over the original only with `--replace`, and when a
+server is configured (a config file exists) a person other than the one restoring approves it
+first, like any other destructive action.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from safehold.cli.common import fail
+from safehold.errors import SafeholdError
+
+snapshots_app = typer.Typer(help="Snapshots: list what exists.", no_args_is_help=True)
+ConfigOption = typer.Option(None, "--config", "-c", help="safehold.toml to use.")
+StoreOption = typer.Option(None, "--store", help="A directory store to use (instead of the "
+                           "configured one).")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("snapshot")(snapshot)
+    app.command("restore")(restore_command)
+    app.add_typer(snapshots_app, name="snapshots")
+
+
+def _config(path: Path | None) -> Any:
+    from safehold.config import load_config
+
+    try:
+        return load_config(path)
+    except SafeholdError as exc:
+        raise fail(str(exc), 2) from exc
+
+
+def _stores(config: Any, store: Path | None) -> list[Any]:
+    from safehold.protection.local_store import LocalStore
+    from safehold.protection.stores import open_store
+
+    if store is not None:
+        return [LocalStore("cli", store)]
+    return [open_store(s) for s in config.snapshots.stores]
+
+
+def capture_for(source: str, config: Any, tables: list[str]) -> Any:
+    """What to capture for a source named on the command line."""
+    from safehold.inventory import Inventory
+    from safehold.protection.interface import Capture
+    from safehold.protection.sqlite import is_sqlite_file
+
+    inventory = Inventory(config.environments)
+    if "://" in source:
+        scheme = source.split("://", 1)[0].split("+", 1)[0]
+        if scheme not in ("postgresql", "postgres"):
+            raise fail(f"no snapshot driver for {scheme}:// sources")
+        entry = inventory.database_entry(source)
+        url = entry if entry and "@" in entry and "@" not in source else source
+        env = inventory.environment_of(_target("database", source))
+        scope = "tables" if tables else "database"
+        return Capture("postgresql", url, scope, tuple(tables), environment=env)
+    path = os.path.abspath(source)
+    if not os.path.exists(path):
+        raise fail(f"{source}: no such file or directory")
+    env = inventory.environment_of(_target("path", path))
+    if os.path.isfile(path) and is_sqlite_file(path):
+        return Capture("sqlite", path, "file", environment=env)
+    return Capture("directory", path, "directory", environment=env)
+
+
+def _target(kind: str, name: str) -> Any:
+    from safehold.model import Target
+
+    return Target(kind, name)
+
+
+def snapshot(
+    source: str = typer.Argument(..., help="postgresql://… URL, a SQLite file or a directory."),
+    store: Path | None = StoreOption,
+    table: list[str] = typer.Option([], "--table", "-t", help="Only these tables (PostgreSQL)."),
+    retention: str = typer.Option("", help="How long to keep it (e.g. 30d); default from "
+                                  "the config."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Take a verified snapshot now; the last line printed is its id alone."""
+    from safehold.config import parse_duration
+    from safehold.protection.drivers import driver_named
+    from safehold.protection.snapshot import take
+    from safehold.protection.stores import open_store
+
+    cfg = _config(config)
+    capture = capture_for(source, cfg, table)
+    if store is not None:
+        target_store = _stores(cfg, store)[0]
+    else:
+        settings = cfg.snapshots.store_for(capture.environment)
+        if settings is None:
+            raise fail("no store: pass --store DIR, or configure [snapshots] in safehold.toml")
+        target_store = open_store(settings)
+    try:
+        seconds = (parse_duration(retention) if retention
+                   else cfg.snapshots.retention_for(capture.environment))
+        manifest = take(capture, driver_named(capture.driver), target_store,
+                        retention_seconds=seconds)
+    except ValueError as exc:
+        raise fail(f"--retention: {exc}", 2) from exc
+    except SafeholdError as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(f"captured {capture.describe()}", err=True)
+    typer.echo(f"{manifest.size} bytes in {len(manifest.parts)} part(s), verified; store "
+               f"{manifest.store} ({manifest.store_location}); kept until "
+               f"{manifest.retention_until}", err=True)
+    for w in manifest.warnings:
+        typer.echo(f"warning: {w}", err=True)
+    typer.echo(manifest.id)
+
+
+@snapshots_app.command("list")
+def list_snapshots(
+    resource: str = typer.Argument("", help="Only snapshots of this source (URL or path)."),
+    store: Path | None = StoreOption,
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Snapshots in the store(s), newest first."""
+    from safehold.protection.interface import display_source
+
+    cfg = _config(config)
+    stores = _stores(cfg, store)
+    if not stores:
+        raise fail("no store: pass --store DIR, or configure [snapshots] in safehold.toml")
+    wanted = display_source(resource) if "://" in resource else (
+        os.path.abspath(resource) if resource else "")
+    found = []
+    for s in stores:
+        try:
+            found.extend(s.manifests())
+        except SafeholdError as exc:
+            raise fail(str(exc)) from exc
+    found = [m for m in found if not wanted or m.source == wanted
+             or m.source.startswith(wanted.rstrip("/") + "/")]
+    found.sort(key=lambda m: m.created_at, reverse=True)
+    for m in found:
+        if as_json:
+            typer.echo(json.dumps({"id": m.id, "driver": m.driver, "scope": m.scope,
+                                   "source": m.source, "tables": list(m.tables),
+                                   "created_at": m.created_at, "size": m.size,
+                                   "store": m.store, "retention_until": m.retention_until,
+                                   "locked": m.locked, "warnings": list(m.warnings)}))
+            continue
+        what = f"{m.scope} {','.join(m.tables)}".strip()
+        flag = " LOCKED" if m.locked else ""
+        warn = f"  ! {len(m.warnings)} warning(s)" if m.warnings else ""
+        typer.echo(f"{m.id}  {m.created_at[:19]}  {m.size:>12}  {m.driver:<10} {what:<20} "
+                   f"{m.source}  [{m.store}{flag}]{warn}")
+    if not found and not as_json:
+        typer.echo("no snapshots", err=True)
+
+
+def restore_command(
+    snapshot_id: str = typer.Argument(..., metavar="ID"),
+    to: str = typer.Option("", "--to", help="New database URL or path to restore into."),
+    replace: bool = typer.Option(False, "--replace", help="Restore over an existing target "
+                                 "(the original): needs an approval when a server is configured."),
+    store: Path | None = StoreOption,
+    config: Path | None = ConfigOption,
+) -> None:
+    """Verify every part of a snapshot, then restore it (to a new target by default)."""
+    from safehold.protection.snapshot import restore
+
+    cfg = _config(config)
+    stores = _stores(cfg, store)
+    holder = _find(stores, snapshot_id)
+    manifest = holder.read_manifest(snapshot_id)
+    target = to or (manifest.source if replace else "")
+    if not target:
+        raise fail("say where: --to NEW_DATABASE_URL_OR_PATH (or --replace to restore over "
+                   f"{manifest.source})", 2)
+    if "://" in target:
+        target = _with_credentials(target, cfg)
+    if replace and cfg.path is not None:
+        _approved_or_exit(cfg, snapshot_id, target, manifest)
+    try:
+        _, message = restore(holder, snapshot_id, target, replace=replace)
+    except SafeholdError as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(message)
+
+
+def _find(stores: list[Any], snapshot_id: str) -> Any:
+    from safehold.errors import SnapshotNotFound
+
+    if not stores:
+        raise fail("no store: pass --store DIR, or configure [snapshots] in safehold.toml")
+    for s in stores:
+        try:
+            s.read_manifest(snapshot_id)
+            return s
+        except SnapshotNotFound:
+            continue
+        except SafeholdError as exc:
+            raise fail(str(exc)) from exc
+    raise fail(f"no snapshot {snapshot_id} in {', '.join(s.location for s in stores)}")
+
+
+def _with_credentials(url: str, cfg: Any) -> str:
+    """A target URL without a user takes the user and password of the inventory's entry for
+    the same server, so `--to postgresql://db:5432/shop_copy` works with configured secrets."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.username:
+        return url
+    for env in cfg.environments:
+        for entry in env.databases:
+            known = urlsplit(entry)
+            if "://" in entry and known.username and (known.hostname, known.port) == (
+                    parts.hostname, parts.port):
+                netloc = known.netloc.rsplit("@", 1)[0] + "@" + parts.netloc
+                return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+    return url
+
+
+def _approved_or_exit(cfg: Any, snapshot_id: str, target: str, manifest: Any) -> None:
+    """Restoring over the original is destructive: a person other than the one restoring
+    approves this exact restore first (dashboard or `safehold approvals approve`)."""
+    from safehold.approvals import decision_digest
+    from safehold.model import Action, Decision, Effect, Facts, Operation, Target, Verdict
+    from safehold.protection.interface import display_source
+    from safehold.service import Safehold
+
+    shown = display_source(target)
+    kind = "database" if "://" in target else "path"
+    env = manifest.environment
+    action = Action("shell", f"safehold restore {snapshot_id} --to {shown} --replace",
+                    environment=env)
+    reason = (f"restoring snapshot {snapshot_id} ({manifest.scope} of {manifest.source}, "
+              f"{manifest.created_at}) over {shown} replaces the data there now")
+    op = Operation("safehold:restore-replace", Effect.DESTRUCTIVE, reason, action.input_text(),
+                   (Target(kind, shown, env),))
+    decision = Decision(Verdict.ASK, (reason,), ("restore-replace",),
+                        Facts("shell", (op,), environment=env))
+    requester = f"cli:{getpass.getuser()}"
+    digest = decision_digest(action, decision)
+    with Safehold.open(cfg, notify_in_background=False) as sh:
+        if sh.approvals.consume(digest, requester=requester) is not None:
+            return
+        approval, _ = sh.approvals.file(action, decision, requester,
+                                        "restore over the original", digest=digest)
+    typer.echo(f"safehold: restoring over {shown} needs an approval: request {approval.id}. "
+               "Once another person approves it (dashboard, or `safehold approvals approve "
+               f"{approval.id} --as NAME`), run the same command again.", err=True)
+    raise typer.Exit(3)
