@@ -102,3 +102,33 @@ def test_restore_over_the_original_waits_for_another_persons_approval(
     # the approval was for one restore: a second needs a new one
     assert run("restore", snap, "--replace", "--to", str(db), cwd=tmp_path,
                check=False).returncode == 3
+
+
+@pytest.mark.postgres
+def test_drill_restores_into_scratch_checks_and_records_rto_and_rpo(
+    tmp_path: Path, offsite: Path, pg_server: pg.PostgresServer
+) -> None:
+    url = pg_server.create_database().replace("+psycopg", "")
+    with psycopg.connect(url, autocommit=True) as c:
+        c.execute("CREATE TABLE orders (id int PRIMARY KEY)")
+        c.execute("INSERT INTO orders SELECT generate_series(1, 123)")
+    config = tmp_path / "safehold.toml"
+    config.write_text(f'database_url = "sqlite:///{tmp_path / "safehold.db"}"\n\n'
+                      f'[environments.production]\ndatabases = ["{url}"]\n\n'
+                      f'[snapshots.stores.offsite]\nkind = "directory"\npath = "{offsite}"\n')
+    snap = run("snapshot", url, cwd=tmp_path).stdout.strip()
+    out = run("drill", url, "--query", "SELECT * FROM orders WHERE id > 100",
+              cwd=tmp_path).stdout
+    assert "public.orders: 123 rows" in out and "query returned 23 row(s)" in out
+    assert "RTO " in out and "RPO " in out
+    with psycopg.connect(url) as c:
+        left = c.execute("SELECT datname FROM pg_database WHERE datname LIKE "
+                         "'safehold_drill_%'").fetchall()
+    assert left == [], "the scratch database is removed"
+    bad = run("drill", url, "--query", "SELECT * FROM no_such_table", cwd=tmp_path, check=False)
+    assert bad.returncode == 1 and "drill failed" in bad.stderr
+    with Safehold.open(parse_config_file(config), notify_in_background=False) as sh:
+        done = sh.audit.tail(5, type="drill.completed")
+        failed = sh.audit.tail(5, type="drill.failed")
+    assert done[-1].data["snapshot"] == snap and done[-1].data["rto_seconds"] > 0
+    assert failed[-1].data["ok"] is False and "no_such_table" in failed[-1].data["error"]

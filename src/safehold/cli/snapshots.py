@@ -29,6 +29,7 @@ StoreOption = typer.Option(None, "--store", help="A directory store to use (inst
 def register(app: typer.Typer) -> None:
     app.command("snapshot")(snapshot)
     app.command("restore")(restore_command)
+    app.command("drill")(drill_command)
     app.add_typer(snapshots_app, name="snapshots")
 
 
@@ -258,3 +259,56 @@ def _approved_or_exit(cfg: Any, snapshot_id: str, target: str, manifest: Any) ->
                "Once another person approves it (dashboard, or `safehold approvals approve "
                f"{approval.id} --as NAME`), run the same command again.", err=True)
     raise typer.Exit(3)
+
+
+def drill_command(
+    resource: str = typer.Argument("", help="Source to drill (URL or path); default: the "
+                                   "newest snapshot of anything."),
+    query: str = typer.Option("", "--query", "-q", help="A read-only query that must succeed "
+                              "on the restored copy."),
+    store: Path | None = StoreOption,
+    config: Path | None = ConfigOption,
+) -> None:
+    """Restore the newest snapshot into a scratch target, check it, and record RTO and RPO."""
+    from safehold.inventory import Inventory
+    from safehold.protection.drill import newest, run_drill
+    from safehold.protection.interface import display_source
+    from safehold.service import Safehold
+
+    cfg = _config(config)
+    stores = _stores(cfg, store)
+    if not stores:
+        raise fail("no store: pass --store DIR, or configure [snapshots] in safehold.toml")
+    wanted = display_source(resource) if "://" in resource else (
+        os.path.abspath(resource) if resource else None)
+    try:
+        found = newest(stores, wanted)
+    except SafeholdError as exc:
+        raise fail(str(exc)) from exc
+    if found is None:
+        raise fail(f"no snapshot of {wanted or 'anything'} to drill")
+    holder, manifest = found
+    connect = None
+    if manifest.driver == "postgresql":
+        connect = Inventory(cfg.environments).database_entry(manifest.source) or resource or None
+        connect = _with_credentials(connect or manifest.source, cfg)
+    result = run_drill(holder, manifest, connect_url=connect, query=query or None)
+    with Safehold.open(cfg, notify_in_background=False) as sh:
+        sh.audit.append("drill.completed" if result.ok else "drill.failed", result.to_dict(),
+                        actor=f"cli:{getpass.getuser()}", environment=manifest.environment)
+    for line in result.checks:
+        typer.echo(f"  ok  {line}")
+    typer.echo(f"snapshot {manifest.id} of {manifest.source} (store {manifest.store})")
+    typer.echo(f"RTO {result.rto_seconds:.2f}s  RPO {_age(result.rpo_seconds)}")
+    if not result.ok:
+        raise fail(f"drill failed: {result.error}")
+
+
+def _age(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 86400:.1f}d"

@@ -180,7 +180,7 @@ class PostgresDriver(SnapshotDriver):
             return self._restore(manifest, parts, to, replace=replace, created=created)
         except BaseException:
             if created:
-                _drop_database(to, env)
+                drop_database(to, env)
             raise
 
     def _restore(
@@ -262,7 +262,7 @@ def _ensure_database(url: str, env: dict[str, str], *, may_exist: bool) -> bool:
         raise SnapshotError(f"cannot create database {name}: {exc}") from exc
 
 
-def _drop_database(url: str, env: dict[str, str]) -> None:
+def drop_database(url: str, env: dict[str, str]) -> None:
     """Remove a database this restore created and could not fill."""
     import psycopg
 
