@@ -289,6 +289,12 @@ path = "{offsite}"
         expect(line).to_contain_text(f"store offsite ({offsite})")
         assert (offsite / snap["id"] / "manifest.json").is_file()
         page.screenshot(path=str(shots / "08-snapshot-taken.png"), full_page=True)
+        page.get_by_role("link", name="Backups").click()
+        row = page.locator(f'tr[data-resource="sqlite:///{db}"]')
+        expect(row.locator("td.newest")).to_contain_text(snap["id"])
+        expect(row.locator("td.age")).to_have_text(re.compile(r"^\d+s$"))
+        expect(row.locator("td.drill")).to_contain_text("never drilled")
+        page.screenshot(path=str(shots / "09-backups.png"), full_page=True)
     finally:
         server.stop()
         import shutil

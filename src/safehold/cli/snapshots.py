@@ -273,6 +273,7 @@ def drill_command(
     from safehold.inventory import Inventory
     from safehold.protection.drill import newest, run_drill
     from safehold.protection.interface import display_source
+    from safehold.protection.posture import age_label
     from safehold.service import Safehold
 
     cfg = _config(config)
@@ -299,16 +300,7 @@ def drill_command(
     for line in result.checks:
         typer.echo(f"  ok  {line}")
     typer.echo(f"snapshot {manifest.id} of {manifest.source} (store {manifest.store})")
-    typer.echo(f"RTO {result.rto_seconds:.2f}s  RPO {_age(result.rpo_seconds)}")
+    typer.echo(f"RTO {result.rto_seconds:.2f}s  RPO {age_label(result.rpo_seconds)}")
     if not result.ok:
         raise fail(f"drill failed: {result.error}")
 
-
-def _age(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f}s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f}m"
-    if seconds < 172800:
-        return f"{seconds / 3600:.1f}h"
-    return f"{seconds / 86400:.1f}d"

@@ -222,7 +222,7 @@ def sha256_file(path: Path) -> str:
 
 def display_source(source: str) -> str:
     """A source fit for a screen: a URL without its password or query, a path as is."""
-    if "://" not in source:
+    if "://" not in source or source.startswith("sqlite:"):
         return source
     parts = urlsplit(source)
     host = parts.hostname or ""

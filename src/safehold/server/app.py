@@ -26,9 +26,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import safehold
 from safehold.config import ServerSettings
+from safehold.protection.posture import age_label
 from safehold.server.accounts import Accounts
 from safehold.server.auth import SessionCookies, SignInThrottle, load_secret_key
-from safehold.server.views import protected_environments
+from safehold.server.views import protected_environments, size_label
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -177,6 +178,8 @@ def _templates(config_path: str | None = None) -> Jinja2Templates:
     templates.env.globals["favicon"] = FAVICON
     same_user = not is_system_deployment(config_path)
     templates.env.globals["same_user_note"] = SAME_USER_NOTE if same_user else ""
+    templates.env.globals["size_label"] = size_label
+    templates.env.globals["age"] = age_label
     return templates
 
 

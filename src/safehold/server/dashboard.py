@@ -327,6 +327,17 @@ def inventory_page(request: Request) -> Response:
                    environments=environments, config_path=config.path)
 
 
+@router.get("/backups")
+def backups_page(request: Request) -> Response:
+    session, user = _web(request)
+    if user is None:
+        return _signin_redirect(request)
+    ctx = _ctx(request)
+    rows = control.backups(ctx.safehold, ctx.protected)
+    return _render(request, "backups.html", session, user, page="backups", rows=rows,
+                   stores=ctx.safehold.config.snapshots.stores)
+
+
 def _is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
