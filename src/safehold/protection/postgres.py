@@ -14,6 +14,7 @@ import glob
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -136,14 +137,36 @@ class PostgresDriver(SnapshotDriver):
                 raise SnapshotError(f"pg_dump failed ({proc.returncode}): {err[-800:]}")
 
     def _rows(self, capture: Capture, open_part: PartOpener) -> dict[str, Any]:
-        import psycopg
 
         if len(capture.tables) != 1 or not capture.where:
             raise SnapshotError("a row snapshot needs one table and its WHERE predicate")
         table = capture.tables[0]
-        self._dump(capture.source, ["--format=custom", "--schema-only", "--strict-names",
-                                    f"--table={qualified(table)}"], open_part, "schema.pgdump")
         conninfo, env = libpq(capture.source)
+        # the table's definition is dumped while the rows are copied (pg_dump's start-up
+        # would otherwise dominate a small row snapshot)
+        with tempfile.TemporaryDirectory(prefix="safehold-schema-") as work:
+            schema = Path(work) / "schema.pgdump"
+            dump = subprocess.Popen(
+                [pg_tool("pg_dump"), "--format=custom", "--schema-only", "--strict-names",
+                 f"--table={qualified(table)}", f"--dbname={conninfo}", f"--file={schema}"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                env=env)
+            try:
+                details = self._copy_rows(capture, table, conninfo, env, open_part)
+            finally:
+                _, err = dump.communicate()
+            if dump.returncode != 0:
+                raise SnapshotError(f"pg_dump of the definition of {table} failed "
+                                    f"({dump.returncode}): {err.decode(errors='replace')[-800:]}")
+            with open_part("schema.pgdump") as sink, schema.open("rb") as f:
+                while chunk := f.read(CHUNK):
+                    sink.write(chunk)
+        return details
+
+    def _copy_rows(self, capture: Capture, table: str, conninfo: str, env: dict[str, str],
+                   open_part: PartOpener) -> dict[str, Any]:
+        import psycopg
+
         query = f"SELECT * FROM {qualified(table)} WHERE {capture.where}"
         try:
             with psycopg.connect(conninfo, password=env.get("PGPASSWORD")) as conn:

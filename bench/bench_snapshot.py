@@ -1,0 +1,133 @@
+"""Snapshot and restore against the tools they wrap, in one run on one machine.
+
+- table snapshot (driver + store + read-back verification) vs plain `pg_dump -Fc` of it;
+- row snapshot of a `DELETE … WHERE` touching N rows vs a raw `COPY (SELECT …) TO STDOUT` of them;
+- restore (checksums verified first) vs plain `pg_restore` into a fresh database;
+- directory snapshot vs `tar -cf` of the same tree.
+
+Figures only (median of --repeat runs), no asserts. The store is on /dev/shm, a filesystem
+other than the cluster's, as the same-device check requires; pg_dump writes to /dev/shm too.
+
+    .venv/bin/python bench/bench_snapshot.py [--rows 1000000] [--delete-rows 100000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+import psycopg
+
+import pg
+from safehold.protection.drivers import driver_named
+from safehold.protection.interface import Capture
+from safehold.protection.local_store import LocalStore
+from safehold.protection.postgres import pg_tool
+from safehold.protection.snapshot import restore, take
+
+
+def timed(fn: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def line(name: str, ours: float, theirs: float, base: str) -> None:
+    print(f"{name:<44} {ours * 1000:9.1f} ms   {base:<22} {theirs * 1000:9.1f} ms   "
+          f"ratio {ours / theirs:5.2f}x")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--delete-rows", type=int, default=100_000)
+    ap.add_argument("--files", type=int, default=2000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="safehold-bench-", dir="/dev/shm"))
+    store = LocalStore("bench", work / "store")
+    server = pg.PostgresServer().start()
+    try:
+        url = server.create_database().replace("+psycopg", "")
+        with psycopg.connect(url, autocommit=True) as c:
+            c.execute("CREATE TABLE orders (id bigint PRIMARY KEY, customer int, total numeric"
+                      "(12,2), note text, placed timestamptz DEFAULT now())")
+            c.execute("INSERT INTO orders (id, customer, total, note) SELECT g, g %% 5000, "
+                      "g * 0.37, md5(g::text) FROM generate_series(1, %s) g", (args.rows,))
+            c.execute("VACUUM ANALYZE orders")
+        print(f"PostgreSQL {pg.PG_BIN}, {args.rows} rows; median of {args.repeat}")
+        drv = driver_named("postgresql")
+
+        table = Capture("postgresql", url, "tables", ("orders",))
+        ours = timed(lambda: take(table, drv, store, retention_seconds=3600), args.repeat)
+        dump = work / "plain.pgdump"
+        theirs = timed(lambda: subprocess.run(
+            [pg_tool("pg_dump"), "-Fc", "--table=orders", f"--dbname={url}", "-f", str(dump)],
+            check=True), args.repeat)
+        line(f"table snapshot ({args.rows} rows)", ours, theirs, "pg_dump -Fc")
+
+        where = f"id <= {args.delete_rows}"
+        rows = Capture("postgresql", url, "rows", ("orders",), where)
+        ours = timed(lambda: take(rows, drv, store, retention_seconds=3600), args.repeat)
+
+        def raw_copy() -> None:
+            with psycopg.connect(url) as c, (work / "raw.copy").open("wb") as out, \
+                    c.cursor().copy(f"COPY (SELECT * FROM orders WHERE {where}) TO STDOUT "
+                                    "(FORMAT binary)") as copy:  # type: ignore[arg-type]
+                for data in copy:
+                    out.write(data)
+
+        theirs = timed(raw_copy, args.repeat)
+        line(f"row snapshot (DELETE … WHERE, {args.delete_rows} rows)", ours, theirs,
+             "raw COPY of the rows")
+
+        snap = take(table, drv, store, retention_seconds=3600)
+        base = url.rsplit("/", 1)[0]
+        n = iter(range(1000))
+        ours = timed(lambda: restore(store, snap.id, f"{base}/r_ours_{next(n)}"), args.repeat)
+
+        def plain_restore() -> None:
+            name = f"r_plain_{next(n)}"
+            with psycopg.connect(f"{base}/postgres", autocommit=True) as c:
+                c.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+            subprocess.run([pg_tool("pg_restore"), "--no-owner", "--no-privileges",
+                            "--exit-on-error", "--single-transaction",
+                            f"--dbname={base}/{name}", str(dump)], check=True)
+
+        theirs = timed(plain_restore, args.repeat)
+        line("restore of the table snapshot", ours, theirs, "createdb + pg_restore")
+
+        tree = Path(tempfile.mkdtemp(prefix="safehold-bench-tree-"))
+        for i in range(args.files):
+            d = tree / f"d{i % 40}"
+            d.mkdir(exist_ok=True)
+            (d / f"f{i}.bin").write_bytes(os.urandom(4096 + (i % 7) * 8192))
+        cap = Capture("directory", str(tree), "directory")
+        ours = timed(lambda: take(cap, driver_named("directory"), store,
+                                  retention_seconds=3600), args.repeat)
+        theirs = timed(lambda: subprocess.run(["tar", "-cf", str(work / "plain.tar"), "-C",
+                                               str(tree), "."], check=True), args.repeat)
+        size = sum(p.stat().st_size for p in tree.rglob("*") if p.is_file())
+        line(f"directory snapshot ({args.files} files, {size >> 20} MiB)", ours, theirs,
+             "tar -cf")
+        shutil.rmtree(tree, ignore_errors=True)
+    finally:
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
