@@ -24,8 +24,9 @@ CONFIG_NAME = "safehold.toml"
 ENV_VAR = "SAFEHOLD_CONFIG"
 
 #: Notification events a webhook may subscribe to.
-EVENTS = ("approval.requested", "approval.decided", "deny.production", "delay.created")
-DEFAULT_EVENTS = ("approval.requested", "deny.production")
+EVENTS = ("approval.requested", "approval.decided", "deny.production", "delay.created",
+          "backup.rpo-exceeded", "drill.failed", "snapshot.failed")
+DEFAULT_EVENTS = ("approval.requested", "deny.production", "backup.rpo-exceeded", "drill.failed")
 
 #: Inventory keys an environment may list, each a list of strings.
 RESOURCE_KEYS = (

@@ -94,6 +94,11 @@ class Notifier:
         text = f"Delayed until {run_at}: {summary} ({delay_id}); cancel it before then to stop it."
         return self.send("delay.created", {"text": text}, subject=delay_id)
 
+    def backup_alert(self, event: str, text: str, subject: str) -> list[Future[bool]]:
+        """`backup.rpo-exceeded`, `drill.failed` or `snapshot.failed`, with a link to Backups."""
+        url = f"{self.base_url}/backups"
+        return self.send(event, _message(text, url, "Backups"), subject=subject)
+
     # -- delivery -----------------------------------------------------------------------------
 
     def send(

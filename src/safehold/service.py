@@ -24,6 +24,7 @@ from safehold.inventory import Inventory
 from safehold.model import Action, Decision, Verdict
 from safehold.notify import Notifier, summarize_action
 from safehold.protection.first import Protection, SnapshotFirst
+from safehold.protection.schedule import Scheduler
 from safehold.store.db import Store, open_store
 from safehold.store.models import iso
 
@@ -111,6 +112,8 @@ class Safehold:
         self.notifier = notifier
         self.snapshot_first = snapshot_first or SnapshotFirst(config.snapshots, inventory,
                                                               audit=audit)
+        self.scheduler = Scheduler(config.snapshots, inventory, audit, notifier,
+                                   clock=self.snapshot_first.clock)
 
     @classmethod
     def open(
@@ -291,12 +294,13 @@ class Safehold:
         return result
 
     def maintenance(self) -> dict[str, int]:
-        """Pick up an edited policy, expire overdue approvals and lapsed delays; a server runs
-        this every few seconds."""
+        """Pick up an edited policy, expire overdue approvals and lapsed delays, run scheduled
+        backups and drills; a server runs this every few seconds."""
         return {
             "policy_reloaded": int(self.reload_policy() is not None),
             "approvals_expired": len(self.approvals.expire_due()),
             "delays_expired": len(self.delays.expire_lapsed()),
+            **self.scheduler.tick(),
         }
 
     def reload_policy(self) -> str | None:

@@ -54,32 +54,12 @@ def _stores(config: Any, store: Path | None) -> list[Any]:
 def capture_for(source: str, config: Any, tables: list[str]) -> Any:
     """What to capture for a source named on the command line."""
     from safehold.inventory import Inventory
-    from safehold.protection.interface import Capture
-    from safehold.protection.sqlite import is_sqlite_file
+    from safehold.protection.plan import capture_of_source
 
-    inventory = Inventory(config.environments)
-    if "://" in source:
-        scheme = source.split("://", 1)[0].split("+", 1)[0]
-        if scheme not in ("postgresql", "postgres"):
-            raise fail(f"no snapshot driver for {scheme}:// sources")
-        entry = inventory.database_entry(source)
-        url = entry if entry and "@" in entry and "@" not in source else source
-        env = inventory.environment_of(_target("database", source))
-        scope = "tables" if tables else "database"
-        return Capture("postgresql", url, scope, tuple(tables), environment=env)
-    path = os.path.abspath(source)
-    if not os.path.exists(path):
-        raise fail(f"{source}: no such file or directory")
-    env = inventory.environment_of(_target("path", path))
-    if os.path.isfile(path) and is_sqlite_file(path):
-        return Capture("sqlite", path, "file", environment=env)
-    return Capture("directory", path, "directory", environment=env)
-
-
-def _target(kind: str, name: str) -> Any:
-    from safehold.model import Target
-
-    return Target(kind, name)
+    try:
+        return capture_of_source(source, Inventory(config.environments), tuple(tables))
+    except SafeholdError as exc:
+        raise fail(str(exc)) from exc
 
 
 def snapshot(

@@ -288,3 +288,31 @@ def _merge_tables(items: Iterable[Planned]) -> tuple[Planned, ...]:
         out.append(i)
     return tuple(tables.get((i.capture.source, i.store), i)
                  if i.capture and i.capture.scope == "tables" else i for i in out)
+
+
+def capture_of_source(source: str, inventory: Any, tables: tuple[str, ...] = ()) -> Capture:
+    """What to capture for a resource named by a person (the CLI, a schedule): a PostgreSQL
+    URL (with the inventory's credentials when the URL carries none), a SQLite file or a
+    directory. Raises NoDriver for anything else."""
+    from safehold.errors import NoDriver
+    from safehold.model import Target
+
+    if "://" in source:
+        scheme = source.split("://", 1)[0].split("+", 1)[0]
+        if scheme == "sqlite":
+            source = source[len("sqlite:///"):] if source.startswith("sqlite:///") else source
+        elif scheme not in ("postgresql", "postgres"):
+            raise NoDriver(f"no snapshot driver for {scheme}:// sources")
+        else:
+            entry = inventory.database_entry(source)
+            url = entry if entry and "@" in entry and "@" not in source else source
+            env = inventory.environment_of(Target("database", source))
+            scope = "tables" if tables else "database"
+            return Capture("postgresql", url, scope, tables, environment=env)
+    path = os.path.abspath(source)
+    if not os.path.exists(path):
+        raise NoDriver(f"{source}: no such file or directory")
+    env = inventory.environment_of(Target("path", path))
+    if os.path.isfile(path) and is_sqlite_file(path):
+        return Capture("sqlite", path, "file", environment=env)
+    return Capture("directory", path, "directory", environment=env)

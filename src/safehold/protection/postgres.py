@@ -183,8 +183,13 @@ class PostgresDriver(SnapshotDriver):
                 with open_part("rows.copy") as sink, cur.copy(
                     f"COPY ({query}) TO STDOUT (FORMAT binary)"  # type: ignore[arg-type]
                 ) as copy:
+                    batch = bytearray()  # COPY yields a row at a time: write in big batches
                     for data in copy:
-                        sink.write(data)
+                        batch += data
+                        if len(batch) >= CHUNK:
+                            sink.write(batch)
+                            batch.clear()
+                    sink.write(batch)
                 count = cur.rowcount
                 conn.rollback()
         except psycopg.Error as exc:

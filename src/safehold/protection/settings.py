@@ -50,12 +50,24 @@ class StoreSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ScheduleSettings:
+    """Backups and drills the server runs for one resource (a database URL or a path)."""
+
+    resource: str
+    every_seconds: int | None = None
+    drill_every_seconds: int | None = None
+    rpo_seconds: int | None = None
+    query: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SnapshotSettings:
     stores: tuple[StoreSettings, ...] = ()
     default_store: str | None = None
     retention_seconds: int = 30 * 86400
     environment_stores: tuple[tuple[str, str], ...] = ()
     environment_retention: tuple[tuple[str, int], ...] = field(default_factory=tuple)
+    schedules: tuple[ScheduleSettings, ...] = ()
 
     def store(self, name: str) -> StoreSettings | None:
         return next((s for s in self.stores if s.name == name), None)
@@ -81,7 +93,7 @@ def _optional(r: Any, body: dict[str, Any], key: str) -> Callable[[str], str | N
 def parse_snapshot_settings(raw: dict[str, Any], reader: Any) -> SnapshotSettings:
     """`raw` is the `[snapshots]` table; `reader` the config reader that names file and key."""
     r = reader
-    r.known(raw, "snapshots", {"store", "retention", "stores", "environments"})
+    r.known(raw, "snapshots", {"store", "retention", "stores", "environments", "schedules"})
     stores = []
     for name, body in r.table(raw, "stores").items():
         key = f"snapshots.stores.{name}"
@@ -130,4 +142,29 @@ def parse_snapshot_settings(raw: dict[str, Any], reader: Any) -> SnapshotSetting
             env_retention.append((env, r.duration(body, "retention", retention,
                                                   key=f"{key}.retention")))
     return SnapshotSettings(tuple(stores), default, retention, tuple(env_stores),
-                            tuple(env_retention))
+                            tuple(env_retention), _schedules(r, raw.get("schedules", [])))
+
+
+def _schedules(r: Any, raw: Any) -> tuple[ScheduleSettings, ...]:
+    if not isinstance(raw, list):
+        r.fail("snapshots.schedules", "must be an array of tables ([[snapshots.schedules]])")
+    out = []
+    for i, body in enumerate(raw):
+        key = f"snapshots.schedules[{i}]"
+        if not isinstance(body, dict):
+            r.fail(key, "must be a table with a resource")
+        r.known(body, key, {"resource", "every", "drill_every", "rpo", "query"})
+
+        def duration(name: str, body: dict[str, Any] = body, key: str = key) -> int | None:
+            return r.duration(body, name, 0, key=f"{key}.{name}") if name in body else None
+
+        sched = ScheduleSettings(
+            resource=r.string(body, "resource", "", key=f"{key}.resource"),
+            every_seconds=duration("every"), drill_every_seconds=duration("drill_every"),
+            rpo_seconds=duration("rpo"),
+            query=r.string(body, "query", "", key=f"{key}.query") if "query" in body else None,
+        )
+        if not (sched.every_seconds or sched.drill_every_seconds or sched.rpo_seconds):
+            r.fail(key, "says nothing to do: give every, drill_every or rpo")
+        out.append(sched)
+    return tuple(out)
