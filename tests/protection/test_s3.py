@@ -89,3 +89,20 @@ def test_missing_keys_are_a_clear_error(s3: tuple[str, Any], tmp_path: Path) -> 
     with pytest.raises(SnapshotStoreError, match=r"\$NOPE is not set"):
         take(Capture("sqlite", str(_db(tmp_path / "c.db")), "file"), driver_named("sqlite"),
              S3Store(settings, environ={}), retention_seconds=60)
+
+
+def test_keys_come_from_the_secret_lookup_when_given(s3: tuple[str, Any], tmp_path: Path) -> None:
+    endpoint, _ = s3
+    asked: list[str] = []
+
+    def lookup(name: str) -> str | None:
+        asked.append(name)
+        return "testing"
+
+    settings = StoreSettings("vault", "s3", bucket="locked", endpoint_url=endpoint,
+                             access_key_id_env="vault/key", secret_access_key_env="vault/secret")
+    from safehold.protection.stores import open_store
+
+    m = take(Capture("sqlite", str(_db(tmp_path / "d.db")), "file"), driver_named("sqlite"),
+             open_store(settings, secret=lookup), retention_seconds=60)
+    assert m.locked and asked == ["vault/key", "vault/secret"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -29,13 +29,17 @@ class S3Store(SnapshotStore):
     kind = "s3"
 
     def __init__(self, settings: StoreSettings, *, client: Any = None,
-                 environ: dict[str, str] | None = None):
+                 environ: Mapping[str, str] | None = None,
+                 secret: Callable[[str], str | None] | None = None):
+        """`secret(name)` resolves a named secret (the credential store, when configured);
+        without it the names are environment variables."""
         self.name = settings.name
         self.settings = settings
         self.bucket = settings.bucket
         self.prefix = settings.prefix.strip("/")
         self._client = client
-        self._environ = os.environ if environ is None else environ
+        env = os.environ if environ is None else environ
+        self._lookup = secret or env.get
         self._lock: bool | None = None
 
     @property
@@ -58,7 +62,7 @@ class S3Store(SnapshotStore):
         return self._client
 
     def _secret(self, var: str) -> str:
-        value = self._environ.get(var)
+        value = self._lookup(var)
         if not value:
             raise SnapshotStoreError(f"store {self.name}: ${var} is not set")
         return value
