@@ -42,13 +42,25 @@ def _config(path: Path | None) -> Any:
         raise fail(str(exc), 2) from exc
 
 
-def _stores(config: Any, store: Path | None) -> list[Any]:
+def _stores(config: Any, store: Path | None, *, required: bool = False) -> list[Any]:
     from safehold.protection.local_store import LocalStore
     from safehold.protection.stores import open_store
 
     if store is not None:
         return [LocalStore("cli", store)]
-    return [open_store(s) for s in config.snapshots.stores]
+    stores = [open_store(s) for s in config.snapshots.stores]
+    if required and not stores:
+        raise fail("no store: pass --store DIR, or configure [snapshots] in safehold.toml")
+    return stores
+
+
+def _shown(resource: str) -> str | None:
+    """A resource as manifests name their source: a URL without secrets, an absolute path."""
+    from safehold.protection.interface import display_source
+
+    if not resource:
+        return None
+    return display_source(resource) if "://" in resource else os.path.abspath(resource)
 
 
 def capture_for(source: str, config: Any, tables: list[str]) -> Any:
@@ -111,14 +123,10 @@ def list_snapshots(
     config: Path | None = ConfigOption,
 ) -> None:
     """Snapshots in the store(s), newest first."""
-    from safehold.protection.interface import display_source
 
     cfg = _config(config)
-    stores = _stores(cfg, store)
-    if not stores:
-        raise fail("no store: pass --store DIR, or configure [snapshots] in safehold.toml")
-    wanted = display_source(resource) if "://" in resource else (
-        os.path.abspath(resource) if resource else "")
+    stores = _stores(cfg, store, required=True)
+    wanted = _shown(resource) or ""
     found = []
     for s in stores:
         try:
@@ -157,7 +165,7 @@ def restore_command(
     from safehold.protection.snapshot import restore
 
     cfg = _config(config)
-    stores = _stores(cfg, store)
+    stores = _stores(cfg, store, required=True)
     holder = _find(stores, snapshot_id)
     manifest = holder.read_manifest(snapshot_id)
     target = to or (manifest.source if replace else "")
@@ -178,8 +186,6 @@ def restore_command(
 def _find(stores: list[Any], snapshot_id: str) -> Any:
     from safehold.errors import SnapshotNotFound
 
-    if not stores:
-        raise fail("no store: pass --store DIR, or configure [snapshots] in safehold.toml")
     for s in stores:
         try:
             s.read_manifest(snapshot_id)
@@ -252,16 +258,12 @@ def drill_command(
     """Restore the newest snapshot into a scratch target, check it, and record RTO and RPO."""
     from safehold.inventory import Inventory
     from safehold.protection.drill import newest, run_drill
-    from safehold.protection.interface import display_source
     from safehold.protection.posture import age_label
     from safehold.service import Safehold
 
     cfg = _config(config)
-    stores = _stores(cfg, store)
-    if not stores:
-        raise fail("no store: pass --store DIR, or configure [snapshots] in safehold.toml")
-    wanted = display_source(resource) if "://" in resource else (
-        os.path.abspath(resource) if resource else None)
+    stores = _stores(cfg, store, required=True)
+    wanted = _shown(resource)
     try:
         found = newest(stores, wanted)
     except SafeholdError as exc:
