@@ -24,7 +24,7 @@ def _prod(project: Path, env: dict[str, str], store: Path | None) -> Path:
         else ""
     (project / "safehold.toml").write_text(
         f'database_url = "sqlite:///{Path(env["HOME"]) / "safehold.db"}"\n\n'
-        f'[environments.production]\ndatabases = ["sqlite:///{db}"]\n{stores}')
+        f'[environments.production]\npaths = ["{db}"]\n{stores}')
     return db
 
 
