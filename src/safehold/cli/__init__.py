@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "safehold.cli.setup",
     "safehold.cli.mcp",
     "safehold.cli.snapshots",
+    "safehold.cli.pgproxy",
 )
 
 

@@ -1,0 +1,309 @@
+"""One client connection: authenticate the token, open the upstream, relay judged traffic.
+
+Everything is forwarded as received except a Query, Parse or FunctionCall that is not allowed.
+That message is replaced by a *sentinel*: a statement that is a syntax error naming a random
+nonce. The database rejects it exactly where the refused statement stood, so it skips the rest
+of the extended-protocol batch until Sync, aborts an open transaction, and answers
+ReadyForQuery with the true transaction status — the client sees what a server refusal looks
+like and the session stays usable. On the way back the database's syntax error naming the
+nonce is swapped for safehold's ErrorResponse saying why and what to do instead. Nothing the
+client wrote reaches the database unjudged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import struct
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from safehold.pgproxy import protocol
+from safehold.pgproxy.auth import AUTH_CLEARTEXT, AUTH_OK, Client, TokenVerifier
+from safehold.pgproxy.errors import ProtocolError, UpstreamError
+from safehold.pgproxy.judge import Refusal, Session, StatementJudge
+from safehold.pgproxy.upstream import Upstream, UpstreamTarget, connect
+
+log = logging.getLogger(__name__)
+
+#: Startup parameters passed to the database; anything else (`options`, `replication`, GUCs
+#: that change what a statement means) would be an unjudged instruction.
+FORWARDED_PARAMETERS = (
+    "application_name", "client_encoding", "DateStyle", "TimeZone", "extra_float_digits",
+    "IntervalStyle",
+)
+#: Frontend message types after startup; any other is a protocol error.
+FRONTEND_TYPES = frozenset(b"QPBDESCHFdcfX")
+_PENDING_LIMIT = 256
+
+
+@dataclass(slots=True)
+class Counters:
+    statements: int = 0
+    refused: int = 0
+    rows: int = 0
+
+
+@dataclass(slots=True)
+class ProxyContext:
+    """What every connection of one proxy shares."""
+
+    target: UpstreamTarget
+    judge: StatementJudge
+    verify: TokenVerifier
+    audit: Any
+    executor: Any
+    cancel_keys: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
+
+
+async def _read_startup(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+                        ) -> tuple[int, bytes]:
+    while True:
+        length = struct.unpack("!i", await reader.readexactly(4))[0]
+        if length < 8 or length > protocol.MAX_STARTUP:
+            raise ProtocolError(f"startup packet of length {length}")
+        packet = await reader.readexactly(length - 4)
+        code = struct.unpack_from("!i", packet)[0]
+        if code in (protocol.SSL_REQUEST, protocol.GSSENC_REQUEST):
+            writer.write(b"N")
+            await writer.drain()
+            continue
+        return code, packet[4:]
+
+
+class ClientConnection:
+    """Relays one client's session to its own upstream connection."""
+
+    def __init__(self, ctx: ProxyContext, reader: asyncio.StreamReader,
+                 writer: asyncio.StreamWriter):
+        self.ctx = ctx
+        self.reader = reader
+        self.writer = writer
+        peer = writer.get_extra_info("peername")
+        self.address = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+        self.pending: OrderedDict[str, bytes] = OrderedDict()
+        self.counters = Counters()
+        self.session: Session | None = None
+        self.key = (0, 0)
+
+    async def run(self) -> None:
+        upstream: Upstream | None = None
+        try:
+            upstream = await self._start()
+            if upstream is not None:
+                await self._relay(upstream)
+        except (ProtocolError, asyncio.IncompleteReadError, ConnectionError) as exc:
+            log.info("client %s: %s", self.address, exc)
+        finally:
+            self.ctx.cancel_keys.pop(self.key, None)
+            if upstream is not None:
+                upstream.close()
+            if self.session is not None:
+                await self._audit("pgproxy.disconnected", {
+                    "statements": self.counters.statements,
+                    "refused": self.counters.refused,
+                    "rows_affected": self.counters.rows,
+                })
+            self.writer.close()
+
+    async def _start(self) -> Upstream | None:
+        code, packet = await _read_startup(self.reader, self.writer)
+        if code == protocol.CANCEL_REQUEST:
+            await self._cancel(packet)
+            return None
+        if code != protocol.PROTOCOL_V3:
+            await self._fatal("0A000", f"protocol version {code >> 16}.{code & 0xFFFF} "
+                              "is not supported")
+            return None
+        params = protocol.parse_startup(packet)
+        if "replication" in params:
+            await self._fatal("0A000", "replication connections are not served by safehold")
+            return None
+        database = params.get("database") or params.get("user", "")
+        if database != self.ctx.target.database:
+            await self._fatal("3D000", f"safehold proxies database {self.ctx.target.database!r} "
+                              f"here, not {database!r}")
+            return None
+        client = await self._authenticate(params)
+        if client is None:
+            return None
+        self.session = Session(
+            client=client, user=params.get("user", ""),
+            application_name=params.get("application_name", ""), address=self.address,
+            database=database,
+        )
+        forwarded = {k: v for k, v in params.items() if k in FORWARDED_PARAMETERS}
+        try:
+            upstream = await connect(self.ctx.target, forwarded)
+        except UpstreamError as exc:
+            await self._audit("pgproxy.upstream-failed", {"error": str(exc)})
+            await self._fatal("08006", f"safehold could not open the database: {exc}")
+            return None
+        self.key = (secrets.randbits(31), secrets.randbits(31))
+        self.ctx.cancel_keys[self.key] = (upstream.pid, upstream.secret)
+        self.writer.write(
+            protocol.authentication(AUTH_OK)
+            + b"".join(upstream.parameters)
+            + protocol.backend_key_data(*self.key)
+            + protocol.ready_for_query(upstream.status)
+        )
+        await self.writer.drain()
+        await self._audit("pgproxy.connected", {})
+        return upstream
+
+    async def _authenticate(self, params: dict[str, str]) -> Client | None:
+        self.writer.write(protocol.authentication(AUTH_CLEARTEXT))
+        await self.writer.drain()
+        header = await self.reader.readexactly(5)
+        length = struct.unpack("!I", header[1:])[0]
+        if header[:1] != b"p" or not 4 < length <= 8192:
+            raise ProtocolError("expected a password message")
+        secret = protocol.cstring(await self.reader.readexactly(length - 4))[0]
+        loop = asyncio.get_running_loop()
+        client = await loop.run_in_executor(self.ctx.executor, self.ctx.verify, secret)
+        if client is None:
+            await self._audit("pgproxy.auth-failed", {
+                "user": params.get("user", ""),
+                "application_name": params.get("application_name", ""),
+            }, actor=None)
+            await self._fatal("28P01", "safehold: the password is not a valid agent token "
+                              "(unknown, revoked or mistyped); ask the user for a token")
+            return None
+        return client
+
+    async def _cancel(self, packet: bytes) -> None:
+        if len(packet) < 8:
+            return
+        upstream_key = self.ctx.cancel_keys.get(struct.unpack_from("!ii", packet))
+        if upstream_key is not None:
+            from safehold.pgproxy.upstream import send_cancel
+
+            await send_cancel(self.ctx.target, *upstream_key)
+
+    async def _relay(self, upstream: Upstream) -> None:
+        to_client = asyncio.create_task(self._from_upstream(upstream))
+        to_upstream = asyncio.create_task(self._from_client(upstream))
+        try:
+            done, _ = await asyncio.wait(
+                {to_client, to_upstream}, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for task in (to_client, to_upstream):
+                task.cancel()
+            await asyncio.gather(to_client, to_upstream, return_exceptions=True)
+        for task in done:
+            exc = None if task.cancelled() else task.exception()
+            if exc is not None and not isinstance(exc, (ConnectionError, ProtocolError)):
+                log.error("relay for %s failed", self.address, exc_info=exc)
+                await self._fatal("XX000", f"safehold's proxy failed: {type(exc).__name__}")
+
+    async def _from_client(self, upstream: Upstream) -> None:
+        buf = protocol.MessageBuffer()
+        while True:
+            data = await self.reader.read(1 << 16)
+            if not data:
+                return
+            buf.feed(data)
+            spans = buf.messages()
+            if not spans:
+                continue
+            view, out = buf.view(), bytearray()
+            for type, start, end in spans:
+                if type[0] not in FRONTEND_TYPES:
+                    raise ProtocolError(f"unexpected message {type!r} from the client")
+                if type in (b"Q", b"P", b"F"):
+                    out += await self._judged(type, bytes(view[start + 5:end]))
+                else:
+                    out += view[start:end]
+            buf.take(spans[-1][2])
+            upstream.writer.write(out)
+            await upstream.writer.drain()
+
+    async def _judged(self, type: bytes, body: bytes) -> bytes:
+        """The message to forward: the client's own, or a sentinel that fails in its place."""
+        assert self.session is not None
+        self.counters.statements += 1
+        if type == b"F":
+            refusal: Refusal | None = Refusal(
+                "safehold refused a FunctionCall message: a function called by its OID cannot "
+                "be judged", "Call the function with SELECT so the statement can be judged.")
+        else:
+            sql = protocol.query_text(body) if type == b"Q" else protocol.parse_message(body)[1]
+            loop = asyncio.get_running_loop()
+            refusal = await loop.run_in_executor(
+                self.ctx.executor, self.ctx.judge.judge, sql, self.session
+            )
+        if refusal is None:
+            return protocol.encode(type, body)
+        self.counters.refused += 1
+        nonce = f"safehold_refused_{secrets.token_hex(8)}"
+        self.pending[nonce] = protocol.error_response(
+            refusal.message, code=refusal.code, detail=refusal.detail
+        )
+        while len(self.pending) > _PENDING_LIMIT:
+            self.pending.popitem(last=False)
+        if type == b"P":
+            return protocol.parse_bytes(protocol.parse_message(body)[0], nonce)
+        return protocol.query_bytes(nonce)
+
+    async def _from_upstream(self, upstream: Upstream) -> None:
+        buf = protocol.MessageBuffer(limit=1 << 30)
+        while True:
+            data = await upstream.reader.read(1 << 18)
+            if not data:
+                raise ConnectionError("the database closed the connection")
+            buf.feed(data)
+            spans = buf.messages()
+            if not spans:
+                continue
+            view = buf.view()
+            if self.pending or any(t in (b"E", b"C") for t, _, _ in spans):
+                out = bytearray()
+                for type, start, end in spans:
+                    if type == b"E" and self.pending:
+                        out += self._substitute(bytes(view[start:end]))
+                        continue
+                    if type == b"C":
+                        rows = protocol.command_rows(bytes(view[start + 5:end]))
+                        if rows is not None and not view[start + 5:end].startswith(b"SELECT"):
+                            self.counters.rows += rows
+                    out += view[start:end]
+                self.writer.write(out)
+            else:
+                self.writer.write(bytes(view[:spans[-1][2]]))
+            buf.take(spans[-1][2])
+            await self.writer.drain()
+
+    def _substitute(self, raw: bytes) -> bytes:
+        text = protocol.error_fields(raw[5:]).get("M", "")
+        for nonce in self.pending:
+            if nonce in text:
+                return self.pending.pop(nonce)
+        return raw
+
+    async def _fatal(self, code: str, message: str) -> None:
+        try:
+            self.writer.write(protocol.error_response(message, code=code, severity="FATAL"))
+            await self.writer.drain()
+        except ConnectionError:
+            pass
+
+    async def _audit(self, type: str, data: dict[str, Any], actor: str | None = "") -> None:
+        s = self.session
+        payload = {
+            "client_address": self.address,
+            "database": self.ctx.target.database,
+            **({"user": s.user, "application_name": s.application_name,
+                "session": s.key} if s else {}),
+            **data,
+        }
+        who = (s.client.identity if s else None) if actor == "" else actor
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(
+                self.ctx.executor, lambda: self.ctx.audit.append(type, payload, actor=who)
+            )
+        except Exception:
+            log.exception("could not audit %s", type)
