@@ -112,7 +112,15 @@ class StatementJudge:
             evaluation = self.safehold.evaluate(action, requester=session.client.identity)
         decision = evaluation.decision
         if decision.verdict is Verdict.ALLOW:
-            return self._snapshot_first(action, decision)
+            refusal = self._snapshot_first(action, decision)
+            if refusal is not None:
+                with self._lock:
+                    self.safehold.audit.append(
+                        "pgproxy.snapshot-refused",
+                        {"sql": sql, "session": session.key, "reason": refusal.message},
+                        actor=session.client.identity,
+                    )
+            return refusal
         if decision.verdict is Verdict.ASK:
             hold = None
             if evaluation.approval is not None:
