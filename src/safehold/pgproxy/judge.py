@@ -9,7 +9,6 @@ unknown, which is at least ask — the parser never gets unbounded work.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -68,7 +67,6 @@ class StatementJudge:
         self.snapshot = snapshot
         self.environment = environment
         self.max_statement_bytes = max_statement_bytes
-        self._lock = threading.Lock()
 
     def judge(self, sql: str, session: Session) -> Refusal | None:
         """None when every statement of `sql` is allowed; else the refusal. Never raises:
@@ -108,18 +106,16 @@ class StatementJudge:
 
     def _judge_one(self, sql: str, session: Session) -> Refusal | None:
         action = self.action(sql, session)
-        with self._lock:
-            evaluation = self.safehold.evaluate(action, requester=session.client.identity)
+        evaluation = self.safehold.evaluate(action, requester=session.client.identity)
         decision = evaluation.decision
         if decision.verdict is Verdict.ALLOW:
             refusal = self._snapshot_first(action, decision)
             if refusal is not None:
-                with self._lock:
-                    self.safehold.audit.append(
-                        "pgproxy.snapshot-refused",
-                        {"sql": sql, "session": session.key, "reason": refusal.message},
-                        actor=session.client.identity,
-                    )
+                self.safehold.audit.append(
+                    "pgproxy.snapshot-refused",
+                    {"sql": sql, "session": session.key, "reason": refusal.message},
+                    actor=session.client.identity,
+                )
             return refusal
         if decision.verdict is Verdict.ASK:
             hold = None

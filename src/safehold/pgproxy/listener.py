@@ -1,7 +1,8 @@
 """The proxy's listening socket: one `ClientConnection` per client, one upstream each.
 
-Decisions and audit writes run on one worker thread (the store is synchronous); the socket
-work stays on the event loop, so a slow decision delays only the session that asked for it.
+Decisions and audit writes run on a pool of worker threads (the store is synchronous, and the
+audit log commits concurrent appends together); the socket work stays on the event loop, so a
+slow decision delays only the session that asked for it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ class ProxySettings:
     port: int
     environment: str
     max_statement_bytes: int = 256 * 1024
+    #: Threads deciding and auditing at once; each client waits only for its own statement.
+    workers: int = 16
 
 
 def check_loopback(host: str) -> None:
@@ -50,7 +53,9 @@ class PgProxy:
                  verify: TokenVerifier):
         check_loopback(settings.host)
         self.settings = settings
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pgproxy-judge")
+        self.executor = ThreadPoolExecutor(
+            max_workers=settings.workers, thread_name_prefix="pgproxy-judge"
+        )
         judge = StatementJudge(
             safehold, environment=settings.environment,
             max_statement_bytes=settings.max_statement_bytes,
