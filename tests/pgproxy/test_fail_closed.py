@@ -114,9 +114,11 @@ def test_oversized_statement_is_unknown_and_passes_once_approved(
                 conn.execute(huge)  # an approval is used once
 
 
-def test_snapshot_first_without_a_snapshot_driver_is_refused_even_when_approved(
+def test_snapshot_first_with_nothing_to_capture_is_refused_even_when_approved(
     tmp_path: Path, scram_pg: pg.PostgresServer
 ) -> None:
+    """The database is in no inventory with a snapshot store, so the one decision path refuses
+    the approved statement (rule snapshot-first); the proxy never forwards it."""
     for running in _started(tmp_path, scram_pg):
         with running.connect(autocommit=True) as conn, pytest.raises(
             psycopg.errors.InsufficientPrivilege
@@ -132,9 +134,8 @@ def test_snapshot_first_without_a_snapshot_driver_is_refused_even_when_approved(
             conn.execute("DROP TABLE accounts")
         assert running.rows("SELECT count(*) FROM accounts") == [(50,)]
         last = running.audit()[-1]
-        assert last.decision == Verdict.ALLOW.value  # approved; the proxy still held it back
-        held = running.audit("pgproxy.snapshot-refused")
-        assert len(held) == 1 and "DROP TABLE accounts" in held[0].payload
+        assert last.decision == Verdict.DENY.value
+        assert "snapshot-first" in last.payload and "DROP TABLE accounts" in last.payload
 
 
 def test_cli_refuses_a_non_loopback_listener_and_a_password_in_the_url(tmp_path: Path) -> None:
