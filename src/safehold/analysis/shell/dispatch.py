@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from safehold.analysis.scripts import follow, runners, written
 from safehold.analysis.shell import connections, credentials, embedded, interpreters, wrappers
 from safehold.analysis.shell.handlers import HANDLERS, NETWORK
 from safehold.analysis.shell.normalize import command_name
-from safehold.analysis.shell.paths import DYN, DYN_TEXT
+from safehold.analysis.shell.paths import DYN
 from safehold.analysis.shell.words import Arg, Output, Scope
 from safehold.catalog.matcher import match_family, parse_args
 from safehold.catalog.schema import Entry, Family
@@ -56,8 +57,11 @@ class Dispatcher:
         if not argv:
             for name, arg in assigns:
                 scope.env[name] = arg.text if arg.static else None
+            written.record(self.state, argv, redirects.outputs, Output(""), stdin, scope)
             return Output()
-        return self.run(argv, scope, stdin, walker, redirects.inputs, assigns, 0)
+        out = self.run(argv, scope, stdin, walker, redirects.inputs, assigns, 0)
+        written.record(self.state, argv, redirects.outputs, out, stdin, scope)
+        return out
 
     def redirections(self, redirects: Redirects, scope: Scope, walker: Walker,
                      source: str) -> None:
@@ -150,6 +154,10 @@ class Dispatcher:
         out = Output(None, (name,))
         inline_code = False
         handler = HANDLERS.get(name)
+        if "/" in first.text:
+            follow.run_file(self, first, None, args, scope, walker, level, source, direct=True)
+        if name in runners.RUNNERS:
+            runners.RUNNERS[name](self, name, args, scope, walker, level, source)
         if handler is not None:
             handled = handler(self, name, args, scope, stdin, walker, inputs, level, source)
             if handled is not None:
@@ -325,6 +333,8 @@ class Dispatcher:
                 self.state.unknown("shell:opaque-string",
                                    f"{name} runs a script whose name is only known at run time",
                                    source)
+            else:
+                follow.run_file(self, script, "shell", args[i + 1:], scope, walker, 0, source)
             return Output(None, (name,))
         return self._from_stdin(name, stdin, scope, walker, source)
 
@@ -389,26 +399,13 @@ class Dispatcher:
                 st.unknown("shell:opaque-code", f"{name} loads a module whose name is only "
                            "known at run time", source)
         for code in codes:
-            fx = interpreters.code_effects(code, lang)
-            fx.argvs = [[a.replace(DYN_TEXT, DYN) for a in argv] for argv in fx.argvs]
-            fx.deletes = [(p.replace(DYN_TEXT, DYN), r) for p, r in fx.deletes]
-            for reason in fx.unknowns:
-                st.unknown("shell:opaque-code", reason, source)
-            for text in fx.shells:
-                walker.run_text(text, scope.child(), None, source=f"{name} code")
-            for argv in fx.argvs:
-                if argv:
-                    self.run([Arg(a, DYN not in a) for a in argv], scope.child(), None, walker,
-                             level=level + 1)
-            fx.writes = [p.replace(DYN_TEXT, DYN) for p in fx.writes]
-            for path in fx.writes:
-                self.run([Arg("tee"), Arg("-a"), Arg(path)], scope, None, walker, level=level + 1)
-            self.guard_paths([Arg(p.replace(DYN_TEXT, DYN)) for p in fx.opens], scope, source)
-            for path, recursive in fx.deletes:
-                flags = "-rf" if recursive else "-f"
-                self.run([Arg("rm"), Arg(flags), Arg(path, DYN not in path,
-                                                     any(c in path for c in "*?["))],
-                         scope, None, walker, level=level + 1)
+            follow.apply_effects(self, interpreters.code_effects(code, lang), name, scope,
+                                 walker, level, source)
+        if inv.script is not None and inv.script.static and not inv.script.procsub:
+            rest = list(args[args.index(inv.script) + 1:]) if inv.script in args else []
+            follow.run_file(self, inv.script, lang, rest, scope, walker, level, source)
+        elif inv.module is not None and lang == "python":
+            runners.python_module(self, inv.module, args, scope, walker, level, source)
         return bool(inv.code)
 
     # -- catalog ------------------------------------------------------------------------------

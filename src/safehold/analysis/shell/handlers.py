@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from safehold.analysis.scripts import follow
 from safehold.analysis.shell import templates
 from safehold.analysis.shell.words import Arg, Output, Scope
 
@@ -95,6 +96,9 @@ def _source(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: 
     elif not f.static:
         d.state.unknown("shell:opaque-string", f"{name} runs a file whose name is only known at "
                         "run time", source)
+    else:
+        follow.run_file(d, f, "shell", files[1:], scope, walker, level, source,
+                        same_process=True)
     return Output()
 
 

@@ -1,40 +1,33 @@
 """Look inside interpreter one-liners for what they do to the system.
 
-`python -c` is read with Python's own `ast`; JavaScript, Ruby, Perl, PHP and awk with a small
-tokenizer that knows their strings and comments, so words inside strings or comments are never
-mistaken for calls. What is recovered: shell commands they run (`os.system`, `execSync`,
-`system`, backticks), argv lists they spawn, files they delete (`shutil.rmtree`,
-`fs.rmSync`, `FileUtils.rm_rf`, `unlink`) and files they write (`open(p, 'w')`,
-`fs.writeFileSync`, `File.write`, `shutil.copy`), plus files a client opens and may write
-(`sqlite3.connect`, a socket bound on a path). A command or deletion whose argument is computed
-at run time is reported as not understood, never assumed harmless; a write to a computed path is
-an ordinary write.
+`python -c` is read with Python's own `ast` (`analysis/scripts/python_code.py`); JavaScript,
+Ruby, Perl, PHP and awk with a small tokenizer that knows their strings and comments, so words
+inside strings or comments are never mistaken for calls. What is recovered: shell commands
+they run (`os.system`, `execSync`, `system`, backticks), argv lists they spawn, files they
+delete (`shutil.rmtree`, `fs.rmSync`, `FileUtils.rm_rf`, `unlink`), SQL a JavaScript database
+client runs, and what the code reaches (programs, network, databases). A call whose argument
+is computed at run time is reported as not understood, never assumed harmless.
 """
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from safehold.analysis.scripts.effects import (
+    REACH_DATABASE,
+    REACH_DELETE,
+    REACH_DYNAMIC,
+    REACH_NETWORK,
+    REACH_PROCESS,
+    CodeEffects,
+)
+from safehold.analysis.scripts.effects import merge as _merge
+from safehold.analysis.scripts.modules import module_kinds
+from safehold.analysis.scripts.python_code import python_effects
 from safehold.analysis.shell.paths import DYN
 from safehold.analysis.shell.words import Arg
-
-
-@dataclass(slots=True)
-class CodeEffects:
-    """What a piece of interpreter code was found to do."""
-
-    shells: list[str] = field(default_factory=list)
-    argvs: list[list[str]] = field(default_factory=list)
-    deletes: list[tuple[str, bool]] = field(default_factory=list)
-    unknowns: list[str] = field(default_factory=list)
-    #: files written (opened for writing, copied or moved onto, linked, chmod-ed)
-    writes: list[str] = field(default_factory=list)
-    #: files opened by a client that may write them (a database, a socket bound on a path)
-    opens: list[str] = field(default_factory=list)
-
 
 # -- which interpreter, and where its code is --------------------------------------------------
 
@@ -156,201 +149,6 @@ def invocation(lang: str, args: Sequence[Arg]) -> Invocation:
     else:
         inv.from_stdin = True
     return inv
-
-
-# -- Python ---------------------------------------------------------------------------------
-
-_PY_SHELL = {"os.system", "os.popen", "subprocess.getoutput", "subprocess.getstatusoutput",
-             "commands.getoutput", "asyncio.create_subprocess_shell", "pty.spawn"}
-_PY_SPAWN = {"subprocess.run", "subprocess.call", "subprocess.check_call",
-             "subprocess.check_output", "subprocess.Popen", "asyncio.create_subprocess_exec",
-             "os.execv", "os.execvp", "os.execve", "os.execl", "os.execlp", "os.spawnv",
-             "os.spawnvp", "os.posix_spawn", "os.posix_spawnp", "sh.Command"}
-_PY_DELETE = {"os.remove": False, "os.unlink": False, "os.rmdir": False, "os.removedirs": True,
-              "shutil.rmtree": True, "send2trash.send2trash": False}
-_PY_PATH_METHODS = {"unlink": False, "rmdir": False, "rmtree": True}
-_PY_DYNAMIC = {"exec", "eval", "compile", "__import__", "getattr", "importlib.import_module"}
-_PY_OPEN = {"open", "io.open", "codecs.open", "builtins.open"}
-#: call -> which positional arguments it writes
-_PY_WRITE = {"shutil.copy": (1,), "shutil.copy2": (1,), "shutil.copyfile": (1,),
-             "shutil.copytree": (1,), "shutil.move": (0, 1), "os.rename": (0, 1),
-             "os.replace": (0, 1), "os.renames": (0, 1), "os.symlink": (1,), "os.link": (1,),
-             "os.chmod": (0,), "os.chown": (0,), "os.truncate": (0,), "os.utime": (0,),
-             "os.mkfifo": (0,), "os.mknod": (0,)}
-_PY_PATH_WRITES = {"write_text", "write_bytes", "touch", "symlink_to", "hardlink_to", "chmod",
-                   "rename", "replace"}
-_PY_OPENS = {"sqlite3.connect", "dbm.open", "shelve.open"}
-
-
-class _PyVisitor(ast.NodeVisitor):
-    def __init__(self, effects: CodeEffects):
-        self.fx = effects
-        self.aliases: dict[str, str] = {}
-        self.consts: dict[str, str] = {}
-
-    def visit_Import(self, node: ast.Import) -> None:
-        for a in node.names:
-            self.aliases[a.asname or a.name.split(".")[0]] = a.name if a.asname else \
-                a.name.split(".")[0]
-
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-        for a in node.names:
-            self.aliases[a.asname or a.name] = f"{node.module}.{a.name}"
-
-    def visit_Assign(self, node: ast.Assign) -> None:
-        value = self._str(node.value)
-        for t in node.targets:
-            if isinstance(t, ast.Name):
-                if value is not None:
-                    self.consts[t.id] = value
-                else:
-                    self.consts.pop(t.id, None)
-        self.generic_visit(node)
-
-    def _dotted(self, node: ast.AST) -> str | None:
-        if isinstance(node, ast.Name):
-            return self.aliases.get(node.id, node.id)
-        if isinstance(node, ast.Attribute):
-            base = self._dotted(node.value)
-            return f"{base}.{node.attr}" if base else None
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
-                node.func.id == "__import__" and node.args:
-            return self._str(node.args[0])
-        return None
-
-    def _str(self, node: ast.AST) -> str | None:
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            return node.value
-        if isinstance(node, ast.Name) and node.id in self.consts:
-            return self.consts[node.id]
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-            left, right = self._str(node.left), self._str(node.right)
-            if left is not None and right is not None:
-                return left + right
-        if isinstance(node, ast.JoinedStr):
-            parts = []
-            for v in node.values:
-                s = self._str(v) if not isinstance(v, ast.FormattedValue) else self._str(v.value)
-                parts.append(s if s is not None else DYN)
-            return "".join(parts)
-        return None
-
-    def _argv(self, node: ast.AST) -> list[str] | None:
-        if isinstance(node, ast.List | ast.Tuple):
-            return [self._str(e) or DYN for e in node.elts]
-        return None
-
-    def visit_Call(self, node: ast.Call) -> None:
-        self.generic_visit(node)
-        name = self._dotted(node.func) or ""
-        first = node.args[0] if node.args else None
-        if name in _PY_SHELL:
-            self._shell(name, first)
-        elif name in _PY_SPAWN or name.startswith("subprocess."):
-            shell = any(k.arg == "shell" and isinstance(k.value, ast.Constant) and k.value.value
-                        for k in node.keywords)
-            if first is None:
-                first = next((k.value for k in node.keywords if k.arg == "args"), None)
-            argv = self._argv(first) if first is not None else None
-            text = self._str(first) if first is not None else None
-            if name.startswith("os.exec") or name.startswith("os.spawn"):
-                rest = [self._str(a) or DYN for a in node.args[1:]]
-                if name.startswith("os.spawn"):
-                    rest = rest[1:]
-                argv = rest[1:] if name.endswith("l") or name.endswith("lp") else \
-                    (self._argv(node.args[1]) if len(node.args) > 1 else None)
-                text = None
-            if argv is not None:
-                if shell:
-                    self.fx.shells.append(" ".join(argv))
-                else:
-                    self.fx.argvs.append(argv)
-            elif text is not None:
-                if shell or name in ("subprocess.getoutput",):
-                    self.fx.shells.append(text)
-                else:
-                    self.fx.argvs.append(text.split())
-            elif first is not None:
-                self.fx.unknowns.append(f"python passes a computed command to {name}()")
-        elif name in _PY_DELETE:
-            path = self._str(first) if first is not None else None
-            if path is None:
-                self.fx.unknowns.append(f"python deletes a computed path with {name}()")
-            else:
-                self.fx.deletes.append((path, _PY_DELETE[name]))
-        elif isinstance(node.func, ast.Attribute) and node.func.attr in _PY_PATH_METHODS and \
-                isinstance(node.func.value, ast.Call):
-            inner = node.func.value
-            inner_name = self._dotted(inner.func) or ""
-            if inner_name.rsplit(".", 1)[-1] in ("Path", "PurePath", "PosixPath"):
-                path = self._str(inner.args[0]) if inner.args else None
-                if path is None:
-                    self.fx.unknowns.append("python deletes a computed pathlib path")
-                else:
-                    self.fx.deletes.append((path, _PY_PATH_METHODS[node.func.attr]))
-        elif name in _PY_OPEN:
-            mode = node.args[1] if len(node.args) > 1 else next(
-                (k.value for k in node.keywords if k.arg == "mode"), None)
-            text = self._str(mode) if mode is not None else "r"
-            if text is None or set(text) & set("wax+"):
-                self._written(first)
-        elif name in _PY_WRITE:
-            for i in _PY_WRITE[name]:
-                arg = node.args[i] if i < len(node.args) else None
-                self._written(arg)
-        elif name in _PY_OPENS or (isinstance(node.func, ast.Attribute) and
-                                   node.func.attr == "bind"):
-            path = self._str(first) if first is not None else None
-            if path is not None:
-                self.fx.opens.append(path)
-        elif isinstance(node.func, ast.Attribute) and node.func.attr in _PY_PATH_WRITES and \
-                isinstance(node.func.value, ast.Call) and \
-                (self._dotted(node.func.value.func) or "").rsplit(".", 1)[-1] in (
-                    "Path", "PurePath", "PosixPath"):
-            inner = node.func.value
-            self._written(inner.args[0] if inner.args else None)
-            if node.func.attr in ("rename", "replace"):
-                self._written(first)
-        elif name in _PY_DYNAMIC:
-            if first is None or self._str(first) is None:
-                self.fx.unknowns.append(f"python runs dynamic code through {name}()")
-            elif name in ("exec", "eval", "compile"):
-                inner_fx = python_effects(self._str(first) or "")
-                _merge(self.fx, inner_fx)
-
-    def _written(self, arg: ast.AST | None) -> None:
-        """A write to a path known before the code runs; a computed one is an ordinary write
-        to somewhere unknown, which costs nothing more than a write."""
-        path = self._str(arg) if arg is not None else None
-        if path is not None and DYN not in path:
-            self.fx.writes.append(path)
-
-    def _shell(self, name: str, arg: ast.AST | None) -> None:
-        text = self._str(arg) if arg is not None else None
-        if text is None:
-            self.fx.unknowns.append(f"python passes a computed command to {name}()")
-        else:
-            self.fx.shells.append(text)
-
-
-def _merge(into: CodeEffects, other: CodeEffects) -> None:
-    into.shells += other.shells
-    into.argvs += other.argvs
-    into.deletes += other.deletes
-    into.unknowns += other.unknowns
-    into.writes += other.writes
-    into.opens += other.opens
-
-
-def python_effects(code: str) -> CodeEffects:
-    fx = CodeEffects()
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
-        fx.unknowns.append(f"python code does not parse ({type(exc).__name__})")
-        return fx
-    _PyVisitor(fx).visit(tree)
-    return fx
 
 
 # -- JavaScript, Ruby, Perl, PHP, awk -----------------------------------------------------------
@@ -532,6 +330,7 @@ def script_effects(code: str, lang: str) -> CodeEffects:
     deletes = _DELETE_CALLS.get(lang, {})
     writes = _WRITE_CALLS.get(lang, {})
     evals = _EVAL_CALLS.get(lang, set())
+    dialect = _js_modules(toks, fx) if lang == "js" else None
     for i, t in enumerate(toks):
         if t.kind == "bt":
             if t.dynamic:
@@ -563,7 +362,18 @@ def script_effects(code: str, lang: str) -> CodeEffects:
             continue
         args, literal = _call_args(toks, i)
         first = args[0] if args else None
+        if dialect is not None and short in _JS_SQL_CALLS and "." in t.text + (
+                toks[i - 1].text if i else ""):
+            fx.reaches.add(REACH_DATABASE)
+            if isinstance(first, _Tok) and not first.dynamic:
+                fx.sql.append((dialect or "postgres", first.text))
+            elif first is not None:
+                fx.unknowns.append(f"{lang} hands SQL computed at run time to {short}()")
+            continue
+        if name in ("fetch", "globalThis.fetch") and lang == "js":
+            fx.reaches.add(REACH_NETWORK)
         if name in shell_calls or (short in shell_calls and "." in name):
+            fx.reaches.add(REACH_PROCESS)
             if isinstance(first, _Tok) and not first.dynamic and literal and len(args) == 1:
                 fx.shells.append(first.text)
             elif isinstance(first, _Tok) and not first.dynamic and literal:
@@ -571,6 +381,7 @@ def script_effects(code: str, lang: str) -> CodeEffects:
             else:
                 fx.unknowns.append(f"{lang} passes a computed command to {name}()")
         elif name in spawn_calls or short in spawn_calls:
+            fx.reaches.add(REACH_PROCESS)
             if isinstance(first, _Tok) and not first.dynamic:
                 argv = [first.text]
                 for a in args[1:]:
@@ -580,6 +391,7 @@ def script_effects(code: str, lang: str) -> CodeEffects:
             else:
                 fx.unknowns.append(f"{lang} spawns a computed command with {name}()")
         elif name in deletes or (short in deletes and lang == "js"):
+            fx.reaches.add(REACH_DELETE)
             recursive = deletes.get(name, deletes.get(short))
             if recursive is None:
                 recursive = any(x.kind == "id" and x.text == "recursive" for x in
@@ -597,8 +409,37 @@ def script_effects(code: str, lang: str) -> CodeEffects:
             if isinstance(first, _Tok) and not first.dynamic and literal:
                 _merge(fx, script_effects(first.text, lang))
             else:
+                fx.reaches.add(REACH_DYNAMIC)
                 fx.unknowns.append(f"{lang} runs dynamic code through {name}()")
     return fx
+
+
+#: Database client methods that take SQL text (`client.query("…")`, `db.exec("…")`).
+_JS_SQL_CALLS = frozenset({"query", "execute", "exec", "run", "raw", "$executeRawUnsafe",
+                           "$queryRawUnsafe", "unsafe"})
+
+
+def _js_modules(toks: list[_Tok], fx: CodeEffects) -> str | None:
+    """Record what the modules a JavaScript file loads reach; the SQL dialect of its database
+    driver ("" when it has one without SQL), or None when it loads none."""
+    kinds = module_kinds("javascript")
+    dialect: str | None = None
+    for i, t in enumerate(toks):
+        if t.kind != "str" or t.dynamic or i == 0:
+            continue
+        before = toks[i - 1].text
+        loads = before == "from" or (before == "(" and i > 1 and toks[i - 2].text in (
+            "require", "import")) or (before == "import")
+        if not loads:
+            continue
+        reach = kinds.reach(t.text.removeprefix("node:"))
+        if reach == "network":
+            fx.reaches.add(REACH_NETWORK)
+        elif reach == "database":
+            fx.reaches.add(REACH_DATABASE)
+            found = kinds.dialect(t.text) or ""
+            dialect = found if dialect is None or not dialect else dialect
+    return dialect
 
 
 def code_effects(code: str, lang: str) -> CodeEffects:

@@ -32,6 +32,11 @@ class State:
     creds: list[Finding] = field(default_factory=list)
     unknowns: list[Finding] = field(default_factory=list)
     embedded: list[Facts] = field(default_factory=list)
+    #: Files this command writes before later parts of it run (path -> content, None when the
+    #: content is only known at run time); scripts are read from here first.
+    written: dict[str, str | None] = field(default_factory=dict)
+    #: Script files being followed right now, so a script that runs itself is not re-entered.
+    following: set[str] = field(default_factory=set)
     _seen: set[tuple[str, str, str]] = field(default_factory=set)
     _timed_out: bool = False
     connections: ConnectionData | None = None
