@@ -105,15 +105,15 @@ def run_text(d: Dispatcher, script: ScriptText, lang: str, args: Sequence[Arg], 
     text = script.text or ""
     if lang == "shell":
         inner = scope if same_process else scope.child()
+        if not same_process:
+            inner.env["0"] = script.path
         for k, a in enumerate(args[:9], start=1):
             inner.env[str(k)] = a.text if a.static else None
-        return d.shell_string(Arg(text.replace(DYN_TEXT, DYN) if DYN_TEXT in text else text,
-                                  DYN_TEXT not in text),
-                              inner, None, walker, source, source,
+        return d.shell_string(Arg(text), inner, None, walker, source, source,
                               new_process=not same_process)
     if lang == "python":
-        fx = python_effects(text)
-        _local_modules(fx, script.path, scope.cwd)
+        fx = python_effects(text, d.state.ctx.tmpdir)
+        _local_modules(fx, script.path, scope.cwd, d.state.ctx.tmpdir)
     else:
         from safehold.analysis.shell.interpreters import script_effects
 
@@ -122,7 +122,7 @@ def run_text(d: Dispatcher, script: ScriptText, lang: str, args: Sequence[Arg], 
     return Output(None, (lang,))
 
 
-def _local_modules(fx: CodeEffects, path: str, cwd: str | None) -> None:
+def _local_modules(fx: CodeEffects, path: str, cwd: str | None, tmpdir: str) -> None:
     """Merge the effects of the script's own modules (`import helpers` next to it)."""
     seen: set[str] = set()
     queue = sorted(fx.imports)
@@ -145,7 +145,7 @@ def _local_modules(fx: CodeEffects, path: str, cwd: str | None) -> None:
                     fx.unknowns.append(f"module {name} is imported, but {module.problem}")
                 break
             loaded += 1
-            sub = python_effects(module.text)
+            sub = python_effects(module.text, tmpdir)
             queue += sorted(sub.imports - seen)
             merge(fx, sub)
             break

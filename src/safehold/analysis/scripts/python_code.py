@@ -24,7 +24,7 @@ from safehold.analysis.scripts.effects import (
     merge,
 )
 from safehold.analysis.scripts.modules import module_kinds
-from safehold.analysis.shell.paths import DYN
+from safehold.analysis.shell.paths import BELOW, DYN
 
 _PY_SHELL = {"os.system", "os.popen", "subprocess.getoutput", "subprocess.getstatusoutput",
              "commands.getoutput", "asyncio.create_subprocess_shell", "pty.spawn"}
@@ -46,11 +46,16 @@ _SQL_FUNCTIONS = {"sqlalchemy.text", "sqlalchemy.sql.text", "psycopg.sql.SQL",
 _REDIS_METHODS = {"flushall": "FLUSHALL", "flushdb": "FLUSHDB"}
 _HTTP_VERBS = {"get", "post", "put", "patch", "delete", "head", "options"}
 _HTTP_LIBS = ("requests", "httpx", "aiohttp", "urllib3")
+#: Calls whose value is a fresh directory or file under the temporary directory.
+_TEMP_MAKERS = frozenset({"tempfile.mkdtemp", "tempfile.mkstemp", "tempfile.TemporaryDirectory",
+                          "tempfile.NamedTemporaryFile", "tempfile.gettempdir"})
+_PYTEST_TEMP = frozenset({"tmp_path", "tmpdir"})
 
 
 class _PyVisitor(ast.NodeVisitor):
-    def __init__(self, effects: CodeEffects):
+    def __init__(self, effects: CodeEffects, tmpdir: str = "/tmp"):
         self.fx = effects
+        self.tmpdir = tmpdir.rstrip("/") or "/tmp"
         self.aliases: dict[str, str] = {}
         self.consts: dict[str, str] = {}
         self.lists: dict[str, list[str]] = {}
@@ -82,7 +87,30 @@ class _PyVisitor(ast.NodeVisitor):
             self.aliases[a.asname or a.name] = f"{node.module}.{a.name}"
 
     # -- values known before the code runs ------------------------------------------------
+    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        """pytest hands a fresh temporary directory to a parameter named tmp_path/tmpdir."""
+        if "pytest" in self.aliases.values() or "pytest" in self.fx.imports:
+            for a in node.args.args + node.args.kwonlyargs:
+                if a.arg in _PYTEST_TEMP:
+                    self.consts[a.arg] = f"{self.tmpdir}/{BELOW}{a.arg}"
+        self.generic_visit(node)
+
+    visit_FunctionDef = _function
+    visit_AsyncFunctionDef = _function
+
+    def visit_With(self, node: ast.With) -> None:
+        for item in node.items:
+            if isinstance(item.optional_vars, ast.Name) and isinstance(
+                    item.context_expr, ast.Call) and (
+                    self._dotted(item.context_expr.func) or "") in _TEMP_MAKERS:
+                self.consts[item.optional_vars.id] = f"{self.tmpdir}/{BELOW}tmp"
+        self.generic_visit(node)
+
     def visit_Assign(self, node: ast.Assign) -> None:
+        if isinstance(node.value, ast.Call) and (self._dotted(node.value.func) or "") in \
+                _TEMP_MAKERS and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            self.consts[node.targets[0].id] = f"{self.tmpdir}/{BELOW}tmp"
+            return
         value = self._str(node.value)
         argv = self._argv(node.value) if isinstance(node.value, ast.List | ast.Tuple) else None
         for t in node.targets:
@@ -111,6 +139,15 @@ class _PyVisitor(ast.NodeVisitor):
             return node.value
         if isinstance(node, ast.Name) and node.id in self.consts:
             return self.consts[node.id]
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+            left, right = self._str(node.left), self._str(node.right)
+            if left is not None and right is not None:
+                return left.rstrip("/") + "/" + right
+        if isinstance(node, ast.Call) and (self._dotted(node.func) or "") in (
+                "os.path.join", "pathlib.Path", "Path", "pathlib.PurePath") and node.args:
+            parts = [self._str(a) for a in node.args]
+            if all(p is not None for p in parts):
+                return "/".join(p.rstrip("/") for p in parts if p is not None)
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
             left, right = self._str(node.left), self._str(node.right)
             if left is not None and right is not None:
@@ -175,10 +212,13 @@ class _PyVisitor(ast.NodeVisitor):
                 self.fx.unknowns.append("python deletes a computed pathlib path")
             else:
                 self.fx.deletes.append((path, _PY_PATH_METHODS[attr]))
+        elif name == "getattr":
+            if len(node.args) < 2 or self._str(node.args[1]) is None:
+                self.fx.unknowns.append("python looks up an attribute named at run time with "
+                                        "getattr()")
         elif name in _PY_DYNAMIC:
             if first is None or self._str(first) is None:
-                if name != "getattr":
-                    self.fx.reaches.add(REACH_DYNAMIC)
+                self.fx.reaches.add(REACH_DYNAMIC)
                 self.fx.unknowns.append(f"python runs dynamic code through {name}()")
             elif name in ("exec", "eval", "compile"):
                 merge(self.fx, python_effects(self._str(first) or ""))
@@ -275,12 +315,12 @@ class _PyVisitor(ast.NodeVisitor):
         return True
 
 
-def python_effects(code: str) -> CodeEffects:
+def python_effects(code: str, tmpdir: str = "/tmp") -> CodeEffects:
     fx = CodeEffects()
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
         fx.unknowns.append(f"python code does not parse ({type(exc).__name__})")
         return fx
-    _PyVisitor(fx).visit(tree)
+    _PyVisitor(fx, tmpdir).visit(tree)
     return fx

@@ -49,10 +49,11 @@ _PM_BUILTINS = frozenset({
     "root", "licenses", "deploy", "dedupe", "doctor", "help", "info", "cache", "global",
     "workspace", "workspaces", "plugin", "set", "node", "login", "logout", "version", "search",
     "npm", "constraints", "explain", "check", "autoclean", "owner", "policies", "tag", "team",
-    "upgrade-interactive", "generate-lock-entry", "x", "build", "pm", "whoami",
+    "upgrade-interactive", "generate-lock-entry", "whoami",
     "completion", "recursive", "-r", "self-update", "catalog", "approve-builds",
-    "ignored-builds", "sbom", "repl",
+    "ignored-builds", "sbom",
 })
+_BUN_BUILTINS = frozenset({"build", "x", "pm", "repl", "completions", "upgrade"})
 
 
 # -- shared -------------------------------------------------------------------------------------
@@ -230,7 +231,8 @@ def _npm_like(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, walke
         names = ["prepack", "prepare", "postpack"] if verb == "pack" else [
             "prepublishOnly", "prepack", "prepare", "postpack", "publish", "postpublish"]
         _run_package(d, name, directory, names, scope, walker, source, True)
-    elif name != "npm" and verb not in _PM_BUILTINS and not verb.startswith("-"):
+    elif name != "npm" and verb not in _PM_BUILTINS and not verb.startswith("-") and not (
+            name == "bun" and verb in _BUN_BUILTINS):
         if name == "bun" and _bun_file(d, verb, directory, rest, scope, walker, level, source):
             return
         _run_package(d, name, directory, [verb], scope, walker, source,

@@ -8,6 +8,7 @@ and returns what the command prints, when that can be known.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -172,12 +173,33 @@ def _trap(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Ou
                           new_process=False)
 
 
+def _path_of(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Output | None,
+             walker: Walker, inputs: Sequence[Arg], level: int, source: str) -> Output:
+    """dirname / basename / realpath print a path computed from their argument, so
+    `cd "$(dirname "$0")"` moves to a known directory when the argument is known."""
+    words = [a for a in args if not a.text.startswith("-")]
+    if len(words) != 1 or not words[0].static or len(words) != len(args):
+        return Output(None, (name,))
+    text = words[0].text
+    if name == "dirname":
+        out = posixpath.dirname(text.rstrip("/") or "/") or "."
+    elif name == "basename":
+        out = posixpath.basename(text.rstrip("/")) or "/"
+    else:
+        resolved = d.state.paths.resolve(text, scope.cwd)
+        if resolved is None:
+            return Output(None, (name,))
+        out = resolved
+    return Output(out + "\n")
+
+
 Handler = Callable[["Dispatcher", str, Sequence[Arg], Scope, "Output | None", "Walker",
                     Sequence[Arg], int, str], "Output | None"]
 
 HANDLERS: dict[str, Handler] = {
     "trap": _trap,
     "mktemp": _mktemp,
+    "dirname": _path_of, "basename": _path_of, "realpath": _path_of,
     "echo": _echo, "printf": _echo, "cat": _cat, "cd": _cd, "pushd": _cd, "popd": _cd,
     "read": _read, "mapfile": _read, "readarray": _read, "eval": _eval, "source": _source,
     ".": _source, "xargs": _xargs, "parallel": _xargs, "find": _find,

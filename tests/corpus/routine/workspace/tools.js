@@ -1,0 +1,3 @@
+const fs = require('fs');
+const files = fs.readdirSync('src');
+for (const f of files) console.log(f);
