@@ -27,11 +27,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return proj
 
 
-Run = Callable[[dict[str, str], str], Decision]
-
-
 @pytest.fixture
-def run(guard: Guard, project: Path) -> Run:
+def run(guard: Guard, project: Path) -> Callable[[dict[str, str], str], Decision]:
     """Write `files` into the project, then decide `cmd` run there."""
 
     def go(files: dict[str, str], cmd: str) -> Decision:
@@ -44,9 +41,3 @@ def run(guard: Guard, project: Path) -> Run:
         return guard.decide(Action("shell", cmd, cwd=str(project)))
 
     return go
-
-
-def ids(d: Decision) -> set[str]:
-    f = d.facts
-    return {o.id for o in f.operations} | {c.id for c in f.credentials} | {
-        u.id for u in f.unknowns}

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from conftest import Run, ids
+from script_helpers import Run, ids
 
 ALLOW, HOLD = True, False
 WIPE = "rm -rf ~\n"
@@ -72,3 +71,18 @@ def test_script_judged_by_contents(run: Run, files: dict[str, str], cmd: str, al
     assert (d.verdict == "allow") is allowed, (d.verdict, d.reasons)
     if ident:
         assert ident in ids(d), ids(d)
+
+
+def test_a_script_changed_after_a_decision_is_judged_again(run: Run) -> None:
+    assert run({"x.sh": "echo fine\n"}, "bash x.sh").verdict == "allow"
+    assert run({"x.sh": "rm -rf /\n"}, "bash x.sh").verdict != "allow"
+    assert run({"x.sh": "echo fine\n"}, "bash x.sh").verdict == "allow"
+
+
+def test_a_script_seen_inside_a_longer_command_keeps_all_it_does(run: Run) -> None:
+    # The first command reports `rm -rf /` itself before the script repeats it; the second
+    # runs the script alone and must still see the deletion.
+    first = run({"x.sh": "rm -rf /\n"}, "rm -rf / ; bash x.sh")
+    again = run({}, "bash x.sh")
+    assert first.verdict != "allow" and again.verdict != "allow"
+    assert "fs:rm-recursive" in ids(again)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from conftest import Run, ids
+from script_helpers import Run, ids
 
 ALLOW, HOLD = True, False
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from conftest import Run, ids
+from script_helpers import Run, ids
 
 ALLOW, HOLD = True, False
 

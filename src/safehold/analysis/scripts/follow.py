@@ -20,6 +20,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from safehold.analysis.scripts import cache
 from safehold.analysis.scripts.effects import CodeEffects, merge
 from safehold.analysis.scripts.files import ScriptText, read_script, resolve
 from safehold.analysis.scripts.python_code import python_effects
@@ -91,12 +92,21 @@ def run_file(d: Dispatcher, path_arg: Arg, lang: str | None, args: Sequence[Arg]
         return Output()
     if path in st.following:
         return Output()
-    st.following.add(path)
-    try:
-        return run_text(d, script, lang or language_of(script), args, scope, walker, level,
-                        f"{source} -> {shown}", same_process)
-    finally:
-        st.following.discard(path)
+    lang = lang or language_of(script)
+    inner_source = f"{source} -> {shown}"
+
+    def go() -> Output:
+        st.following.add(path)
+        try:
+            return run_text(d, script, lang, args, scope, walker, level, inner_source,
+                            same_process)
+        finally:
+            st.following.discard(path)
+
+    if same_process or path in st.written or st.following:
+        return go()  # `source` changes this shell's variables; nested runs share the outer key
+    return cache.followed(st, lang, path, script.text, args, scope, inner_source, go,
+                          Output(None, (lang,)))
 
 
 def run_text(d: Dispatcher, script: ScriptText, lang: str, args: Sequence[Arg], scope: Scope,
