@@ -39,7 +39,12 @@ def read_script(path: str, written: Mapping[str, str | None]) -> ScriptText:
         return ScriptText(path, content)
     try:
         with open(path, "rb") as fh:
-            data = fh.read(MAX_SCRIPT_BYTES + 1)
+            data = fh.read(8192)
+            if b"\0" in data:
+                return ScriptText(path, binary=True,
+                                  problem="it is a compiled program, not a script")
+            if len(data) == 8192:
+                data += fh.read(MAX_SCRIPT_BYTES + 1 - len(data))
     except FileNotFoundError:
         return ScriptText(path, missing=True)
     except IsADirectoryError:
@@ -48,8 +53,6 @@ def read_script(path: str, written: Mapping[str, str | None]) -> ScriptText:
         return ScriptText(path, problem=f"it cannot be read ({exc.strerror or type(exc).__name__})")
     if len(data) > MAX_SCRIPT_BYTES:
         return ScriptText(path, problem=f"it is larger than {MAX_SCRIPT_BYTES} bytes")
-    if b"\0" in data[:8192]:
-        return ScriptText(path, binary=True, problem="it is a compiled program, not a script")
     return ScriptText(path, data.decode("utf-8", "replace"))
 
 
