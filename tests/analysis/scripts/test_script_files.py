@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from script_helpers import Run, ids
 
@@ -86,3 +89,10 @@ def test_a_script_seen_inside_a_longer_command_keeps_all_it_does(run: Run) -> No
     again = run({}, "bash x.sh")
     assert first.verdict != "allow" and again.verdict != "allow"
     assert "fs:rm-recursive" in ids(again)
+
+
+def test_a_fifo_in_place_of_a_script_is_not_waited_on(run: Run, project: Path) -> None:
+    os.mkfifo(project / "x.sh")
+    d = run({}, "bash x.sh")
+    assert d.verdict != "allow"
+    assert "shell:script-not-followed" in ids(d)

@@ -10,6 +10,7 @@ cannot be read is said, never guessed.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -38,6 +39,11 @@ def read_script(path: str, written: Mapping[str, str | None]) -> ScriptText:
                               "only known at run time")
         return ScriptText(path, content)
     try:
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            return ScriptText(path, missing=True)
+        if not stat.S_ISREG(mode):  # a FIFO or device would block or never end
+            return ScriptText(path, problem="it is not a regular file")
         with open(path, "rb") as fh:
             data = fh.read(8192)
             if b"\0" in data:
