@@ -16,13 +16,16 @@ from typing import TYPE_CHECKING
 
 from safehold.analysis.scripts import follow, makefile, taskfiles
 from safehold.analysis.scripts.files import ScriptText, read_script, resolve
-from safehold.analysis.shell.words import Arg, Scope
+from safehold.analysis.scripts.payloads import PAYLOAD_RUNNERS
+from safehold.analysis.shell.words import Arg, Output, Scope
 
 if TYPE_CHECKING:
     from safehold.analysis.shell.dispatch import Dispatcher
     from safehold.analysis.shell.walk import Walker
 
-Runner = Callable[["Dispatcher", str, Sequence[Arg], Scope, "Walker", int, str], None]
+#: (dispatcher, program, arguments, scope, stdin, `<` inputs, walker, level, source)
+Runner = Callable[["Dispatcher", str, Sequence[Arg], Scope, "Output | None", Sequence[Arg],
+                   "Walker", int, str], None]
 
 _MAKEFILES = ("GNUmakefile", "makefile", "Makefile")
 _MAKE_VALUE = frozenset({"-C", "-f", "-I", "-o", "-W", "--directory", "--file", "--makefile",
@@ -58,12 +61,6 @@ _BUN_BUILTINS = frozenset({"build", "x", "pm", "repl", "completions", "upgrade"}
 
 # -- shared -------------------------------------------------------------------------------------
 
-def _dir_of(scope: Scope, d: Dispatcher, value: str | None) -> str | None:
-    if value is None:
-        return scope.cwd
-    return resolve(value, scope.cwd, d.state.home)
-
-
 def _find(d: Dispatcher, directory: str | None, names: Sequence[str]) -> ScriptText | None:
     """The first of `names` that exists in `directory` (or was written by this command)."""
     if directory is None:
@@ -93,7 +90,8 @@ def _shells(d: Dispatcher, lines: Sequence[str], cwd: str | None, scope: Scope, 
 
 # -- make ------------------------------------------------------------------------------------
 
-def make(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, walker: Walker,
+def make(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope,
+         stdin: Output | None, inputs: Sequence[Arg], walker: Walker,
          level: int, source: str) -> None:
     directory = scope.cwd
     file_arg: str | None = None
@@ -175,7 +173,8 @@ def _run_package(d: Dispatcher, tool: str, directory: str | None, names: list[st
             f"{source} -> {shown} scripts")
 
 
-def _npm_like(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, walker: Walker,
+def _npm_like(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope,
+              stdin: Output | None, inputs: Sequence[Arg], walker: Walker,
               level: int, source: str) -> None:
     directory = scope.cwd
     words: list[str] = []
@@ -254,7 +253,8 @@ def _bun_file(d: Dispatcher, target: str, directory: str | None, rest: Sequence[
 
 # -- just, task ------------------------------------------------------------------------------
 
-def _task_runner(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, walker: Walker,
+def _task_runner(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope,
+                 stdin: Output | None, inputs: Sequence[Arg], walker: Walker,
                  level: int, source: str) -> None:
     just = name == "just"
     files = ("justfile", "Justfile", ".justfile", "JUSTFILE") if just else (
@@ -331,7 +331,8 @@ def _task_runner(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, wa
 
 # -- Python: pip install, pytest, python -m ---------------------------------------------------
 
-def pip(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, walker: Walker, level: int,
+def pip(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope,
+        stdin: Output | None, inputs: Sequence[Arg], walker: Walker, level: int,
         source: str) -> None:
     texts = [a.text for a in args]
     if "install" not in texts:
@@ -360,7 +361,8 @@ def pip(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, walker: Wal
                         f"{source} (runs setup.py)")
 
 
-def pytest(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, walker: Walker,
+def pytest(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope,
+           stdin: Output | None, inputs: Sequence[Arg], walker: Walker,
            level: int, source: str) -> None:
     """pytest imports every conftest.py on the way to the tests it collects."""
     if scope.cwd is None or any(a.text in ("--version", "-V", "-h", "--help") for a in args):
@@ -415,10 +417,10 @@ def python_module(d: Dispatcher, module: str, args: Sequence[Arg], scope: Scope,
     texts = [a.text for a in args]
     after = list(args[texts.index(module) + 1:]) if module in texts else []
     if module in ("pytest", "py.test"):
-        pytest(d, module, after, scope, walker, level, source)
+        pytest(d, module, after, scope, None, (), walker, level, source)
         return
     if module == "pip":
-        pip(d, module, after, scope, walker, level, source)
+        pip(d, module, after, scope, None, (), walker, level, source)
         return
     if scope.cwd is None or not module.replace(".", "").replace("_", "").isalnum():
         return
@@ -434,4 +436,5 @@ RUNNERS: dict[str, Runner] = {
     "npm": _npm_like, "pnpm": _npm_like, "yarn": _npm_like, "bun": _npm_like,
     "just": _task_runner, "task": _task_runner, "go-task": _task_runner,
     "pip": pip, "pip3": pip, "pytest": pytest, "py.test": pytest,
+    **PAYLOAD_RUNNERS,
 }

@@ -157,7 +157,7 @@ class Dispatcher:
         if "/" in first.text:
             follow.run_file(self, first, None, args, scope, walker, level, source, direct=True)
         if name in runners.RUNNERS:
-            runners.RUNNERS[name](self, name, args, scope, walker, level, source)
+            runners.RUNNERS[name](self, name, args, scope, stdin, inputs, walker, level, source)
         if handler is not None:
             handled = handler(self, name, args, scope, stdin, walker, inputs, level, source)
             if handled is not None:
@@ -248,7 +248,8 @@ class Dispatcher:
             inner_scope = scope.child()
             inner_scope.env.update((k, v.text if v.static else None) for k, v in assigns)
         if u.shell is not None:
-            return self.shell_string(u.shell, inner_scope.child(), None, walker, name, source)
+            # the launched command inherits stdin (`ssh host bash -s <<EOF … EOF`)
+            return self.shell_string(u.shell, inner_scope.child(), stdin, walker, name, source)
         argv = list(u.argv)
         if u.split is not None:
             if not u.split.static:
@@ -259,6 +260,9 @@ class Dispatcher:
             return self.run([Arg(name), *words, *argv], inner_scope, stdin, walker, inputs,
                             u.assigns, level + 1)
         if not u.runs or not argv:
+            if u.remote is not None and stdin is not None:
+                # `ssh host <<EOF … EOF`: the remote login shell runs what it reads
+                self._from_stdin(name, stdin, inner_scope, walker, source)
             self.catalog(name, [], scope, source)
             return Output(None, (name,))
         return self.run(argv, inner_scope, stdin, walker, inputs, u.assigns, level + 1)
