@@ -13,7 +13,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from safehold.analysis.scripts import follow, runners, written
-from safehold.analysis.shell import connections, credentials, embedded, interpreters, wrappers
+from safehold.analysis.shell import (
+    connections,
+    credentials,
+    embedded,
+    exfiltration,
+    interpreters,
+    wrappers,
+)
 from safehold.analysis.shell.handlers import HANDLERS, NETWORK
 from safehold.analysis.shell.normalize import command_name
 from safehold.analysis.shell.paths import DYN
@@ -174,10 +181,12 @@ class Dispatcher:
                 self.guard_paths(database, scope, source)
             elif name in embedded.HTTP_CLIENTS:
                 embedded.analyse_http(st, name, argv, stdin, scope.cwd, source)
+        creds_before = len(st.creds)
         self.catalog(name, args, scope, source, check_dynamic=not inline_code)
         credentials.check_paths(st, name, args, scope, source)
         credentials.check_search(st, name, args, scope, source)
-        return out
+        return exfiltration.check(st, name, args, scope, stdin, inputs, out,
+                                  len(st.creds) > creds_before, source)
 
     def _git_alias(self, args: list[Arg], assigns: Sequence[tuple[str, Arg]], scope: Scope,
                    walker: Walker, source: str) -> list[Arg] | None:

@@ -140,6 +140,8 @@ class WordEvaluator:
         ops = [node_text(c) for c in children
                if not c.is_named and node_text(c) not in ("${", "}", "$")]
         value = scope.lookup(name)
+        if value is None:
+            sources = (f"${name}",)  # which variable, so a secret's name can be recognised
         if not ops:
             return value, sources
         op = ops[0]
