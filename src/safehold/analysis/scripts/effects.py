@@ -37,6 +37,8 @@ class CodeEffects:
     http: list[dict[str, Any]] = field(default_factory=list)  # requests for the HTTP analyser
     reaches: set[str] = field(default_factory=set)
     imports: set[str] = field(default_factory=set)  # top-level names of local modules used
+    #: ORM calls that wipe a table: (id, effect, reason, suggestion) from `orm_calls.yaml`
+    orm: list[tuple[str, str, str, str]] = field(default_factory=list)
 
 
 def merge(into: CodeEffects, other: CodeEffects) -> None:
@@ -50,3 +52,4 @@ def merge(into: CodeEffects, other: CodeEffects) -> None:
     into.http += other.http
     into.reaches |= other.reaches
     into.imports |= other.imports
+    into.orm += other.orm

@@ -26,6 +26,7 @@ from safehold.analysis.scripts.files import ScriptText, read_script, resolve
 from safehold.analysis.scripts.python_code import python_effects
 from safehold.analysis.shell.paths import DYN, DYN_TEXT
 from safehold.analysis.shell.words import Arg, Output, Scope
+from safehold.model import Effect, Operation
 
 if TYPE_CHECKING:
     from safehold.analysis.shell.dispatch import Dispatcher
@@ -69,7 +70,8 @@ def display(path: str, cwd: str | None) -> str:
 
 def run_file(d: Dispatcher, path_arg: Arg, lang: str | None, args: Sequence[Arg],
              scope: Scope, walker: Walker, level: int, source: str, *,
-             same_process: bool = False, direct: bool = False) -> Output:
+             same_process: bool = False, direct: bool = False, stdin: Output | None = None,
+             inputs: Sequence[Arg] = ()) -> Output:
     """Judge the script `path_arg` names as it will run: `lang` None = by its `#!` line;
     `direct` = executed as a program (`./x`), where a compiled program is not read."""
     st = d.state
@@ -103,6 +105,9 @@ def run_file(d: Dispatcher, path_arg: Arg, lang: str | None, args: Sequence[Arg]
         finally:
             st.following.discard(path)
 
+    from safehold.analysis.scripts.consoles import after_script
+
+    after_script(d, path, args, scope, stdin, inputs, walker, level, source)
     if same_process or path in st.written or st.following:
         return go()  # `source` changes this shell's variables; nested runs share the outer key
     return cache.followed(st, lang, path, script.text, args, scope, inner_source, go,
@@ -188,3 +193,6 @@ def apply_effects(d: Dispatcher, fx: CodeEffects, who: str, scope: Scope, walker
             st.embedded.append(st.ctx.embedded("sql", sql, {"dialect": dialect}, source))
     for request in fx.http:
         st.embedded.append(st.ctx.embedded("http", request, {}, source))
+    for ident, effect, reason, suggestion in fx.orm:
+        st.operation(Operation(ident, Effect.parse(effect), reason, source,
+                               suggestion=suggestion or None))

@@ -390,7 +390,89 @@ def kubectl_debug(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope,
         d.run(command, _remote(), None, walker, level=level + 1)
 
 
+# -- redis EVAL, sed `e` -------------------------------------------------------------------------
+
+_REDIS_VALUE = frozenset({"-h", "-p", "-a", "-n", "-u", "-s", "--user", "--pass", "--askpass",
+                          "-r", "-i", "-d", "--tls-cert", "--tls-key", "--cacert", "--sni"})
+_LUA_CALL = re.compile(r"redis\.p?call\s*\(\s*(?P<args>[^()]*)\)")
+_LUA_STRING = re.compile(r"\s*(?:'([^'\\]*)'|\"([^\"\\]*)\")\s*(?:,|$)")
+
+
+def redis_cli(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope,
+              stdin: Output | None, inputs: Sequence[Arg], walker: Walker, level: int,
+              source: str) -> None:
+    """`redis-cli EVAL "<lua>" N …`: each `redis.call('CMD', 'arg')` is the redis-cli command."""
+    i = 0
+    while i < len(args) and args[i].text.startswith("-"):
+        i += 2 if args[i].text in _REDIS_VALUE else 1
+    if i >= len(args) or args[i].text.lower() not in ("eval", "eval_ro", "evalsha", "fcall"):
+        return
+    verb = args[i].text.lower()
+    script = args[i + 1] if i + 1 < len(args) else None
+    if verb in ("evalsha", "fcall") or script is None or not script.static:
+        d.state.unknown("shell:opaque-code", f"redis {verb.upper()} runs a server-side script "
+                        "whose text is not on the command line", source)
+        return
+    for m in _LUA_CALL.finditer(script.text):
+        words: list[str] = []
+        rest = m.group("args")
+        while rest.strip():
+            w = _LUA_STRING.match(rest)
+            if w is None:
+                break
+            words.append(w.group(1) if w.group(1) is not None else w.group(2))
+            rest = rest[w.end():]
+        if not words or rest.strip():
+            d.state.unknown("shell:opaque-code", "a redis script calls a command computed at "
+                            "run time", source)
+            continue
+        d.run([Arg("redis-cli"), *(Arg(w) for w in words)], scope.child(), None, walker,
+              level=level + 1)
+
+
+_SED_EXEC = re.compile(r"(?:^|[;\n{}])\s*(?:\d+|\$|/[^/]*/)?\s*e\s+([^;\n}]+)")
+_SED_SUBST_E = re.compile(r"(?:^|[;\n])\s*s(.)(?:(?!\1).)*\1((?:(?!\1).)*)\1([gpiImMe0-9w]*)")
+
+
+def sed(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Output | None,
+        inputs: Sequence[Arg], walker: Walker, level: int, source: str) -> None:
+    """GNU sed's `e COMMAND` runs a shell command, and `s/…/…/e` runs the replaced line."""
+    scripts: list[Arg] = []
+    i = 0
+    while i < len(args):
+        t = args[i].text
+        if t in ("-e", "--expression") and i + 1 < len(args):
+            scripts.append(args[i + 1])
+            i += 2
+            continue
+        if t.startswith("--expression="):
+            scripts.append(Arg(t.split("=", 1)[1], args[i].static))
+        elif t in ("-f", "--file", "-l", "--line-length") :
+            i += 2
+            continue
+        elif not t.startswith("-") and not scripts:
+            scripts.append(args[i])
+            break
+        i += 1
+    for script in scripts:
+        if not script.static:
+            continue
+        for m in _SED_EXEC.finditer(script.text):
+            d.shell_string(Arg(m.group(1).strip()), scope.child(), None, walker, "sed e", source)
+        for m in _SED_SUBST_E.finditer(script.text):
+            if "e" not in m.group(3):
+                continue
+            replacement = m.group(2)
+            if "\\" in replacement or "&" in replacement:
+                d.state.unknown("shell:opaque-string", "sed runs lines built from its input as "
+                                "commands (s///e)", source)
+            else:
+                d.shell_string(Arg(replacement), scope.child(), None, walker, "sed s///e",
+                               source)
+
+
 PAYLOAD_RUNNERS = {
+    "redis-cli": redis_cli, "sed": sed, "gsed": sed,
     "at": at, "batch": at, "crontab": crontab, "systemd-run": systemd_run,
     "ansible": ansible, "docker": container_run, "podman": container_run,
     "nerdctl": container_run, "kubectl": kubectl_debug, "oc": kubectl_debug,

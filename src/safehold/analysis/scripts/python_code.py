@@ -24,6 +24,7 @@ from safehold.analysis.scripts.effects import (
     merge,
 )
 from safehold.analysis.scripts.modules import module_kinds
+from safehold.analysis.scripts.orm import python_calls
 from safehold.analysis.shell.paths import BELOW, DYN
 
 _PY_SHELL = {"os.system", "os.popen", "subprocess.getoutput", "subprocess.getstatusoutput",
@@ -323,4 +324,7 @@ def python_effects(code: str, tmpdir: str = "/tmp") -> CodeEffects:
         fx.unknowns.append(f"python code does not parse ({type(exc).__name__})")
         return fx
     _PyVisitor(fx, tmpdir).visit(tree)
+    for call in python_calls(tree):
+        fx.orm.append((call.id, call.effect, call.reason, call.suggestion))
+        fx.reaches.add(REACH_DATABASE)
     return fx

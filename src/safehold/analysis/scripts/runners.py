@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from safehold.analysis.scripts import follow, makefile, taskfiles
+from safehold.analysis.scripts.consoles import CONSOLE_RUNNERS
 from safehold.analysis.scripts.files import ScriptText, read_script, resolve
 from safehold.analysis.scripts.payloads import PAYLOAD_RUNNERS
 from safehold.analysis.shell.words import Arg, Output, Scope
@@ -437,4 +438,5 @@ RUNNERS: dict[str, Runner] = {
     "just": _task_runner, "task": _task_runner, "go-task": _task_runner,
     "pip": pip, "pip3": pip, "pytest": pytest, "py.test": pytest,
     **PAYLOAD_RUNNERS,
+    **CONSOLE_RUNNERS,
 }

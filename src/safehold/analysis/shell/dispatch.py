@@ -162,7 +162,8 @@ class Dispatcher:
         inline_code = False
         handler = HANDLERS.get(name)
         if "/" in first.text:
-            follow.run_file(self, first, None, args, scope, walker, level, source, direct=True)
+            follow.run_file(self, first, None, args, scope, walker, level, source, direct=True,
+                            stdin=stdin, inputs=inputs)
         if name in runners.RUNNERS:
             runners.RUNNERS[name](self, name, args, scope, stdin, inputs, walker, level, source)
         if handler is not None:
@@ -175,7 +176,7 @@ class Dispatcher:
             lang = interpreters.language(name)
             if lang is not None:
                 inline_code = self._interpreter(name, lang, args, scope, stdin, walker, level,
-                                                source)
+                                                source, inputs)
             elif name in embedded.SQL_CLIENTS:
                 database = embedded.analyse_sql(st, name, args, stdin, inputs, scope.cwd, source)
                 self.guard_paths(database, scope, source)
@@ -380,7 +381,8 @@ class Dispatcher:
 
     # -- interpreters -----------------------------------------------------------------------
     def _interpreter(self, name: str, lang: str, args: Sequence[Arg], scope: Scope,
-                     stdin: Output | None, walker: Walker, level: int, source: str) -> bool:
+                     stdin: Output | None, walker: Walker, level: int, source: str,
+                     inputs: Sequence[Arg] = ()) -> bool:
         """Analyse the code an interpreter runs; True when the code was given inline (the
         remaining arguments are then the program's own, not the interpreter's)."""
         st = self.state
@@ -416,7 +418,8 @@ class Dispatcher:
                                  walker, level, source)
         if inv.script is not None and inv.script.static and not inv.script.procsub:
             rest = list(args[args.index(inv.script) + 1:]) if inv.script in args else []
-            follow.run_file(self, inv.script, lang, rest, scope, walker, level, source)
+            follow.run_file(self, inv.script, lang, rest, scope, walker, level, source,
+                            stdin=stdin, inputs=inputs)
         elif inv.module is not None and lang == "python":
             runners.python_module(self, inv.module, args, scope, walker, level, source)
         return bool(inv.code)

@@ -25,6 +25,7 @@ from safehold.analysis.scripts.effects import (
 )
 from safehold.analysis.scripts.effects import merge as _merge
 from safehold.analysis.scripts.modules import module_kinds
+from safehold.analysis.scripts.orm import token_calls
 from safehold.analysis.scripts.python_code import python_effects
 from safehold.analysis.shell.paths import DYN
 from safehold.analysis.shell.words import Arg
@@ -330,7 +331,10 @@ def script_effects(code: str, lang: str) -> CodeEffects:
     deletes = _DELETE_CALLS.get(lang, {})
     writes = _WRITE_CALLS.get(lang, {})
     evals = _EVAL_CALLS.get(lang, set())
-    dialect = _js_modules(toks, fx) if lang == "js" else None
+    dialect = _code_modules(toks, fx, lang) if lang in ("js", "ruby", "perl") else None
+    for call in token_calls(toks, lang):
+        fx.orm.append((call.id, call.effect, call.reason, call.suggestion))
+        fx.reaches.add(REACH_DATABASE)
     for i, t in enumerate(toks):
         if t.kind == "bt":
             if t.dynamic:
@@ -362,8 +366,9 @@ def script_effects(code: str, lang: str) -> CodeEffects:
             continue
         args, literal = _call_args(toks, i)
         first = args[0] if args else None
-        if dialect is not None and short in _JS_SQL_CALLS and "." in t.text + (
-                toks[i - 1].text if i else ""):
+        method = "." in t.text or (i > 0 and toks[i - 1].text == ".") or (
+            i > 1 and toks[i - 2].text == "-" and toks[i - 1].text == ">")
+        if dialect is not None and short in _SQL_CALLS and method:
             fx.reaches.add(REACH_DATABASE)
             if isinstance(first, _Tok) and not first.dynamic:
                 fx.sql.append((dialect or "postgres", first.text))
@@ -414,22 +419,32 @@ def script_effects(code: str, lang: str) -> CodeEffects:
     return fx
 
 
-#: Database client methods that take SQL text (`client.query("…")`, `db.exec("…")`).
-_JS_SQL_CALLS = frozenset({"query", "execute", "exec", "run", "raw", "$executeRawUnsafe",
-                           "$queryRawUnsafe", "unsafe"})
+#: Database client methods that take SQL text (`client.query("…")`, `db.exec("…")`,
+#: `$dbh->do("…")`).
+_SQL_CALLS = frozenset({"query", "execute", "exec", "run", "raw", "$executeRawUnsafe",
+                        "$queryRawUnsafe", "unsafe", "do", "prepare", "selectall_arrayref",
+                        "selectrow_array", "exec_params", "async_exec"})
+_DBI_DIALECT = {"pg": "postgres", "mysql": "mysql", "mariadb": "mysql", "sqlite": "sqlite"}
 
 
-def _js_modules(toks: list[_Tok], fx: CodeEffects) -> str | None:
-    """Record what the modules a JavaScript file loads reach; the SQL dialect of its database
-    driver ("" when it has one without SQL), or None when it loads none."""
-    kinds = module_kinds("javascript")
+def _code_modules(toks: list[_Tok], fx: CodeEffects, lang: str) -> str | None:
+    """Record what the modules code loads reach; the SQL dialect of its database driver (""
+    when it has one without SQL), or None when it loads none."""
+    kinds = module_kinds({"js": "javascript"}.get(lang, lang))
     dialect: str | None = None
     for i, t in enumerate(toks):
+        if lang == "perl" and t.kind == "str" and t.text.lower().startswith("dbi:"):
+            driver = t.text.split(":")[1].lower() if t.text.count(":") > 1 else ""
+            dialect = _DBI_DIALECT.get(driver, dialect or "")
+            fx.reaches.add(REACH_DATABASE)
+        if lang == "perl" and t.kind == "id" and t.text == "DBI" and dialect is None:
+            dialect = ""
+            fx.reaches.add(REACH_DATABASE)
         if t.kind != "str" or t.dynamic or i == 0:
             continue
         before = toks[i - 1].text
-        loads = before == "from" or (before == "(" and i > 1 and toks[i - 2].text in (
-            "require", "import")) or (before == "import")
+        loads = before in ("from", "require", "import") or (
+            before == "(" and i > 1 and toks[i - 2].text in ("require", "import"))
         if not loads:
             continue
         reach = kinds.reach(t.text.removeprefix("node:"))
