@@ -94,4 +94,17 @@ def rails(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Ou
             _code(d, "ruby", None, stdin, "rails console", scope, walker, level, source)
 
 
-CONSOLE_RUNNERS = {"rails": rails, "django-admin": django_admin}
+def alias(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Output | None,
+          inputs: Sequence[Arg], walker: Walker, level: int, source: str) -> None:
+    """`alias x='rm -rf'` defines what `x` runs later in the same command."""
+    for a in args:
+        key, eq, value = a.text.partition("=")
+        if eq and key and not key.startswith("-"):
+            if a.static:
+                d.state.aliases[key] = value
+            else:
+                d.state.unknown("shell:opaque-string", f"alias {key} is only known at run time",
+                                source)
+
+
+CONSOLE_RUNNERS = {"rails": rails, "django-admin": django_admin, "alias": alias}

@@ -9,6 +9,7 @@ command that finally runs is matched against the catalog, so wrappers never hide
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -130,6 +131,15 @@ class Dispatcher:
             return self.run(argv[1:], scope, stdin, walker, inputs, assigns, level)
         if first.text in walker.functions and level == 0:
             return walker.call_function(argv, scope, stdin)
+        if level == 0 and first.text in st.aliases:
+            # expanded once, as the shell does: an alias naming itself is not re-expanded
+            value = st.aliases.pop(first.text)
+            try:
+                text = " ".join([value, *(shlex.quote(a.text) for a in argv[1:])])
+                return self.shell_string(Arg(text, all(a.static for a in argv[1:])), scope,
+                                         stdin, walker, "alias", source, new_process=False)
+            finally:
+                st.aliases[first.text] = value
         name = command_name(first.text)
         args = argv[1:]
         if level > MAX_WRAP:

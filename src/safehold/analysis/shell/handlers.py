@@ -9,11 +9,12 @@ and returns what the command prints, when that can be known.
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from safehold.analysis.scripts import follow
-from safehold.analysis.shell import templates
+from safehold.analysis.shell import decode, templates
 from safehold.analysis.shell.words import Arg, Output, Scope
 
 if TYPE_CHECKING:
@@ -30,15 +31,26 @@ def _echo(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Ou
     if not all(a.static for a in args):
         return Output(None, (name,))
     if name == "printf":
-        if not args or "%" in args[0].text or args[0].text.startswith("-"):
+        words = [a.text for a in args]
+        if words[:1] == ["--"]:
+            words = words[1:]
+        if not words or words[0].startswith("-"):
             return Output(None, (name,))
-        return Output(args[0].text.replace("\\n", "\n").replace("\\t", "\t"))
+        text = decode.printf(words[0], words[1:])
+        return Output(text) if text is not None else Output(None, (name,))
     words = [a.text for a in args]
-    newline = True
-    while words and words[0] in ("-n", "-e", "-E", "-ne", "-en"):
+    newline, interpret = True, False
+    while words and re.fullmatch(r"-[neE]+", words[0]):
         newline = newline and "n" not in words[0]
+        interpret = "e" in words[0] if "e" in words[0] or "E" in words[0] else interpret
         words.pop(0)
-    return Output(" ".join(words) + ("\n" if newline else ""))
+    text = " ".join(words)
+    if interpret:
+        decoded = decode.escapes(text, octal_needs_zero=True)
+        if decoded is None:
+            return Output(None, (name,))
+        text = decoded
+    return Output(text + ("\n" if newline else ""))
 
 
 def _cat(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Output | None,

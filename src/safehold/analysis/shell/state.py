@@ -37,6 +37,8 @@ class State:
     written: dict[str, str | None] = field(default_factory=dict)
     #: Script files being followed right now, so a script that runs itself is not re-entered.
     following: set[str] = field(default_factory=set)
+    #: Aliases defined earlier in the command (`alias x='rm -rf'`), expanded where used.
+    aliases: dict[str, str] = field(default_factory=dict)
     _seen: set[tuple[str, str, str]] = field(default_factory=set)
     _timed_out: bool = False
     connections: ConnectionData | None = None

@@ -119,6 +119,10 @@ def xargs(args: Sequence[Arg], stdin: Output | None) -> Plan:
             from_file = True
             i += 0 if eq else 1
         elif opt in _XARGS_VALUE and opt.startswith("--"):
+            if opt == "--delimiter":
+                delim = val if eq else (args[i + 1].text if i + 1 < n else "")
+                lines = lines or delim in ("\\n", "\n")
+                from_file = from_file or delim not in ("\\n", "\n")
             i += 0 if eq else 1
         elif opt.startswith("--"):
             pass
@@ -144,6 +148,12 @@ def xargs(args: Sequence[Arg], stdin: Output | None) -> Plan:
                 elif f in _XARGS_VALUE:
                     if f == "-a":
                         from_file = True
+                    if f == "-d":
+                        delim = rest or (args[i + 1].text if i + 1 < n else "")
+                        # items are whole lines for a newline delimiter; any other split is
+                        # not modelled, so the items stay unknown
+                        lines = lines or delim in ("\\n", "\n")
+                        from_file = from_file or delim not in ("\\n", "\n")
                     if f == "-L":
                         lines = True
                     if not rest:

@@ -25,6 +25,21 @@ MAX_LOOP_VALUES = 8
 _STATEMENT_SKIP = {"comment", "heredoc_body", "heredoc_start", "heredoc_end", "heredoc_content"}
 
 
+def joined(outs: Sequence[Output]) -> Output:
+    """The output of statements run one after another. An output without text or producers
+    is a command known to print nothing (`cd`, an assignment)."""
+    if len(outs) == 1:
+        return outs[0]
+    printing = [o for o in outs if o.text is not None or o.producers]
+    if not printing:
+        return Output()
+    if len(printing) == 1:
+        return printing[0]
+    if all(o.text is not None for o in printing):
+        return Output("".join(o.text or "" for o in printing))
+    return Output(None, tuple(p for o in printing for p in o.producers))
+
+
 class Redirects:
     """What a command's redirections do: its stdin, and the files its output truncates."""
 
@@ -74,12 +89,14 @@ class Walker:
 
     # -- statements ----------------------------------------------------------------------
     def statements(self, nodes: Sequence[Node], scope: Scope, stdin: Output | None) -> Output:
-        out = Output()
+        """Run statements in order; what they print together (`(echo a; echo b) | sh` feeds
+        both lines to the shell)."""
+        outs = []
         for n in nodes:
             if not n.is_named or n.type in _STATEMENT_SKIP:
                 continue
-            out = self.statement(n, scope, stdin)
-        return out
+            outs.append(self.statement(n, scope, stdin))
+        return joined(outs)
 
     def statement(self, node: Node, scope: Scope, stdin: Output | None = None) -> Output:
         st = self.state
@@ -148,7 +165,7 @@ class Walker:
 
     def _children(self, node: Node, scope: Scope, stdin: Output | None,
                   words_too: bool = False) -> Output:
-        out = Output()
+        outs: list[Output] = []
         for c in node.named_children:
             if c.type in _STATEMENT_SKIP:
                 continue
@@ -160,8 +177,8 @@ class Walker:
                                         "postfix_expression"):
                 self.words._walk_subs(c, scope)
                 continue
-            out = self.statement(c, scope, stdin)
-        return out
+            outs.append(self.statement(c, scope, stdin))
+        return joined(outs) if outs else Output()
 
     def pipeline(self, node: Node, scope: Scope, stdin: Output | None) -> Output:
         stages = [c for c in node.named_children if c.type not in _STATEMENT_SKIP]
