@@ -471,7 +471,26 @@ def sed(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope, stdin: Outp
                                source)
 
 
+def sort_output(d: Dispatcher, name: str, args: Sequence[Arg], scope: Scope,
+                stdin: Output | None, inputs: Sequence[Arg], walker: Walker, level: int,
+                source: str) -> None:
+    """`sort -o FILE` replaces FILE with its output, as `> FILE` would."""
+    for i, a in enumerate(args):
+        t = a.text
+        target: Arg | None = None
+        if t in ("-o", "--output") and i + 1 < len(args):
+            target = args[i + 1]
+        elif t.startswith("--output="):
+            target = Arg(t.split("=", 1)[1], a.static)
+        elif t.startswith("-o") and len(t) > 2:
+            target = Arg(t[2:], a.static)
+        if target is not None:
+            for entry in d.state.catalog.construct("redirect-truncate"):
+                d.emit_paths(entry, [(target, False)], scope, source)
+
+
 PAYLOAD_RUNNERS = {
+    "sort": sort_output,
     "redis-cli": redis_cli, "sed": sed, "gsed": sed,
     "at": at, "batch": at, "crontab": crontab, "systemd-run": systemd_run,
     "ansible": ansible, "docker": container_run, "podman": container_run,
