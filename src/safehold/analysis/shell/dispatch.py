@@ -20,6 +20,7 @@ from safehold.analysis.shell import (
     embedded,
     exfiltration,
     interpreters,
+    verbs,
     wrappers,
 )
 from safehold.analysis.shell.handlers import HANDLERS, NETWORK
@@ -192,6 +193,9 @@ class Dispatcher:
                 self.guard_paths(database, scope, source)
             elif name in embedded.HTTP_CLIENTS:
                 embedded.analyse_http(st, name, argv, stdin, scope.cwd, source)
+            elif (name not in runners.RUNNERS and "/" not in first.text
+                  and not st.catalog.families_for(name)):
+                verbs.check(st, name, args, source)
         creds_before = len(st.creds)
         self.catalog(name, args, scope, source, check_dynamic=not inline_code)
         credentials.check_paths(st, name, args, scope, source)
