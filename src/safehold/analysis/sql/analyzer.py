@@ -61,11 +61,13 @@ class SqlAnalyzer(Analyzer):
             return _not_understood("SQL input is not valid Unicode text", source_text(input))
         dialect = str(options.get("dialect") or "postgres").strip().lower()
         dialect = ALIASES.get(dialect, dialect)
+        from safehold.analysis.sql.executable_comments import expand as expand_executable
+
         col = Collector(self.catalog, ctx, "postgres" if dialect in POSTGRES_NAMES else dialect)
         if dialect in POSTGRES_NAMES:
             PostgresFront(col).analyze(input)
         else:
             from safehold.analysis.sql.generic import GenericFront  # sqlglot: only when needed
 
-            GenericFront(col, dialect).analyze(input)
+            GenericFront(col, dialect).analyze(expand_executable(input, dialect))
         return col.facts()
