@@ -44,6 +44,11 @@ _SYSTEM_PREFIXES = ("/usr/", "/bin/", "/sbin/", "/lib/", "/lib64/", "/opt/", "/n
                     "/snap/", "/etc/alternatives/")
 
 
+#: Directories that hold installed third-party programs (`./node_modules/.bin/eslint`,
+#: `.venv/bin/pytest`): run directly, they are judged by their name like any installed program.
+_INSTALLED_DIRS = frozenset({"node_modules", "site-packages", ".venv", "venv", ".tox", ".nox"})
+
+
 def language_of(script: ScriptText) -> str:
     """The language a file is run in when executed directly: its `#!` line, else its
     extension, else the shell (a file without `#!` is run by the shell)."""
@@ -82,7 +87,8 @@ def run_file(d: Dispatcher, path_arg: Arg, lang: str | None, args: Sequence[Arg]
         st.unknown("shell:script-not-followed", f"{path_arg.text} is run from a directory that "
                    "is not known before the command runs, so it cannot be read", source)
         return Output()
-    if direct and path.startswith(_SYSTEM_PREFIXES) and path not in st.written:
+    if direct and path not in st.written and (path.startswith(_SYSTEM_PREFIXES) or any(
+            part in _INSTALLED_DIRS for part in path.split("/"))):
         return Output()
     script = read_script(path, st.written)
     shown = display(path, scope.cwd)
