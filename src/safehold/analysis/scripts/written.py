@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 _OUTPUT_OPTS = {"curl": ("-o", "--output"), "wget": ("-O", "--output-document")}
 _IN_PLACE = {"sed": ("-i", "--in-place"), "perl": ("-i", "-pi", "-pie")}
 _MAX_WRITTEN = 64
+#: Programs whose arguments name a file they write (besides redirections).
+_WRITERS = frozenset({"tee", "cp", "mv", "install", "ln", "npm", "pnpm", *_OUTPUT_OPTS,
+                      *_IN_PLACE})
 
 
 def _put(state: State, path: str | None, content: str | None, append: bool = False) -> None:
@@ -41,6 +44,8 @@ def _put(state: State, path: str | None, content: str | None, append: bool = Fal
 def record(state: State, argv: Sequence[Arg], outputs: Sequence[tuple[Arg, bool]],
            out: Output, stdin: Output | None, scope: Scope) -> None:
     """Record what one simple command (its argv and redirections) leaves in files."""
+    if not outputs and (not argv or command_name(argv[0].text) not in _WRITERS):
+        return
     home = state.home
     for target, truncates in outputs:
         if target.procsub or target.text in ("/dev/null", "/dev/stdout", "/dev/stderr"):

@@ -43,6 +43,10 @@ _COPIERS = frozenset({"scp", "rsync", "sftp", "rclone"})
 _SEND_FILE_OPTS = frozenset({"-T", "--upload-file", "--post-file", "--body-file"})
 
 
+_SENDS_OR_PRINTS = _PRINTERS | _HTTP_SENDERS | _SOCKETS | frozenset({"scp", "rsync", "sftp",
+                                                                     "rclone"})
+
+
 def _secret_vars(args: Sequence[Arg]) -> list[str]:
     return [s[1:] for a in args for s in a.sources if s.startswith("$") and
             _SECRET_NAME.search(s)]
@@ -67,7 +71,9 @@ def check(state: State, name: str, args: Sequence[Arg], scope: Scope, stdin: Out
     secret (`read_secret`: this command itself read a credential)."""
     carried = (stdin is not None and CARRIES_SECRET in stdin.producers) or any(
         a.static and _reads_secret_file(state, a.text, scope) for a in inputs)
-    secrets = _secret_vars(args)
+    if not (carried or read_secret) and name not in _SENDS_OR_PRINTS:
+        return out
+    secrets = _secret_vars(args) if any(a.sources for a in args) else []
     if name in _PRINTERS and secrets:
         state.credential("cred:env-secret", f"{name} prints ${secrets[0]}, whose name says it "
                          "holds a secret", source)
