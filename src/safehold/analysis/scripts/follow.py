@@ -189,6 +189,9 @@ def apply_effects(d: Dispatcher, fx: CodeEffects, who: str, scope: Scope, walker
         if argv:
             d.run([Arg(a, DYN not in a) for a in argv], scope.child(), None, walker,
                   level=level + 1)
+    for path in (p.replace(DYN_TEXT, DYN) for p in fx.writes):
+        d.run([Arg("tee"), Arg("-a"), Arg(path)], scope, None, walker, level=level + 1)
+    d.guard_paths([Arg(p.replace(DYN_TEXT, DYN)) for p in fx.opens], scope, source)
     for path, recursive in fx.deletes:
         flags = "-rf" if recursive else "-f"
         d.run([Arg("rm"), Arg(flags), Arg(path, DYN not in path,

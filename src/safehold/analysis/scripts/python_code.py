@@ -37,6 +37,16 @@ _PY_DELETE = {"os.remove": False, "os.unlink": False, "os.rmdir": False, "os.rem
               "shutil.rmtree": True, "send2trash.send2trash": False}
 _PY_PATH_METHODS = {"unlink": False, "rmdir": False, "rmtree": True}
 _PY_DYNAMIC = {"exec", "eval", "compile", "__import__", "getattr", "importlib.import_module"}
+_PY_OPEN = {"open", "io.open", "codecs.open", "builtins.open"}
+#: call -> which positional arguments it writes
+_PY_WRITE = {"shutil.copy": (1,), "shutil.copy2": (1,), "shutil.copyfile": (1,),
+             "shutil.copytree": (1,), "shutil.move": (0, 1), "os.rename": (0, 1),
+             "os.replace": (0, 1), "os.renames": (0, 1), "os.symlink": (1,), "os.link": (1,),
+             "os.chmod": (0,), "os.chown": (0,), "os.truncate": (0,), "os.utime": (0,),
+             "os.mkfifo": (0,), "os.mknod": (0,)}
+_PY_PATH_WRITES = {"write_text", "write_bytes", "touch", "symlink_to", "hardlink_to", "chmod",
+                   "rename", "replace"}
+_PY_OPENS = {"sqlite3.connect", "dbm.open", "shelve.open"}
 #: Calls that hand SQL text to a database: any object's method of these names, once the code
 #: imports a database driver.
 _SQL_METHODS = {"execute", "executemany", "executescript", "exec_driver_sql", "fetch",
@@ -213,6 +223,23 @@ class _PyVisitor(ast.NodeVisitor):
                 self.fx.unknowns.append("python deletes a computed pathlib path")
             else:
                 self.fx.deletes.append((path, _PY_PATH_METHODS[attr]))
+        elif name in _PY_OPEN:
+            mode = node.args[1] if len(node.args) > 1 else next(
+                (k.value for k in node.keywords if k.arg == "mode"), None)
+            text = self._str(mode) if mode is not None else "r"
+            if text is None or set(text) & set("wax+"):
+                self._written(first)
+        elif name in _PY_WRITE:
+            for i in _PY_WRITE[name]:
+                self._written(node.args[i] if i < len(node.args) else None)
+        elif attr in _PY_PATH_WRITES and isinstance(node.func, ast.Attribute) and \
+                isinstance(node.func.value, ast.Call) and \
+                (self._dotted(node.func.value.func) or "").rsplit(".", 1)[-1] in (
+                    "Path", "PurePath", "PosixPath"):
+            inner = node.func.value
+            self._written(inner.args[0] if inner.args else None)
+            if attr in ("rename", "replace"):
+                self._written(first)
         elif name == "getattr":
             if len(node.args) < 2 or self._str(node.args[1]) is None:
                 self.fx.unknowns.append("python looks up an attribute named at run time with "
@@ -223,6 +250,12 @@ class _PyVisitor(ast.NodeVisitor):
                 self.fx.unknowns.append(f"python runs dynamic code through {name}()")
             elif name in ("exec", "eval", "compile"):
                 merge(self.fx, python_effects(self._str(first) or ""))
+        elif name in _PY_OPENS or attr == "bind":
+            path = self._str(first) if first is not None else None
+            if path is not None:
+                self.fx.opens.append(path)
+            if name in _PY_OPENS:
+                self._sql_connect(name)
         elif name in _SQL_FUNCTIONS or (attr in _SQL_METHODS and self.databases and first
                                         is not None):
             self._sql(name or attr, first)
@@ -230,6 +263,18 @@ class _PyVisitor(ast.NodeVisitor):
             self.fx.argvs.append(["redis-cli", _REDIS_METHODS[attr]])
         elif self._http(name, attr, node, first):
             pass
+
+    def _sql_connect(self, name: str) -> None:
+        """`sqlite3.connect(…)` is also a database driver in use."""
+        if name == "sqlite3.connect":
+            self.fx.reaches.add(REACH_DATABASE)
+
+    def _written(self, arg: ast.AST | None) -> None:
+        """A write to a path known before the code runs; a computed one is an ordinary write
+        to somewhere unknown, which costs nothing more than a write."""
+        path = self._str(arg) if arg is not None else None
+        if path is not None and DYN not in path:
+            self.fx.writes.append(path)
 
     def _shell(self, name: str, arg: ast.AST | None) -> None:
         text = self._str(arg) if arg is not None else None
