@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "safehold.cli.check",
     "safehold.cli.policy",
     "safehold.cli.server",
+    "safehold.cli.credentials",
     "safehold.cli.approvals",
     "safehold.cli.audit",
     "safehold.cli.agents",
