@@ -78,6 +78,7 @@ class _Server:
     """A Starlette app under uvicorn in a thread, on a free loopback port."""
 
     def __init__(self, app: Starlette):
+        self.app = app
         self._sock = socket.socket()
         self._sock.bind(("127.0.0.1", 0))
         self.port = self._sock.getsockname()[1]
@@ -103,8 +104,9 @@ class _Server:
 
 
 class FakeRailway(_Server):
-    def __init__(self, token: str):
+    def __init__(self, token: str, *, record: bool = True):
         self.token = token
+        self.record = record
         self.state = RailwayState.seeded()
         self.received: list[Received] = []
         self.lock = threading.Lock()
@@ -119,9 +121,10 @@ class FakeRailway(_Server):
 
     async def graphql(self, request: Request) -> Response:
         body = (await request.body()).decode()
-        with self.lock:
-            self.received.append(Received(request.method, request.url.path,
-                                          dict(request.headers), body))
+        if self.record:
+            with self.lock:
+                self.received.append(Received(request.method, request.url.path,
+                                              dict(request.headers), body))
         if request.headers.get("authorization") != f"Bearer {self.token}":
             return JSONResponse({"errors": [{"message": "Not Authorized"}]}, status_code=401)
         payload = json.loads(body or "{}")

@@ -117,9 +117,18 @@ class CredentialStore:
 
     def secret(self, name: str) -> tuple[CredentialInfo, str]:
         """The credential and its value, for the gateway to put on an allowed request."""
+        info, sealed = self.sealed(name)
+        return info, self.open_sealed(info, sealed)
+
+    def sealed(self, name: str) -> tuple[CredentialInfo, bytes]:
+        """The credential and its still-encrypted value, in one read: the gateway opens it
+        only once the request is allowed."""
         with self._store.session() as s:
             row = self._row(s, name)
-            return _info(row), self._open(row.name, row.ciphertext)
+            return _info(row), bytes(row.ciphertext)
+
+    def open_sealed(self, info: CredentialInfo, sealed: bytes) -> str:
+        return self._open(info.name, sealed)
 
     def mark_used(self, name: str) -> None:
         """Record use, at most once a minute per credential (a busy agent is not a write load)."""

@@ -104,7 +104,7 @@ class Gateway:
         except CapabilityError as exc:
             return self._refused(401, "capability", str(exc), name, method, path)
         try:
-            cred = self.credentials.get(name)
+            cred, sealed = self.credentials.sealed(name)
         except CredentialError:
             return self._refused(404, "unknown_credential",
                                  f"no credential named {name!r} behind this gateway",
@@ -138,7 +138,7 @@ class Gateway:
                 "never sends one without a human's approval, and the policy asked for none",
                 name, method, out.url, shape)
         if verdict is Verdict.ALLOW:
-            _info, outcome.secret = self.credentials.secret(cred.name)
+            outcome.secret = self.credentials.open_sealed(cred, sealed)
             self._mark_used(cred.name)
             return outcome
         from safehold.gateway.replies import decision_message

@@ -115,9 +115,14 @@ async def _send(gateway: Gateway, outcome: Outcome) -> Response:
         await run_in_threadpool(gateway.record_forwarded, outcome, None, type(exc).__name__)
         return reply(outcome.shape, 502, "upstream",
                      f"the provider could not be reached ({type(exc).__name__})")
-    await run_in_threadpool(gateway.record_forwarded, outcome, upstream.status_code)
+    async def finish() -> None:
+        """Close the upstream stream, then audit the request with the upstream status: the
+        decision is already on record, so this durable write stays off the answer's path."""
+        await upstream.aclose()
+        await run_in_threadpool(gateway.record_forwarded, outcome, upstream.status_code)
+
     response = StreamingResponse(upstream.aiter_raw(), status_code=upstream.status_code,
-                                 background=BackgroundTask(upstream.aclose))
+                                 background=BackgroundTask(finish))
     response.raw_headers = [
         (k.encode("latin-1"), v.encode("latin-1"))
         for k, v in upstream.headers.multi_items() if k.lower() not in _RESPONSE_DROP
