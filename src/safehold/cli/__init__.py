@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "safehold.cli.policy",
     "safehold.cli.server",
     "safehold.cli.credentials",
+    "safehold.cli.scan",
     "safehold.cli.approvals",
     "safehold.cli.audit",
     "safehold.cli.agents",
