@@ -106,6 +106,8 @@ def guard() -> Guard:
 @pytest.mark.parametrize("command", [
     "cat notes.txt", "less notes.txt", "jq . notes.txt", "source notes.txt", "head -1 notes.txt",
     "wc -l < notes.txt", "cat .railway-token", "cat .npmrc-live", "bash -c 'cat notes.txt'",
+    "python3 -c \"print(open('notes.txt').read())\"",
+    "python -c \"import pathlib; t = pathlib.Path('notes.txt').read_text()\"",
 ])
 def test_reading_a_file_that_holds_a_live_token_is_credential_access(
     tmp_path: Path, guard: Guard, command: str,

@@ -404,6 +404,9 @@ class Dispatcher:
             for path in fx.writes:
                 self.run([Arg("tee"), Arg("-a"), Arg(path)], scope, None, walker, level=level + 1)
             self.guard_paths([Arg(p.replace(DYN_TEXT, DYN)) for p in fx.opens], scope, source)
+            for path in fx.reads:  # judged as the read it is: `cat PATH`
+                self.run([Arg("cat"), Arg(path.replace(DYN_TEXT, DYN), DYN not in path)],
+                         scope, None, walker, level=level + 1)
             for path, recursive in fx.deletes:
                 flags = "-rf" if recursive else "-f"
                 self.run([Arg("rm"), Arg(flags), Arg(path, DYN not in path,

@@ -34,6 +34,7 @@ class CodeEffects:
     writes: list[str] = field(default_factory=list)
     #: files opened by a client that may write them (a database, a socket bound on a path)
     opens: list[str] = field(default_factory=list)
+    reads: list[str] = field(default_factory=list)
 
 
 # -- which interpreter, and where its code is --------------------------------------------------
@@ -272,6 +273,13 @@ class _PyVisitor(ast.NodeVisitor):
                     self.fx.argvs.append(text.split())
             elif first is not None:
                 self.fx.unknowns.append(f"python passes a computed command to {name}()")
+        elif isinstance(node.func, ast.Attribute) and node.func.attr in _PY_READ_METHODS and \
+                isinstance(node.func.value, ast.Call) and \
+                (self._dotted(node.func.value.func) or "").rsplit(".", 1)[-1] in _PY_PATHS:
+            inner = node.func.value
+            path = self._str(inner.args[0]) if inner.args else None
+            if path is not None:
+                self.fx.reads.append(path)
         elif name in _PY_DELETE:
             path = self._str(first) if first is not None else None
             if path is None:
@@ -294,6 +302,8 @@ class _PyVisitor(ast.NodeVisitor):
             text = self._str(mode) if mode is not None else "r"
             if text is None or set(text) & set("wax+"):
                 self._written(first)
+            elif first is not None and (path := self._str(first)) is not None:
+                self.fx.reads.append(path)
         elif name in _PY_WRITE:
             for i in _PY_WRITE[name]:
                 arg = node.args[i] if i < len(node.args) else None
@@ -333,7 +343,13 @@ class _PyVisitor(ast.NodeVisitor):
             self.fx.shells.append(text)
 
 
+#: pathlib methods that read the file (what it holds can be a secret).
+_PY_READ_METHODS = frozenset({"read_text", "read_bytes"})
+_PY_PATHS = frozenset({"Path", "PurePath", "PosixPath"})
+
+
 def _merge(into: CodeEffects, other: CodeEffects) -> None:
+    into.reads += other.reads
     into.shells += other.shells
     into.argvs += other.argvs
     into.deletes += other.deletes
