@@ -313,3 +313,38 @@ def test_responses_stream_back(client: TestClient, caps: Capabilities) -> None:
 def _public(caps: Capabilities) -> bis.PublicKey:
     return bis.PublicKey.from_bytes(bytes.fromhex(caps.signer.public_key_hex),
                                     bis.Algorithm.Ed25519)
+
+
+def test_requests_that_would_be_read_differently_upstream_are_not_forwarded(
+    client: TestClient, caps: Capabilities, world: World,
+) -> None:
+    import gzip
+    import json
+
+    _, token = caps.issue("claude", credentials=["rw-prod"], actions="destructive")
+    packed = gzip.compress(json.dumps(gql(VOLUME_DELETE)).encode())
+    r = client.post(URL, content=packed, headers={**bearer(token), "Content-Encoding": "gzip",
+                                                   "Content-Type": "application/json"})
+    assert r.status_code == 400
+    r = client.patch("/gateway/gh/repos/acme/web", json={"description": "web shop"}, headers={
+        **bearer(caps.issue("x", credentials=["gh"], actions="destructive")[1]),
+        "X-HTTP-Method-Override": "DELETE"})
+    assert r.status_code == 200, r.text
+    assert [x.method for x in world.rest.received] == ["PATCH"]
+    assert "x-http-method-override" not in world.rest.received[0].headers
+    assert "acme/web" in world.rest.repos
+    assert world.railway.received == []
+
+
+def test_oversized_bodies_are_refused_even_without_a_length(
+    client: TestClient, caps: Capabilities, world: World,
+) -> None:
+    _, token = caps.issue("claude", credentials=["rw-prod"])
+
+    def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(20):
+            yield b"x" * 65536
+
+    r = client.post(URL, content=chunks(), headers=bearer(token))
+    assert r.status_code == 413
+    assert world.railway.received == []

@@ -26,6 +26,9 @@ CREDENTIAL_HEADERS = frozenset({
     "authorization", "proxy-authorization", "cookie", "x-api-key", "api-key",
     "x-auth-token", "private-token", "x-safehold-capability",
 })
+#: Headers that would make the provider act on something other than what was decided: a
+#: method override turns the decided POST into a DELETE upstream.
+OVERRIDE_HEADERS = frozenset({"x-http-method-override", "x-http-method", "x-method-override"})
 #: Gateway options the agent may send; consumed here, never forwarded.
 OPTION_PREFIX = "x-safehold-"
 MAX_HEADERS = 100
@@ -87,7 +90,11 @@ def build(method: str, upstream: str, path: str, query: str,
         url += "?" + query
     if len(headers) > MAX_HEADERS:
         raise BadRequest(f"more than {MAX_HEADERS} headers")
-    drop = HOP_BY_HOP | CREDENTIAL_HEADERS | provider_credential_headers
+    encoding = next((v for k, v in headers if k.lower() == "content-encoding"), "identity")
+    if encoding.strip().lower() not in ("", "identity"):
+        raise BadRequest(f"request bodies with Content-Encoding {encoding!r} are not forwarded: "
+                         "the gateway decides on the body the provider will read")
+    drop = HOP_BY_HOP | CREDENTIAL_HEADERS | OVERRIDE_HEADERS | provider_credential_headers
     kept: dict[str, str] = {}
     for name, value in headers:
         low = name.lower()

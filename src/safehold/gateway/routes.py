@@ -28,6 +28,7 @@ from safehold.gateway.replies import reply
 log = logging.getLogger(__name__)
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 MAX_HOLD = 300.0
+MAX_BODY = 1024 * 1024
 POLL_SECONDS = 0.5
 _RESPONSE_DROP = HOP_BY_HOP - {"content-length"}
 
@@ -83,9 +84,14 @@ async def forward(credential: str, path: str, request: Request) -> Response:
     if gateway is None:
         problem = getattr(request.app.state, "gateway_problem", "not configured")
         return reply("json", 503, "unavailable", f"the gateway is off: {problem}")
-    body = await request.body()
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            return reply("json", 413, "bad_request",
+                         f"request bodies are limited to {MAX_BODY} bytes")
     headers = list(request.headers.items())
-    args = (credential, request.method, path, request.url.query, headers, body)
+    args = (credential, request.method, path, request.url.query, headers, bytes(body))
     outcome = await run_in_threadpool(gateway.prepare, *args)
     wait = _wait_seconds(request)
     deadline = asyncio.get_running_loop().time() + wait
