@@ -16,11 +16,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import biscuit_auth as bis
 
 from safehold.errors import CapabilityError
 from safehold.model import Effect
+
+#: biscuit-python's type stubs lag its runtime (key algorithms, authorizer limits); calls the
+#: stubs do not know go through this untyped handle.
+_rt: Any = bis
 
 PREFIX = "shc_"
 DEFAULT_TTL = timedelta(minutes=15)
@@ -88,7 +93,7 @@ class Signer:
 
     def __init__(self, private_key: bytes):
         try:
-            key = bis.PrivateKey.from_bytes(private_key, bis.Algorithm.Ed25519)
+            key = _rt.PrivateKey.from_bytes(private_key, _rt.Algorithm.Ed25519)
             self._keys = bis.KeyPair.from_private_key(key)
         except Exception as exc:
             raise CapabilityError(f"the capability signing key is not usable: {exc}") from exc
@@ -125,7 +130,7 @@ class Signer:
 
     def authorize(self, token: bis.Biscuit, request: Request) -> Grant:
         """The grant, when every block's checks and the allow policy pass for `request`."""
-        builder = bis.AuthorizerBuilder(_AUTHORIZER, {
+        builder: Any = bis.AuthorizerBuilder(_AUTHORIZER, {
             "now": request.at, "credential": request.credential,
             "environment": request.environment, "effect": request.effect.label,
         })
@@ -166,7 +171,8 @@ def attenuate(token: str, public_key_hex: str, *, environment: str | None = None
     The public key is not secret (`safehold env` prints it); it is needed only because the
     library re-reads the token before extending it."""
     try:
-        key = bis.PublicKey.from_bytes(bytes.fromhex(public_key_hex.strip()), bis.Algorithm.Ed25519)
+        key = _rt.PublicKey.from_bytes(bytes.fromhex(public_key_hex.strip()),
+                                   _rt.Algorithm.Ed25519)
     except Exception:
         raise CapabilityError("the capability public key is not valid hex") from None
     base = parse(token, key)
@@ -200,7 +206,8 @@ def attenuate(token: str, public_key_hex: str, *, environment: str | None = None
 
 def inspect(token: str, public_key_hex: str) -> dict[str, object]:
     """What a token says, block by block (Datalog source), and its revocation ids."""
-    key = bis.PublicKey.from_bytes(bytes.fromhex(public_key_hex.strip()), bis.Algorithm.Ed25519)
+    key = _rt.PublicKey.from_bytes(bytes.fromhex(public_key_hex.strip()),
+                                   _rt.Algorithm.Ed25519)
     t = parse(token, key)
     return {
         "blocks": [t.block_source(i) for i in range(t.block_count())],

@@ -184,7 +184,7 @@ def _detect_secrets(line: str) -> set[str]:
 def _detectors() -> tuple[Any, ...]:
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
 
-    classes = get_mapping_from_secret_type_to_class().values()
+    classes: list[Any] = list(get_mapping_from_secret_type_to_class().values())
     return tuple(c() for c in classes if c.__name__ not in _SKIPPED_DETECTORS)
 
 
