@@ -14,14 +14,24 @@ from typing import TYPE_CHECKING
 
 from safehold.analysis.shell.parser import Node, node_text, parse
 from safehold.analysis.shell.paths import DYN, DYN_TEXT
+from safehold.analysis.shell.repair import RESERVED, repaired
 from safehold.analysis.shell.words import Arg, Output, Scope, WordEvaluator
 
 if TYPE_CHECKING:
     from safehold.analysis.shell.dispatch import Dispatcher
     from safehold.analysis.shell.state import State
 
+#: Functions bash or zsh call without being named: on a command not found, around prompts,
+#: on directory changes and at exit (zsh's TRAP<signal> functions are matched by prefix).
+IMPLICIT_FUNCTIONS = frozenset({"command_not_found_handle", "command_not_found_handler",
+                                "precmd", "preexec", "chpwd", "periodic", "zshaddhistory",
+                                "zshexit"})
 MAX_NESTING = 150
 MAX_LOOP_VALUES = 8
+#: Compound commands that can only be an argument in a misreading of the parse.
+_COMPOUND = frozenset({"subshell", "compound_statement", "for_statement", "while_statement",
+                       "if_statement", "case_statement", "c_style_for_statement",
+                       "function_definition", "negated_command"})
 _STATEMENT_SKIP = {"comment", "heredoc_body", "heredoc_start", "heredoc_end", "heredoc_content"}
 
 
@@ -59,7 +69,7 @@ class Walker:
             return Output()
         st.depth += 1
         try:
-            tree = parse(text)
+            text, tree = repaired(text, parse(text))
             root = tree.root_node
             if root.has_error:
                 self._report_errors(root, text, source)
@@ -132,7 +142,12 @@ class Walker:
             name = node.child_by_field_name("name")
             body = node.child_by_field_name("body")
             if name is not None and body is not None:
-                self.functions[node_text(name)] = body
+                fname = node_text(name)
+                self.functions[fname] = body
+                if fname in IMPLICIT_FUNCTIONS or fname.startswith("TRAP"):
+                    # The shell calls it by itself (a command not found, a prompt, a signal):
+                    # its body runs without ever being named, so it is judged where it is defined.
+                    self.call_function([Arg(fname)], scope.child(), None)
             return Output()
         if t == "for_statement":
             return self.for_loop(node, scope)
@@ -323,7 +338,18 @@ class Walker:
                 assigns.append((node_text(name) if name is not None else "", arg))
             elif t == "command_name":
                 for w in c.named_children:
+                    if w.type == "word" and node_text(w) in RESERVED and not assigns and \
+                            node_text(w) not in ("time", "!", "coproc"):
+                        self.state.unknown("shell:parse-anomaly", f"{node_text(w)!r} is a "
+                                           "reserved word where the parse reads a command name; "
+                                           "bash reads this command differently",
+                                           node_text(node)[:200])
                     argv.extend(self.words.args(w, scope))
+            elif t in _COMPOUND:
+                self.state.unknown("shell:parse-anomaly", f"a {t.replace('_', ' ')} where the "
+                                   "parse reads an argument; bash reads this command "
+                                   "differently", node_text(node)[:200])
+                self.statement(c, scope, None)
             elif t in ("file_redirect", "herestring_redirect", "heredoc_redirect"):
                 self.redirect(c, scope, redirects, followers)
             elif t == "comment":

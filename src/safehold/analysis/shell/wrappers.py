@@ -80,6 +80,64 @@ LAUNCHERS: dict[str, Launcher] = {
                            "-w"), shell_flags=_s("-c", "--command")),
     "script": Launcher(_s("-t", "--timing", "-I", "-O", "-T", "-B", "-m", "-E"),
                        shell_flags=_s("-c", "--command")),
+    "systemd-run": Launcher(_s("-p", "--property", "-u", "--unit", "-M", "--machine", "-H",
+                               "--host", "--description", "--slice", "-E", "--setenv",
+                               "--working-directory", "--uid", "--gid", "--nice",
+                               "--on-active", "--on-boot", "--on-startup",
+                               "--on-unit-active", "--on-unit-inactive", "--on-calendar",
+                               "--on-timezone-change", "--on-clock-change",
+                               "--timer-property", "--path-property", "--socket-property",
+                               "--service-type", "--expand-environment", "-C", "--capsule"),
+                            no_exec_flags=_s("-h", "--help", "--version")),
+    "run0": Launcher(_s("-u", "--user", "-g", "--group", "-D", "--chdir", "--unit",
+                        "--property", "--description", "--slice", "--nice", "--setenv",
+                        "--background", "--machine")),
+    "pkexec": Launcher(_s("--user")),
+    "nsenter": Launcher(_s("-t", "--target", "-S", "--setuid", "-G", "--setgid", "-w", "--wd",
+                           "-W", "--env")),
+    "unshare": Launcher(_s("--propagation", "--setgroups", "--map-user", "--map-group",
+                           "--map-users", "--map-groups", "-S", "--setuid", "-G", "--setgid",
+                           "-R", "--root", "-w", "--wd", "--kill-child")),
+    "firejail": Launcher(),
+    "setpriv": Launcher(_s("--reuid", "--regid", "--groups", "--inh-caps", "--ambient-caps",
+                           "--bounding-set", "--securebits", "--selinux-label",
+                           "--apparmor-profile", "--landlock-access", "--landlock-rule")),
+    "prlimit": Launcher(_s("-p", "--pid")),
+    "cgexec": Launcher(_s("-g")),
+    "chrt": Launcher(_s("-T", "--sched-runtime", "-P", "--sched-period", "-D",
+                        "--sched-deadline"), skip_positionals=1),
+    "sg": Launcher(skip_positionals=1, shell_flags=_s("-c")),
+    "xvfb-run": Launcher(_s("-n", "--server-num", "-e", "--error-file", "-f", "--auth-file",
+                            "-p", "--xauth-protocol", "-s", "--server-args", "-w", "--wait")),
+    "dbus-run-session": Launcher(_s("--config-file", "--dbus-daemon")),
+    "dbus-launch": Launcher(_s("--config-file")),
+    "torsocks": Launcher(_s("-u", "--user", "-p", "--pass", "-a", "--address", "-P", "--port")),
+    "proxychains": Launcher(_s("-f")),
+    "proxychains4": Launcher(_s("-f")),
+    "fakeroot": Launcher(_s("-l", "--lib", "--faked", "-s", "-i")),
+    "faketime": Launcher(_s("-m", "-p", "-f"), skip_positionals=1),
+    "valgrind": Launcher(),
+    "daemonize": Launcher(_s("-a", "-c", "-e", "-E", "-l", "-o", "-p", "-u")),
+    "entr": Launcher(),
+    "screen": Launcher(_s("-S", "-c", "-e", "-h", "-p", "-T", "-t", "-X", "-s", "-Logfile"),
+                       no_exec_flags=_s("-ls", "-list", "-v")),
+}
+
+#: Programs that run a command given as the value of one of their options, as well as doing
+#: their own work: option -> the prefix the command follows in its value (`exec=` in tar's
+#: `--checkpoint-action=exec=CMD`). The command is a shell string (tar, rsync and ssh hand it
+#: to a shell).
+OPTION_COMMANDS: dict[str, dict[str, str]] = {
+    "tar": {"--checkpoint-action": "exec=", "--to-command": "", "--use-compress-program": "",
+            "-I": "", "--info-script": "", "--new-volume-script": "", "-F": ""},
+    "gtar": {"--checkpoint-action": "exec=", "--to-command": "", "--use-compress-program": "",
+             "-I": "", "--info-script": "", "--new-volume-script": "", "-F": ""},
+    "rsync": {"-e": "", "--rsh": "", "--rsync-path": ""},
+    "ssh": {"-oProxyCommand": "", "-oLocalCommand": "", "-oKnownHostsCommand": ""},
+    "scp": {"-S": "", "-oProxyCommand": ""},
+    "sftp": {"-S": "", "-oProxyCommand": ""},
+    "zip": {"-TT": "", "--unzip-command": ""},
+    "sort": {"--compress-program": ""},
 }
 
 #: `<tool> <subcommand> [options] [--] command…` launchers (`uv run`, `bundle exec`…).
@@ -104,6 +162,36 @@ class Unwrapped:
     runs: bool = True
     split: Arg | None = None
     remote: str | None = None
+
+
+def option_commands(name: str, args: Sequence[Arg]) -> list[Arg]:
+    """The shell strings a program runs from its options (`tar --to-command=CMD`,
+    `tar -I CMD`, `ssh -o ProxyCommand=CMD`)."""
+    opts = OPTION_COMMANDS.get(name)
+    if not opts:
+        return []
+    out: list[Arg] = []
+    k = 0
+    while k < len(args):
+        a = args[k]
+        text = a.text
+        if text == "--":
+            break
+        if text == "-o" and k + 1 < len(args):
+            a = args[k + 1]
+            text = "-o" + a.text
+            k += 1
+        key, eq, value = text.partition("=")
+        if not eq and text in opts and k + 1 < len(args):
+            key, a = text, args[k + 1]
+            value = a.text
+            k += 1
+        k += 1
+        prefix = opts.get(key)
+        if prefix is None or not value.startswith(prefix):
+            continue
+        out.append(Arg(value[len(prefix):], a.static, a.glob, a.sources))
+    return out
 
 
 def _is_assignment(text: str) -> bool:
