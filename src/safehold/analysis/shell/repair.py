@@ -13,6 +13,7 @@ by the walker as an unknown (`anomalies`), never walked as if it were right.
 
 from __future__ import annotations
 
+import re
 from itertools import pairwise
 
 from safehold.analysis.shell.parser import Node, Tree, parse, source_bytes
@@ -31,6 +32,8 @@ _COMPOUND_NODES = frozenset({"subshell", "compound_statement", "for_statement",
                              "function_definition", "arithmetic_expansion"})
 _PREFIXES = frozenset({"time", "coproc", "!"})
 MAX_ROUNDS = 4
+#: `time X=1 cmd`: the keyword times a command that starts with an assignment.
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=")
 
 
 def _may_need(text: str) -> bool:
@@ -52,22 +55,29 @@ def _opens_compound(node: Node | None) -> bool:
     return _word(node) in _OPENERS
 
 
-def _edits(root: Node, src: bytes) -> list[tuple[int, int, bytes]]:
-    """(start, end, replacement) byte edits that make the text say what bash reads."""
+def _edits(root: Node, src: bytes,
+           problems: list[str]) -> list[tuple[int, int, bytes]]:
+    """(start, end, replacement) byte edits that make the text say what bash reads; shapes
+    no edit can fix are added to `problems`."""
     edits: list[tuple[int, int, bytes]] = []
     stack = [root]
     while stack:
         node = stack.pop()
         if node.type == "command":
             _command_edits(node, src, edits)
+        elif node.type == "redirected_statement":
+            _newline_words(node, edits)
+        elif node.type == "heredoc_redirect" and misread_heredoc(node) and \
+                misread_body(node) is None:
+            # No edit of the text keeps a here-document's meaning: the walker reads the body
+            # from the source when the shape is simple, and this is reported otherwise.
+            problems.append("a here-document whose first line the parser reads as words")
         elif node.type == "negated_command":
             inner = node.named_children[0] if node.named_children else None
             if inner is not None and inner.type == "command" and \
                     _word(_name_word(inner)) in RESERVED:
                 bang = node.children[0]
                 edits.append((bang.start_byte, bang.end_byte, b" "))
-        if node.type in ("string", "raw_string", "heredoc_body", "comment", "ansi_c_string"):
-            continue
         stack.extend(node.children)
     return edits
 
@@ -83,8 +93,8 @@ def _command_edits(cmd: Node, src: bytes, edits: list[tuple[int, int, bytes]]) -
     children = [c for c in cmd.children if c.type not in ("heredoc_redirect", "comment")]
     name = _name_word(cmd)
     name_text = _word(name)
-    # `time [-p] <compound>`, `coproc [NAME] <compound>`, `coproc <simple command>`: the
-    # prefix does not change what runs.
+    # `time [-p] <compound>`, `time X=1 cmd`, `coproc [NAME] <compound>`, `coproc <simple
+    # command>`: the prefix does not change what runs.
     if name is not None and name_text in ("time", "coproc"):
         rest = children[1:]
         blank = [name]
@@ -95,7 +105,8 @@ def _command_edits(cmd: Node, src: bytes, edits: list[tuple[int, int, bytes]]) -
                 rest[0].type == "word" and _opens_compound(rest[1]):
             blank.append(rest[0])
             rest = rest[1:]
-        if rest and (name_text == "coproc" or _opens_compound(rest[0])):
+        if rest and (name_text == "coproc" or _opens_compound(rest[0]) or
+                     _ASSIGNMENT.match(_word(rest[0]) or "")):
             for b in blank:
                 edits.append((b.start_byte, b.end_byte, b" " * (b.end_byte - b.start_byte)))
             return
@@ -109,18 +120,65 @@ def _command_edits(cmd: Node, src: bytes, edits: list[tuple[int, int, bytes]]) -
             # An unescaped newline ends a simple command: the next line is a command of its own.
             edits.append((prev.end_byte, prev.end_byte, b";"))
             return
-    for c in children:
-        if c.type != "word" or c.text is None:
-            continue
-        raw = c.text
-        i = raw.find(b"\n")
-        while i >= 0:
-            if i == 0 or raw[i - 1:i] != b"\\":
-                # A word holding an unescaped newline: bash ends the command there.
-                at = c.start_byte + i
+    _newline_words(cmd, edits)
+
+
+def _newline_words(node: Node, edits: list[tuple[int, int, bytes]]) -> None:
+    """A word holding an unescaped newline (an argument, a redirection's target): bash ends
+    the command at that newline."""
+    for c in node.children:
+        for w in _plain_words(c):
+            i = _unescaped_newline(w.text or b"")
+            if i >= 0:
+                at = w.start_byte + i
                 edits.append((at, at, b";"))
                 return
-            i = raw.find(b"\n", i + 1)
+
+
+def _unescaped_newline(raw: bytes) -> int:
+    i = raw.find(b"\n")
+    while i >= 0:
+        if i == 0 or raw[i - 1:i] != b"\\":
+            return i
+        i = raw.find(b"\n", i + 1)
+    return -1
+
+
+def misread_heredoc(node: Node) -> bool:
+    """The parser took a here-document's first line (it starts with a backslash) for words."""
+    return any(_unescaped_newline(w.text or b"") >= 0
+               for c in node.children for w in _plain_words(c))
+
+
+def misread_body(node: Node) -> str | None:
+    """The body of a misread here-document, read from the source as bash reads it: from the
+    line after `<<DELIM` to the delimiter line. None when the shape holds more than that
+    (operators or redirections after the delimiter word), which cannot be read with certainty."""
+    kinds = {c.type for c in node.named_children}
+    if not kinds <= {"heredoc_start", "heredoc_body", "heredoc_end", "word", "string",
+                     "raw_string", "ansi_c_string", "concatenation", "number",
+                     "simple_expansion", "expansion", "command_substitution"}:
+        return None
+    start = next((c for c in node.children if c.type == "heredoc_start"), None)
+    end = next((c for c in node.children if c.type == "heredoc_end"), None)
+    raw = node.text
+    if start is None or end is None or raw is None:
+        return None
+    first_word = next((c for c in node.children if c.type == "word"), None)
+    if first_word is None or not (first_word.text or b"").startswith(b"\n"):
+        return None
+    body = raw[first_word.start_byte - node.start_byte + 1:end.start_byte - node.start_byte]
+    return body.decode("utf-8", "replace")
+
+
+def _plain_words(node: Node) -> list[Node]:
+    """Unquoted word nodes of one command argument or redirection (not inside quotes or
+    substitutions, whose commands are checked on their own)."""
+    if node.type == "word":
+        return [node]
+    if node.type in ("concatenation", "file_redirect", "herestring_redirect"):
+        return [w for c in node.children for w in _plain_words(c)]
+    return []
 
 
 def _apply(src: bytes, edits: list[tuple[int, int, bytes]]) -> bytes:
@@ -130,16 +188,17 @@ def _apply(src: bytes, edits: list[tuple[int, int, bytes]]) -> bytes:
     return bytes(out)
 
 
-def repaired(text: str, tree: Tree) -> tuple[str, Tree]:
-    """The text as bash reads it and its parse; unchanged when nothing needed repair."""
+def repaired(text: str, tree: Tree) -> tuple[str, Tree, list[str]]:
+    """The text as bash reads it, its parse, and the shapes that could not be repaired."""
     if not _may_need(text):
-        return text, tree
+        return text, tree, []
     src = source_bytes(text)
     for _ in range(MAX_ROUNDS):
-        edits = _edits(tree.root_node, src)
+        problems: list[str] = []
+        edits = _edits(tree.root_node, src, problems)
         if not edits:
-            break
+            return text, tree, problems
         src = _apply(src, edits)
         text = src.decode("utf-8", "surrogatepass")
         tree = parse(text)
-    return text, tree
+    return text, tree, ["a command the parser still misreads after it was rewritten"]

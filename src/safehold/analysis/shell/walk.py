@@ -9,12 +9,13 @@ an unknown, never skipped.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from safehold.analysis.shell.parser import Node, node_text, parse
 from safehold.analysis.shell.paths import DYN, DYN_TEXT
-from safehold.analysis.shell.repair import RESERVED, repaired
+from safehold.analysis.shell.repair import RESERVED, misread_body, misread_heredoc, repaired
 from safehold.analysis.shell.words import Arg, Output, Scope, WordEvaluator
 
 if TYPE_CHECKING:
@@ -69,8 +70,11 @@ class Walker:
             return Output()
         st.depth += 1
         try:
-            text, tree = repaired(text, parse(text))
+            text, tree, problems = repaired(text, parse(text))
             root = tree.root_node
+            for problem in problems:
+                st.unknown("shell:parse-anomaly", f"the {source} command holds {problem}; "
+                           "what bash would run there cannot be read", text[:200])
             if root.has_error:
                 self._report_errors(root, text, source)
             return self.statements(root.children, scope, stdin)
@@ -297,6 +301,20 @@ class Walker:
         quoted = start is not None and any(q in node_text(start) for q in "'\"\\")
         strip_tabs = any(node_text(c) == "<<-" for c in r.children if not c.is_named)
         body_node = next((c for c in r.children if c.type == "heredoc_body"), None)
+        misread = misread_body(r) if misread_heredoc(r) else None
+        if misread is not None:
+            # The parser read the body's first line (`\rm …`) as words; bash reads the lines
+            # up to the delimiter as the body. Unquoted, only a body without expansions is
+            # certain.
+            if not quoted and any(ch in misread for ch in "$`"):
+                self.state.unknown("shell:parse-anomaly", "a here-document the parser misreads "
+                                   "holds expansions; what it feeds cannot be read",
+                                   node_text(r)[:200])
+                misread = DYN_TEXT
+            elif not quoted:
+                misread = re.sub(r"\\([\\$`])|\\\n", lambda m: m.group(1) or "", misread)
+            redirects.stdin = Output(misread)
+            return
         pending_op = ""
         for c in r.children:
             if not c.is_named:
