@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from safehold.analysis.shell.repair import RESERVED
 from safehold.decide import Guard
 from safehold.model import Action
 
@@ -126,7 +127,8 @@ STATEMENT_LAYERS: list[tuple[str, Layer]] = [
      + t),
     ("comment", lambda t, r: f"{t} # done"),
     ("heredoc-before", lambda t, r: f"cat <<EOF\nhello\nEOF\n{t}"),
-    ("backslash-line", lambda t, r: f"true\n\\{t}" if re.match(r"[a-z][a-z0-9.]* ", t) else t),
+    ("backslash-line", lambda t, r: f"true\n\\{t}" if re.match(r"[a-z][a-z0-9.]* ", t)
+     and t.split()[0] not in RESERVED else t),
     ("sudo-sh", lambda t, r: "sudo sh -c " + _q(t)),
     ("ssh", lambda t, r: "ssh host " + _q(t)),
 ]
@@ -253,6 +255,8 @@ def run(seconds: float, seed: int = 1, max_inputs: int | None = None,
             if key not in seen:
                 seen.add(key)
                 report.allowed.append(small)
+                if progress:
+                    print(f"  ALLOW [{small.names()}] {key!r}", file=sys.stderr, flush=True)
         if time.monotonic() > next_progress:
             next_progress += progress
             print(f"  … {report.inputs} inputs, {len(report.allowed)} allowed, "

@@ -54,6 +54,16 @@ HIDDEN = [
     "tee -a ~/.profile < payload",
     "sed -i '1i rm -rf ~' ~/.bashrc",
     "ln -sf /tmp/payload ~/.bash_profile",
+    # found by bench/fuzz_decide.py and by comparing with bash's own reading
+    "ls | cat | cat | cat < f\nrm -rf ~ > r | cat > o",
+    ": > f0\n\\rm -rf ~",
+    "true\n\\r''m -fr /etc",
+    "time LANG=C rm -rf ~",
+    'echo "$(r\\\nm -rf ~)"',
+    "sh <<'EOF'\n\\rm -rf ~\nEOF",
+    "bash <<EOF\n\\rm -rf ~\necho done\nEOF",
+    "time { ( rm -rf ~ )\n}",
+    "time { { rm -rf ~\n}\n}",
 ]
 
 
@@ -75,10 +85,10 @@ def test_shape_is_read_as_bash_reads_it(cmd: str) -> None:
 
 @pytest.mark.parametrize("cmd", [
     "echo 'time { x; }'", "X=1 time make", "time make test", "! grep -q x f && echo no",
-    "ls -la \\\n  src", "git commit -m 'a\nb'", "cat <<EOF\n\\rm -rf ~\nEOF",
+    "ls -la \\\n  src", "git commit -m 'a\nb'",
     "echo done", "for f in a b; do echo $f; done", "if ! make; then echo failed; fi",
     "tar -czf out.tgz src", "rsync -av -e ssh src host:dst", "cat ~/.bashrc",
-    "sed -i s/a/b/ src/app.py",
+    "sed -i s/a/b/ src/app.py", "cat <<EOF\n\\rm -rf ~\nEOF", "bash <<-EOF\n\\techo hi\nEOF",
 ])
 def test_routine_shapes_stay_allowed(guard: Guard, cmd: str) -> None:
     assert decide(guard, cmd).allowed, (cmd, decide(guard, cmd))

@@ -48,11 +48,16 @@ def _word(node: Node | None) -> str | None:
 
 
 def _opens_compound(node: Node | None) -> bool:
+    """The node starts a compound command (the parser may have made the opener a word of its
+    own, part of a word with a space in it, or an ERROR node)."""
     if node is None:
         return False
     if node.type in _COMPOUND_NODES:
         return True
-    return _word(node) in _OPENERS
+    if node.type not in ("word", "ERROR") or not node.text:
+        return False
+    words = node.text.decode("utf-8", "replace").split(None, 1)
+    return bool(words) and words[0] in _OPENERS
 
 
 def _edits(root: Node, src: bytes,
@@ -65,8 +70,10 @@ def _edits(root: Node, src: bytes,
         node = stack.pop()
         if node.type == "command":
             _command_edits(node, src, edits)
-        elif node.type == "redirected_statement":
-            _newline_words(node, edits)
+        elif node.type in ("redirected_statement", "file_redirect"):
+            parts = [c for c in node.children if c.type not in ("heredoc_redirect", "comment")]
+            if not _gaps(parts, src, edits) and node.type == "redirected_statement":
+                _newline_words(node, edits)
         elif node.type == "heredoc_redirect" and misread_heredoc(node) and \
                 misread_body(node) is None:
             # No edit of the text keeps a here-document's meaning: the walker reads the body
@@ -110,6 +117,13 @@ def _command_edits(cmd: Node, src: bytes, edits: list[tuple[int, int, bytes]]) -
             for b in blank:
                 edits.append((b.start_byte, b.end_byte, b" " * (b.end_byte - b.start_byte)))
             return
+    if not _gaps(children, src, edits):
+        _newline_words(cmd, edits)
+
+
+def _gaps(children: list[Node], src: bytes, edits: list[tuple[int, int, bytes]]) -> bool:
+    """Edits for the text between the parts of one command or redirection; True when the
+    parser glued the next line on."""
     for prev, nxt in pairwise(children):
         gap = src[prev.end_byte:nxt.start_byte]
         if gap and gap.replace(b"\\\n", b"") == b"":
@@ -119,8 +133,8 @@ def _command_edits(cmd: Node, src: bytes, edits: list[tuple[int, int, bytes]]) -
         if b"\n" in gap.replace(b"\\\n", b""):
             # An unescaped newline ends a simple command: the next line is a command of its own.
             edits.append((prev.end_byte, prev.end_byte, b";"))
-            return
-    _newline_words(cmd, edits)
+            return True
+    return False
 
 
 def _newline_words(node: Node, edits: list[tuple[int, int, bytes]]) -> None:
