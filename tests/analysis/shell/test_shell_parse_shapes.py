@@ -64,6 +64,11 @@ HIDDEN = [
     "bash <<EOF\n\\rm -rf ~\necho done\nEOF",
     "time { ( rm -rf ~ )\n}",
     "time { { rm -rf ~\n}\n}",
+    "X=1\n\\rm -rf ~",
+    "X=1 Y=2\n\\rm -rf ~",
+    "export X=1\n\\rm -rf ~",
+    "local X\n\\rm -rf ~",
+    "unset X\n\\rm -rf ~",
 ]
 
 

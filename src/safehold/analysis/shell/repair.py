@@ -70,9 +70,12 @@ def _edits(root: Node, src: bytes,
         node = stack.pop()
         if node.type == "command":
             _command_edits(node, src, edits)
-        elif node.type in ("redirected_statement", "file_redirect"):
+        elif node.type == "for_statement":
+            _newline_words(node, edits)
+        elif node.type in ("redirected_statement", "file_redirect", "declaration_command",
+                           "unset_command"):
             parts = [c for c in node.children if c.type not in ("heredoc_redirect", "comment")]
-            if not _gaps(parts, src, edits) and node.type == "redirected_statement":
+            if not _gaps(parts, src, edits) and node.type != "file_redirect":
                 _newline_words(node, edits)
         elif node.type == "heredoc_redirect" and misread_heredoc(node) and \
                 misread_body(node) is None:
@@ -190,7 +193,7 @@ def _plain_words(node: Node) -> list[Node]:
     substitutions, whose commands are checked on their own)."""
     if node.type == "word":
         return [node]
-    if node.type in ("concatenation", "file_redirect", "herestring_redirect"):
+    if node.type in ("concatenation", "file_redirect", "herestring_redirect", "command_name"):
         return [w for c in node.children for w in _plain_words(c)]
     return []
 

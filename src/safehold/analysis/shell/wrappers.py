@@ -2,7 +2,8 @@
 
 `sudo -u root rm -rf /` runs `rm -rf /`; `watch 'cmd'` and `su -c 'cmd'` run a shell string;
 `ssh host 'cmd'` and `docker exec c cmd` run a command elsewhere. Each launcher is described by
-the options that consume a value, so its own options are never mistaken for the command.
+the options that consume a value, so its own options are never mistaken for the command; the
+descriptions are data (`catalog/data/launchers.yaml`), this module only reads words with them.
 """
 
 from __future__ import annotations
@@ -11,145 +12,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from safehold.analysis.shell.words import Arg
+from safehold.catalog.launcherdata import Launcher, load_launcher_data
 
-
-@dataclass(frozen=True, slots=True)
-class Launcher:
-    value_opts: frozenset[str] = frozenset()
-    skip_positionals: int = 0          # words before the command (timeout's duration…)
-    assignments: bool = False          # VAR=value words before the command (env)
-    no_exec_flags: frozenset[str] = frozenset()   # flags that mean nothing is run
-    shell_flags: frozenset[str] = frozenset()     # options whose value is a shell string
-    joins_shell: bool = False          # the remaining words are joined into a shell string
-    argv_flags: frozenset[str] = frozenset()      # …unless one of these flags is given
-    split_flags: frozenset[str] = frozenset()     # options whose value is split into words
+_DATA = load_launcher_data()
+#: Launchers, `<tool> run`-style launchers and commands given as option values: data in
+#: `catalog/data/launchers.yaml`.
+LAUNCHERS: dict[str, Launcher] = _DATA.launchers
+SUBCOMMAND_LAUNCHERS: dict[str, frozenset[str]] = _DATA.subcommands
+OPTION_COMMANDS: dict[str, dict[str, str]] = _DATA.option_commands
 
 
 def _s(*items: str) -> frozenset[str]:
     return frozenset(items)
-
-
-LAUNCHERS: dict[str, Launcher] = {
-    "sudo": Launcher(
-        _s("-u", "-g", "-h", "-p", "-C", "-D", "-r", "-t", "-U", "-T", "-R", "--user", "--group",
-           "--host", "--prompt", "--close-from", "--chdir", "--role", "--type", "--other-user",
-           "--command-timeout"),
-        no_exec_flags=_s("-l", "-v", "-k", "-K", "-e", "--list", "--validate", "--edit",
-                         "--remove-timestamp", "--reset-timestamp", "-V", "--version"),
-    ),
-    "doas": Launcher(_s("-u", "-C")),
-    "env": Launcher(
-        _s("-u", "--unset", "-C", "--chdir", "-S", "--split-string", "-a", "--argv0", "-P"),
-        assignments=True, split_flags=_s("-S", "--split-string"),
-    ),
-    "nice": Launcher(_s("-n", "--adjustment")),
-    "nohup": Launcher(),
-    "timeout": Launcher(_s("-s", "--signal", "-k", "--kill-after"), skip_positionals=1),
-    "time": Launcher(_s("-f", "--format", "-o", "--output")),
-    "command": Launcher(no_exec_flags=_s("-v", "-V")),
-    "builtin": Launcher(),
-    "exec": Launcher(_s("-a")),
-    "busybox": Launcher(),
-    "stdbuf": Launcher(_s("-i", "-o", "-e", "--input", "--output", "--error")),
-    "ionice": Launcher(_s("-c", "-n", "-p", "-P", "-u", "--class", "--classdata")),
-    "setsid": Launcher(),
-    "chronic": Launcher(),
-    "unbuffer": Launcher(),
-    "caffeinate": Launcher(_s("-t", "-w")),
-    "nocorrect": Launcher(),
-    "noglob": Launcher(),
-    "catchsegv": Launcher(),
-    "chroot": Launcher(_s("--userspec", "--groups"), skip_positionals=1),
-    "flock": Launcher(_s("-w", "-E", "--timeout", "--conflict-exit-code"), skip_positionals=1,
-                      shell_flags=_s("-c", "--command")),
-    "strace": Launcher(_s("-o", "-e", "-p", "-s", "-u", "-E", "-a", "-b", "-I", "-O", "-S", "-P")),
-    "ltrace": Launcher(_s("-o", "-e", "-p", "-s", "-u", "-a", "-n")),
-    "taskset": Launcher(skip_positionals=1),
-    "numactl": Launcher(_s("-C", "-N", "-m", "-i", "-p", "--physcpubind", "--cpunodebind",
-                           "--membind", "--interleave", "--preferred")),
-    "watch": Launcher(_s("-n", "--interval", "-q", "--equexit"), joins_shell=True,
-                      argv_flags=_s("-x", "--exec")),
-    "npx": Launcher(_s("-p", "--package"), shell_flags=_s("-c", "--call"),
-                    no_exec_flags=_s("-v", "--version", "-h", "--help")),
-    "pnpx": Launcher(_s("-p", "--package"), shell_flags=_s("-c", "--call")),
-    "bunx": Launcher(_s("-p", "--package")),
-    "su": Launcher(_s("-s", "--shell", "-g", "--group", "-G", "--supp-group", "-w"),
-                   shell_flags=_s("-c", "--command", "--session-command"),
-                   no_exec_flags=_s("-V", "--version", "-h", "--help")),
-    "runuser": Launcher(_s("-u", "--user", "-g", "--group", "-G", "--supp-group", "-s", "--shell",
-                           "-w"), shell_flags=_s("-c", "--command")),
-    "script": Launcher(_s("-t", "--timing", "-I", "-O", "-T", "-B", "-m", "-E"),
-                       shell_flags=_s("-c", "--command")),
-    "systemd-run": Launcher(_s("-p", "--property", "-u", "--unit", "-M", "--machine", "-H",
-                               "--host", "--description", "--slice", "-E", "--setenv",
-                               "--working-directory", "--uid", "--gid", "--nice",
-                               "--on-active", "--on-boot", "--on-startup",
-                               "--on-unit-active", "--on-unit-inactive", "--on-calendar",
-                               "--on-timezone-change", "--on-clock-change",
-                               "--timer-property", "--path-property", "--socket-property",
-                               "--service-type", "--expand-environment", "-C", "--capsule"),
-                            no_exec_flags=_s("-h", "--help", "--version")),
-    "run0": Launcher(_s("-u", "--user", "-g", "--group", "-D", "--chdir", "--unit",
-                        "--property", "--description", "--slice", "--nice", "--setenv",
-                        "--background", "--machine")),
-    "pkexec": Launcher(_s("--user")),
-    "nsenter": Launcher(_s("-t", "--target", "-S", "--setuid", "-G", "--setgid", "-w", "--wd",
-                           "-W", "--env")),
-    "unshare": Launcher(_s("--propagation", "--setgroups", "--map-user", "--map-group",
-                           "--map-users", "--map-groups", "-S", "--setuid", "-G", "--setgid",
-                           "-R", "--root", "-w", "--wd", "--kill-child")),
-    "firejail": Launcher(),
-    "setpriv": Launcher(_s("--reuid", "--regid", "--groups", "--inh-caps", "--ambient-caps",
-                           "--bounding-set", "--securebits", "--selinux-label",
-                           "--apparmor-profile", "--landlock-access", "--landlock-rule")),
-    "prlimit": Launcher(_s("-p", "--pid")),
-    "cgexec": Launcher(_s("-g")),
-    "chrt": Launcher(_s("-T", "--sched-runtime", "-P", "--sched-period", "-D",
-                        "--sched-deadline"), skip_positionals=1),
-    "sg": Launcher(skip_positionals=1, shell_flags=_s("-c")),
-    "xvfb-run": Launcher(_s("-n", "--server-num", "-e", "--error-file", "-f", "--auth-file",
-                            "-p", "--xauth-protocol", "-s", "--server-args", "-w", "--wait")),
-    "dbus-run-session": Launcher(_s("--config-file", "--dbus-daemon")),
-    "dbus-launch": Launcher(_s("--config-file")),
-    "torsocks": Launcher(_s("-u", "--user", "-p", "--pass", "-a", "--address", "-P", "--port")),
-    "proxychains": Launcher(_s("-f")),
-    "proxychains4": Launcher(_s("-f")),
-    "fakeroot": Launcher(_s("-l", "--lib", "--faked", "-s", "-i")),
-    "faketime": Launcher(_s("-m", "-p", "-f"), skip_positionals=1),
-    "valgrind": Launcher(),
-    "daemonize": Launcher(_s("-a", "-c", "-e", "-E", "-l", "-o", "-p", "-u")),
-    "entr": Launcher(),
-    "screen": Launcher(_s("-S", "-c", "-e", "-h", "-p", "-T", "-t", "-X", "-s", "-Logfile"),
-                       no_exec_flags=_s("-ls", "-list", "-v")),
-}
-
-#: Programs that run a command given as the value of one of their options, as well as doing
-#: their own work: option -> the prefix the command follows in its value (`exec=` in tar's
-#: `--checkpoint-action=exec=CMD`). The command is a shell string (tar, rsync and ssh hand it
-#: to a shell).
-OPTION_COMMANDS: dict[str, dict[str, str]] = {
-    "tar": {"--checkpoint-action": "exec=", "--to-command": "", "--use-compress-program": "",
-            "-I": "", "--info-script": "", "--new-volume-script": "", "-F": ""},
-    "gtar": {"--checkpoint-action": "exec=", "--to-command": "", "--use-compress-program": "",
-             "-I": "", "--info-script": "", "--new-volume-script": "", "-F": ""},
-    "rsync": {"-e": "", "--rsh": "", "--rsync-path": ""},
-    "ssh": {"-oProxyCommand": "", "-oLocalCommand": "", "-oKnownHostsCommand": ""},
-    "scp": {"-S": "", "-oProxyCommand": ""},
-    "sftp": {"-S": "", "-oProxyCommand": ""},
-    "zip": {"-TT": "", "--unzip-command": ""},
-    "sort": {"--compress-program": ""},
-}
-
-#: `<tool> <subcommand> [options] [--] command…` launchers (`uv run`, `bundle exec`…).
-SUBCOMMAND_LAUNCHERS: dict[str, frozenset[str]] = {
-    "uv": _s("run"), "poetry": _s("run"), "pipenv": _s("run"), "pdm": _s("run"),
-    "hatch": _s("run"), "doppler": _s("run"), "op": _s("run"), "infisical": _s("run"),
-    "dotenvx": _s("run"), "mise": _s("exec", "x"), "asdf": _s("exec"), "rbenv": _s("exec"),
-    "pyenv": _s("exec"), "bundle": _s("exec"), "conda": _s("run"), "nix": _s("shell"),
-    "direnv": _s("exec"), "aws-vault": _s("exec"),
-    "npm": _s("exec", "x"), "pnpm": _s("exec", "dlx"), "yarn": _s("exec", "dlx"),
-    "bun": _s("x"), "railway": _s("run"),
-}
 
 
 @dataclass(slots=True)
