@@ -10,7 +10,7 @@ shell (`bash -c`, `eval`, a here-doc fed to `sh`) and harmless noise around it (
 to `Guard.decide`; nothing is executed. An allow is a finding: it is shrunk by dropping layers
 while it stays allowed, and printed as a minimal reproducer.
 
-    .venv/bin/python bench/fuzz_decide.py --seconds 60 [--seed 1]
+    .venv/bin/python bench/fuzz_decide.py --seconds 60 [--seed 1] [--oracle]
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from safehold.analysis.shell.oracle import ResidentOracle, bash_path
 from safehold.analysis.shell.repair import RESERVED
 from safehold.decide import Guard
 from safehold.model import Action
@@ -178,6 +179,8 @@ class Report:
     unknown_ids: Counter[str] = field(default_factory=Counter)
     allowed: list[Case] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
+    #: allowed inputs bash itself cannot read (nothing of them would run): generator slips
+    unreadable_allowed: int = 0
 
     def p(self, q: float) -> float:
         if not self.latencies:
@@ -225,7 +228,10 @@ def check_cores(guard: Guard) -> None:
 
 
 def run(seconds: float, seed: int = 1, max_inputs: int | None = None,
-        guard: Guard | None = None, progress: float = 0.0) -> Report:
+        guard: Guard | None = None, progress: float = 0.0,
+        bash: ResidentOracle | None = None) -> Report:
+    """Generate and decide inputs for `seconds`; with `bash`, an allowed input bash cannot
+    read is counted apart (it would run nothing) instead of reported as a finding."""
     guard = guard or Guard.load()
     check_cores(guard)
     rng = random.Random(seed)
@@ -249,7 +255,9 @@ def run(seconds: float, seed: int = 1, max_inputs: int | None = None,
         report.verdicts[d.verdict.value] += 1
         for u in d.facts.unknowns:
             report.unknown_ids[u.id] += 1
-        if d.allowed:
+        if d.allowed and bash is not None and not bash.read(text).ok:
+            report.unreadable_allowed += 1
+        elif d.allowed:
             small = shrink(guard, case)
             key = small.text()
             if key not in seen:
@@ -273,7 +281,7 @@ def print_report(report: Report, seconds: float) -> None:
     print("  verdicts: " + ", ".join(f"{k}={v}" for k, v in report.verdicts.most_common()))
     print("  unknowns: " + ", ".join(f"{k}={v}" for k, v in report.unknown_ids.most_common(8)))
     print(f"  destructive cores allowed: {len(report.allowed)}; guard errors: "
-          f"{len(report.errors)}")
+          f"{len(report.errors)}; allowed but unreadable by bash: {report.unreadable_allowed}")
     for case in report.allowed[:20]:
         print(f"  ALLOW [{case.names()}] minimal reproducer: {case.text()!r}")
     for text, err in report.errors[:10]:
@@ -287,9 +295,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-inputs", type=int, default=None)
     ap.add_argument("--progress", type=float, default=300.0,
                     help="print a progress line to stderr every N seconds (0: never)")
+    ap.add_argument("--oracle", action="store_true",
+                    help="ask bash (5.2+, never running anything) whether an allowed input is "
+                         "readable at all; unreadable ones are generator slips, not findings")
     args = ap.parse_args(argv)
     started = time.monotonic()
-    report = run(args.seconds, args.seed, args.max_inputs, progress=args.progress)
+    bash = ResidentOracle() if args.oracle and bash_path() is not None else None
+    try:
+        report = run(args.seconds, args.seed, args.max_inputs, progress=args.progress,
+                     bash=bash)
+    finally:
+        if bash is not None:
+            bash.close()
     print_report(report, time.monotonic() - started)
     return 1 if report.allowed or report.errors else 0
 

@@ -26,6 +26,7 @@ HIDDEN = [
     "ls | cat | cat\nrm -rf ~\ncat <<EOF\nx\nEOF",
     "time { rm -rf ~; }",
     "time -p { rm -rf ~; }",
+    "time -p ( rm -rf ~ )",
     "time ( rm -rf ~ )",
     "time -p while true; do rm -rf ~; done",
     "! { rm -rf ~; }",

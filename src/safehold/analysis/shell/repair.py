@@ -108,7 +108,7 @@ def _command_edits(cmd: Node, src: bytes, edits: list[tuple[int, int, bytes]]) -
     if name is not None and name_text in ("time", "coproc"):
         rest = children[1:]
         blank = [name]
-        if name_text == "time" and rest and _word(rest[0]) == "-p":
+        if name_text == "time" and rest and (rest[0].text or b"").strip() == b"-p":
             blank.append(rest[0])
             rest = rest[1:]
         if name_text == "coproc" and len(rest) > 1 and _word(rest[0]) not in _OPENERS and \
