@@ -126,7 +126,7 @@ STATEMENT_LAYERS: list[tuple[str, Layer]] = [
     ("pipe3", lambda t, r: f"ls | cat | cat\n{t}\nwc -l < f"),
     ("long-prefix", lambda t, r: "".join(f": > f{i}; " for i in range(r.randrange(150, 260)))
      + t),
-    ("comment", lambda t, r: f"{t} # done"),
+    ("comment", lambda t, r: f"{t} # done\ntrue"),
     ("heredoc-before", lambda t, r: f"cat <<EOF\nhello\nEOF\n{t}"),
     ("backslash-line", lambda t, r: f"true\n\\{t}" if re.match(r"[a-z][a-z0-9.]* ", t)
      and t.split()[0] not in RESERVED else t),
