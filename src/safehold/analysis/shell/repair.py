@@ -7,8 +7,9 @@ next line into its last stage, a line continuation inside a word splits it in tw
 newline `m`), and `time`, `!` and `coproc` before a compound command turn `{`, `for` or `while`
 into arguments. What bash does in each case is certain — an unescaped newline ends a simple
 command, `\\`+newline is removed, the keyword prefix does not change what runs — so the text is
-edited to say it plainly and parsed again. A shape still wrong after a few rounds is reported
-by the walker as an unknown (`anomalies`), never walked as if it were right.
+edited to say it plainly and parsed again. A shape still wrong after a few rounds, or one no
+edit can fix, is returned as a problem the walker records as an unknown
+(`shell:parse-anomaly`), never walked as if it were right.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ _COMPOUND_NODES = frozenset({"subshell", "compound_statement", "for_statement",
                              "c_style_for_statement", "while_statement", "if_statement",
                              "case_statement", "test_command", "negated_command",
                              "function_definition", "arithmetic_expansion"})
-_PREFIXES = frozenset({"time", "coproc", "!"})
 MAX_ROUNDS = 4
 #: `time X=1 cmd`: the keyword times a command that starts with an assignment.
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=")
