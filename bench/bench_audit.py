@@ -26,7 +26,7 @@ PAYLOAD = {
     "action": {
         "kind": "shell",
         "input": "rm -rf build/ && git push --force origin main",
-        "cwd": "/work/project",
+        "cwd": "/home/dev/project",
     },
     "decision": {"decision": "ask", "reasons": ["destructive-needs-approval"], "rules": ["x"]},
 }

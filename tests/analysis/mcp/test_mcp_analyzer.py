@@ -134,9 +134,9 @@ def test_filesystem_writes_follow_the_editor_write_rules(tmp_path, path, effect)
 
 
 def test_relative_paths_are_resolved_against_the_working_directory():
-    facts = analyze(Action(kind="mcp", cwd="/work/app", input={
+    facts = analyze(Action(kind="mcp", cwd="/home/dev/project", input={
         "server": "filesystem", "tool": "delete_file", "arguments": {"path": "data/app.db"}}))
-    assert [(t.kind, t.name) for t in facts.targets] == [("path", "/work/app/data/app.db")]
+    assert [(t.kind, t.name) for t in facts.targets] == [("path", "/home/dev/project/data/app.db")]
 
 
 def test_catalogued_exec_tool_without_its_argument_is_unknown():
