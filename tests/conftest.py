@@ -14,6 +14,26 @@ import pg
 from approval_values import Clock
 from safehold.store import Store, open_store
 
+#: Test directories whose every test starts real processes (hooks, servers, the CLI).
+SLOW_DIRS = ("surfaces", "server", "cli")
+HERE = Path(__file__).parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "slow: starts real processes (tests/surfaces, tests/server, tests/cli) or runs a "
+        "Hypothesis search; `-m 'not slow'` is the quick loop",
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = item.path.relative_to(HERE).parts
+        searching = getattr(getattr(item, "obj", None), "is_hypothesis_test", False)
+        if (len(parts) > 1 and parts[0] in SLOW_DIRS) or searching:
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[pg.PostgresServer]:
