@@ -76,17 +76,16 @@ def test_shell_example_verdict(guard: Guard, ident: str, cmd: str, verdict: str)
     assert decision.verdict.value == verdict, f"{ident}: {cmd!r} -> {decision.to_dict()}"
 
 
-@pytest.mark.parametrize(("ident", "verdict"), list(TABLE["http"].items()))
-def test_http_example_verdict(guard: Guard, ident: str, verdict: str) -> None:
-    provider, entry = HTTP[ident]
-    for example in entry.match_examples:
-        decision = guard.decide(Action(kind="http", input=example_request(provider, example)))
-        assert decision.verdict.value == verdict, f"{ident}: {example} -> {decision.to_dict()}"
+CALLS = {"http": (HTTP, example_request), "mcp": (MCP, example_call)}
 
 
-@pytest.mark.parametrize(("ident", "verdict"), list(TABLE["mcp"].items()))
-def test_mcp_example_verdict(guard: Guard, ident: str, verdict: str) -> None:
-    family, entry = MCP[ident]
+@pytest.mark.parametrize(
+    ("kind", "ident", "verdict"),
+    [(kind, i, v) for kind in CALLS for i, v in TABLE[kind].items()],
+)
+def test_call_example_verdict(guard: Guard, kind: str, ident: str, verdict: str) -> None:
+    entries, build = CALLS[kind]
+    group, entry = entries[ident]
     for example in entry.match_examples:
-        decision = guard.decide(Action(kind="mcp", input=example_call(family, example)))
+        decision = guard.decide(Action(kind=kind, input=build(group, example)))
         assert decision.verdict.value == verdict, f"{ident}: {example} -> {decision.to_dict()}"
