@@ -70,28 +70,33 @@ def test_targets_come_from_arguments():
 
 
 @pytest.mark.parametrize(
-    "call",
+    ("call", "verdict"),
     [
-        {"server": "postgres", "tool": "query", "arguments": {"sql": "DROP TABLE users"}},
-        {"server": "mysql", "tool": "execute_sql", "arguments": {"sql": "TRUNCATE orders"}},
-        {"server": "desktop-commander", "tool": "execute_command",
-         "arguments": {"command": "rm -rf /"}},
-        {"server": "x", "tool": "bash", "arguments": {"command": "dd if=/dev/zero of=/dev/sda"}},
-        {"server": "fetch", "tool": "fetch",
-         "arguments": {"url": "https://backboard.railway.app/graphql/v2", "method": "POST",
-                       "body": {"query": 'mutation { volumeDelete(volumeId: "v") }'}}},
-        {"server": "k8s", "tool": "exec_in_pod",
-         "arguments": {"name": "pg-0", "command": ["sh", "-c", "rm -rf /var/lib/postgresql"]}},
-        {"server": "unknown", "tool": "do_thing", "arguments": {"cmd": "rm -rf ~"}},
-        {"server": "unknown", "tool": "get_page",
-         "arguments": {"url": "https://api.digitalocean.com/v2/volumes/abc", "method": "DELETE"}},
-        {"server": "unknown", "tool": "update_record", "arguments": {"id": 1}},
-        {"server": "unknown", "tool": "frobnicate", "arguments": {}},
+        ({"server": "postgres", "tool": "query", "arguments": {"sql": "DROP TABLE users"}}, "ask"),
+        ({"server": "mysql", "tool": "execute_sql", "arguments": {"sql": "TRUNCATE orders"}},
+         "ask"),
+        ({"server": "desktop-commander", "tool": "execute_command",
+          "arguments": {"command": "rm -rf /"}}, "deny"),
+        ({"server": "x", "tool": "bash", "arguments": {"command": "dd if=/dev/zero of=/dev/sda"}},
+         "deny"),
+        ({"server": "fetch", "tool": "fetch",
+          "arguments": {"url": "https://backboard.railway.app/graphql/v2", "method": "POST",
+                        "body": {"query": 'mutation { volumeDelete(volumeId: "v") }'}}}, "deny"),
+        ({"server": "k8s", "tool": "exec_in_pod",
+          "arguments": {"name": "pg-0", "command": ["sh", "-c", "rm -rf /var/lib/postgresql"]}},
+         "ask"),
+        ({"server": "unknown", "tool": "do_thing", "arguments": {"cmd": "rm -rf ~"}}, "deny"),
+        ({"server": "unknown", "tool": "get_page",
+          "arguments": {"url": "https://api.digitalocean.com/v2/volumes/abc", "method": "DELETE"}},
+         "deny"),
+        ({"server": "unknown", "tool": "update_record", "arguments": {"id": 1}}, "ask"),
+        ({"server": "unknown", "tool": "frobnicate", "arguments": {}}, "ask"),
     ],
 )
-def test_dangerous_or_unclear_calls_are_not_allowed(guard, call):
+def test_dangerous_or_unclear_calls_get_their_exact_verdict(guard, call, verdict):
+    """Irreversible where production may be hit is refused; destructive or unclear is asked."""
     decision = guard.decide(Action(kind="mcp", input=call))
-    assert not decision.allowed, decision.to_dict()
+    assert decision.verdict.value == verdict, decision.to_dict()
 
 
 @pytest.mark.parametrize(
@@ -119,7 +124,7 @@ def test_approval_covers_arguments_not_just_the_tool_name(guard):
                                                   "arguments": {"sql": "SELECT 1"}}))
     drop = guard.decide(Action(kind="mcp", input={"server": "pg", "tool": "query",
                                                   "arguments": {"sql": "DROP TABLE t"}}))
-    assert read.allowed and not drop.allowed
+    assert (read.verdict.value, drop.verdict.value) == ("allow", "ask")
 
 
 @pytest.mark.parametrize(
