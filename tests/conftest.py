@@ -29,9 +29,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        parts = item.path.relative_to(HERE).parts
+        in_slow_dir = any(HERE / name in item.path.parents for name in SLOW_DIRS)
         searching = getattr(getattr(item, "obj", None), "is_hypothesis_test", False)
-        if (len(parts) > 1 and parts[0] in SLOW_DIRS) or searching:
+        if in_slow_dir or searching:
             item.add_marker(pytest.mark.slow)
 
 
