@@ -14,15 +14,16 @@ import pg
 from approval_values import Clock
 from safehold.store import Store, open_store
 
-#: Test directories whose every test starts real processes (hooks, servers, the CLI).
-SLOW_DIRS = ("surfaces", "server", "cli")
+#: Test directories whose every test starts real processes (hooks, servers, the CLI, a system
+#: deployment).
+SLOW_DIRS = ("surfaces", "server", "cli", "deploy")
 HERE = Path(__file__).parent
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "slow: starts real processes (tests/surfaces, tests/server, tests/cli) or runs a "
+        "slow: starts real processes (tests/surfaces, server, cli, deploy) or runs a "
         "Hypothesis search; `-m 'not slow'` is the quick loop",
     )
 
@@ -33,6 +34,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         searching = getattr(getattr(item, "obj", None), "is_hypothesis_test", False)
         if in_slow_dir or searching:
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """Under a require-all run a skip of any kind (a missing program, a `skipif`) fails, with
+    the skip's own reason: a green CI run is one where every collected test ran."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and needs.required() and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped where nothing may be ({needs.REQUIRE_ALL_ENV}=1): {reason}"
 
 
 @pytest.fixture(scope="session")

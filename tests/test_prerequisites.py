@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -85,3 +87,35 @@ def test_a_missing_prerequisite_fails_a_require_all_run(monkeypatch: pytest.Monk
     monkeypatch.setenv(needs.REQUIRE_ALL_ENV, "1")
     with pytest.raises(pytest.fail.Exception, match=f"thing missing.*{needs.REQUIRE_ALL_ENV}=1"):
         needs.missing("thing missing")
+
+
+SKIPPING = '''
+import pytest
+
+@pytest.mark.skipif(True, reason="needs a thing")
+def test_marked():
+    pass
+
+def test_skips_itself():
+    pytest.skip("a thing is missing")
+
+def test_runs():
+    pass
+'''
+
+
+@pytest.mark.parametrize(("required", "summary"), [("1", "1 failed, 1 passed, 1 error"),
+                                                   ("", "1 passed, 2 skipped")])
+def test_a_require_all_run_fails_every_kind_of_skip(
+    tmp_path: Path, required: str, summary: str
+) -> None:
+    (tmp_path / "test_skipping.py").write_text(SKIPPING)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent),
+           needs.REQUIRE_ALL_ENV: required}
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "conftest", "-p", "no:cacheprovider", "-q",
+         "test_skipping.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert summary in run.stdout, run.stdout + run.stderr
+    if required:
+        assert "a thing is missing" in run.stdout and "needs a thing" in run.stdout
