@@ -26,7 +26,7 @@ PAYLOAD = {
     "action": {
         "kind": "shell",
         "input": "rm -rf build/ && git push --force origin main",
-        "cwd": "/work/project",
+        "cwd": "/home/dev/project",
     },
     "decision": {"decision": "ask", "reasons": ["destructive-needs-approval"], "rules": ["x"]},
 }
@@ -71,7 +71,7 @@ def main() -> None:
             f"  chain ok={ok}"
         )
     if not pg.available():
-        print(f"postgresql: skipped (no binaries in {pg.PG_BIN})")
+        print(f"postgresql: skipped ({pg.missing_reason()})")
         return
     with pg.PostgresServer(fsync=True) as server:
         for threads in args.threads:

@@ -27,7 +27,7 @@ def action(
     *,
     session: str = "s1",
     environment: str | None = "staging",
-    cwd: str = "/work",
+    cwd: str = "/home/dev/project",
 ) -> Action:
     return Action(
         "shell", command, cwd=cwd, session=session, environment=environment, agent="claude-code"

@@ -1,5 +1,10 @@
 """A real PostgreSQL for tests and benchmarks, started from the machine's binaries.
 
+The server binaries are found the same way by the tests, the benchmarks and `scripts/test`
+(which runs this file): `SAFEHOLD_PG_BINDIR` when set (then nothing else is tried), else
+`pg_config --bindir`, the Debian layout `/usr/lib/postgresql/<version>/bin` (newest first), and
+`initdb` on PATH. `python tests/pg.py` prints the directory, or says what is missing and exits 1.
+
 initdb and postgres refuse to run as root, so under root (CI containers) the cluster is
 created and run as an unprivileged system user (`postgres` if present, else a `safehold-test`
 user created on first use). The server listens on a free port on 127.0.0.1 with trust
@@ -10,19 +15,87 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import secrets
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-PG_BIN = Path(os.environ.get("SAFEHOLD_PG_BIN", "/usr/lib/postgresql/15/bin"))
+BINDIR_ENV = "SAFEHOLD_PG_BINDIR"
+DEBIAN_ROOT = Path("/usr/lib/postgresql")
+SERVER_PROGRAMS = ("initdb", "pg_ctl", "postgres")
 SUPERUSER = "safehold"
 
 
+def has_server(bindir: Path) -> bool:
+    """True when every program a throw-away cluster needs is an executable file in `bindir`."""
+    return all(
+        (bindir / name).is_file() and os.access(bindir / name, os.X_OK) for name in SERVER_PROGRAMS
+    )
+
+
+def _version_key(bindir: Path) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\d+", bindir.parent.name)) or (-1,)
+
+
+def candidates(
+    environ: Mapping[str, str] = os.environ, debian_root: Path = DEBIAN_ROOT
+) -> Iterator[Path]:
+    """Every directory worth looking in, in the order they are tried (no override here)."""
+    path = environ.get("PATH", os.defpath)
+    pg_config = shutil.which("pg_config", path=path)
+    if pg_config:
+        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True)
+        if out.returncode == 0 and out.stdout.strip():
+            yield Path(out.stdout.strip())
+    yield from sorted(debian_root.glob("*/bin"), key=_version_key, reverse=True)
+    initdb = shutil.which("initdb", path=path)
+    if initdb:
+        yield Path(initdb).resolve().parent
+
+
+def find_bindir(
+    environ: Mapping[str, str] = os.environ, debian_root: Path = DEBIAN_ROOT
+) -> Path | None:
+    """The directory holding initdb, pg_ctl and postgres, or None. An explicit
+    `SAFEHOLD_PG_BINDIR` is the only place looked at, so a wrong one is never papered over."""
+    override = environ.get(BINDIR_ENV)
+    if override is not None:
+        return Path(override) if has_server(Path(override)) else None
+    return next((d for d in candidates(environ, debian_root) if has_server(d)), None)
+
+
+def missing_reason(environ: Mapping[str, str] = os.environ) -> str:
+    """What is missing and how to get it, for a skip, a failure or scripts/test."""
+    needs = ", ".join(SERVER_PROGRAMS)
+    override = environ.get(BINDIR_ENV)
+    if override is not None:
+        return (
+            f"PostgreSQL server programs ({needs}) not found in {BINDIR_ENV}={override}; "
+            f"point it at a PostgreSQL bin directory or unset it"
+        )
+    return (
+        f"PostgreSQL server programs ({needs}) not found (looked at pg_config --bindir, "
+        f"{DEBIAN_ROOT}/*/bin and PATH); install them with ./scripts/install-postgres "
+        f"(apt-get install postgresql) or set {BINDIR_ENV}"
+    )
+
+
+PG_BIN = find_bindir()
+
+
 def available() -> bool:
-    return (PG_BIN / "initdb").is_file() and (PG_BIN / "pg_ctl").is_file()
+    return PG_BIN is not None
+
+
+def _bin(name: str) -> str:
+    if PG_BIN is None:
+        raise RuntimeError(missing_reason())
+    return str(PG_BIN / name)
 
 
 def _free_port() -> int:
@@ -75,7 +148,7 @@ class PostgresServer:
             os.chown(self.root, entry.pw_uid, entry.pw_gid)
         self._run(
             [
-                str(PG_BIN / "initdb"),
+                _bin("initdb"),
                 "-D",
                 str(self.data),
                 "-U",
@@ -94,7 +167,7 @@ class PostgresServer:
             options += " -c synchronous_commit=off -c full_page_writes=off"
         self._run(
             [
-                str(PG_BIN / "pg_ctl"),
+                _bin("pg_ctl"),
                 "-D",
                 str(self.data),
                 "-o",
@@ -137,7 +210,7 @@ class PostgresServer:
             subprocess.run(
                 [
                     *self.prefix,
-                    str(PG_BIN / "pg_ctl"),
+                    _bin("pg_ctl"),
                     "-D",
                     str(self.data),
                     "-m",
@@ -155,3 +228,10 @@ class PostgresServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+if __name__ == "__main__":
+    if PG_BIN is None:
+        print(missing_reason(), file=sys.stderr)
+        sys.exit(1)
+    print(PG_BIN)

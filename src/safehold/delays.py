@@ -250,15 +250,24 @@ class DelayService:
             ).first()
             return Delay.from_row(row) if row else None
 
-    def run_due(self, executor: Callable[[Delay], Any]) -> builtins.list[Delay]:
+    def run_due(
+        self,
+        executor: Callable[[Delay], Any],
+        *,
+        runs: Callable[[Delay], bool] | None = None,
+    ) -> builtins.list[Delay]:
         """Execute every due delayed action safehold runs itself, each exactly once.
 
+        `runs` says which due delays this executor runs (a gateway runs the requests it
+        queued, and leaves a hook's delays to be released when the agent comes back).
         Each is claimed (pending -> running) in its own transaction before it runs, so two
         workers never run the same action; the outcome is recorded as executed or failed.
         `before_run` (the snapshot-first check) goes first; when it raises, the action does
         not run and is recorded as failed with the reason."""
         done = []
         for delay in self.due():
+            if runs is not None and not runs(delay):
+                continue
             with self.store.write() as s:
                 row = s.get(DelayRow, delay.id)
                 if row is None or not self._flip(s, row, "pending", "running"):

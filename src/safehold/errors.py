@@ -9,7 +9,10 @@ SafeholdError
 ├── AuditError         an audit record cannot be written or read
 ├── ApprovalError      an approval request or vote is refused (NotFound, SelfApproval, …)
 ├── DelayError         a delayed action cannot be held, cancelled or run
-└── SnapshotError      a snapshot cannot be taken, stored, verified or restored
+├── SnapshotError      a snapshot cannot be taken, stored, verified or restored
+├── KeyFileError       a key file or the key directory is missing, unsafe or unreadable
+├── CredentialError    a stored provider credential cannot be added, found or decrypted
+└── CapabilityError    a capability token is malformed, forged, expired, revoked or too narrow
 
 Third-party errors are converted at the boundary (`raise PolicyError(...) from exc`); only the
 CLI turns an error into an exit status.
@@ -102,3 +105,13 @@ class SnapshotNotFound(SnapshotError):
 
 class CorruptSnapshot(SnapshotError):
     pass
+class KeyFileError(SafeholdError):
+    pass
+
+
+class CredentialError(SafeholdError):
+    pass
+
+
+class CapabilityError(SafeholdError):
+    """`reason` is what the gateway tells the agent; it never contains the token."""

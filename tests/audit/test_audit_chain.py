@@ -6,14 +6,16 @@ import itertools
 import json
 import multiprocessing
 import threading
+from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text, update
 
 from safehold.audit import AuditLog, entries_from_export, verify_entries
-from safehold.audit.log import GENESIS
+from safehold.audit.log import GENESIS, HASHED_FIELDS
 from safehold.errors import AuditError
 from safehold.store import Store, open_store
+from safehold.store.models import AuditRecord
 
 
 @pytest.fixture
@@ -63,19 +65,41 @@ def test_edited_payload_is_named(log: AuditLog, store: Store) -> None:
     assert "altered" in (result.problem or "")
 
 
-@pytest.mark.parametrize(
-    "column, value",
-    [
-        ("decision", "deny"),
-        ("environment", "dev"),
-        ("actor", "someone"),
-        ("type", "other"),
-    ],
-)
-def test_edited_column_is_named(log: AuditLog, store: Store, column: str, value: str) -> None:
-    _sql(store, f"UPDATE audit_records SET {column} = :v WHERE seq = 7", v=value)
+def _edited(value: object) -> object:
+    """A different value of the same type, short enough for the column it came from."""
+    if isinstance(value, datetime):
+        return value + timedelta(seconds=1)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value + 1000
+    if value is None:
+        return "tampered"
+    if isinstance(value, str):
+        return value[:-1] + ("0" if value[-1:] != "0" else "1") if value else "x"
+    raise TypeError(f"no tampering known for a {type(value).__name__}: add one here")
+
+
+def test_the_hash_covers_every_stored_column() -> None:
+    assert set(HASHED_FIELDS) | {"hash"} == {c.name for c in AuditRecord.__table__.columns}
+    assert "hash" not in HASHED_FIELDS
+
+
+@pytest.mark.parametrize("column", HASHED_FIELDS)
+def test_editing_any_hashed_column_breaks_that_records_hash(
+    log: AuditLog, store: Store, column: str
+) -> None:
+    """Each column the hash covers, edited alone in the database, is caught by the record's
+    own hash (not only by the sequence or link checks that some edits also trip)."""
+    before = log.get(7)
+    assert before is not None
+    value = _edited(getattr(before, column))
+    with store.session() as s:
+        s.execute(update(AuditRecord).where(AuditRecord.seq == 7).values({column: value}))
+    after = next(e for e in log.entries() if e.hash == before.hash)
+    assert getattr(after, column) == value
+    assert after.computed_hash() != after.hash, f"{column} is not covered by the hash"
     result = log.verify()
-    assert (result.ok, result.first_bad_seq) == (False, 7)
+    # Renumbering record 7 leaves a gap, which the sequence check names first, at record 8.
+    assert (result.ok, result.first_bad_seq) == (False, 8 if column == "seq" else 7), result
 
 
 def test_edit_with_recomputed_hash_breaks_the_next_link(log: AuditLog, store: Store) -> None:

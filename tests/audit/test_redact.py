@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import cpu_time
 from safehold.audit.redact import MASK, redact, redact_text
 
 SECRET_CASES = [
@@ -96,8 +97,5 @@ def test_mappings_redact_secret_keys_and_nested_strings() -> None:
 )
 def test_hostile_input_is_redacted_in_linear_time(text: str) -> None:
     """An agent must not be able to stall the audit log with a crafted command."""
-    import time
-
-    start = time.perf_counter()
-    redact_text(text)
-    assert time.perf_counter() - start < 10
+    with cpu_time.at_most(10.0):
+        redact_text(text)

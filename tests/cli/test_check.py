@@ -25,30 +25,32 @@ def safehold(*args: str, stdin: str | None = None, cwd: Path | None = None,
     )
 
 
+#: `safehold check` exits with the verdict: 0 allow, 2 deny, 3 ask, 4 delay.
+EXIT = {"allow": 0, "deny": 2, "ask": 3, "delay": 4}
+
+
 @pytest.mark.parametrize(
-    ("command", "allowed"),
+    ("command", "decision"),
     [
-        ("rm -rf ~", False),
-        ('bash -c "$(echo cm0gLXJmIC8= | base64 -d)"', False),
-        ("git push --force origin main", False),
-        ("rm -rf node_modules", True),
-        ("git commit -m 'drop table support'", True),
+        ("rm -rf ~", "deny"),
+        ('bash -c "$(echo cm0gLXJmIC8= | base64 -d)"', "ask"),
+        ("git push --force origin main", "ask"),
+        ("rm -rf node_modules", "allow"),
+        ("git commit -m 'drop table support'", "allow"),
     ],
 )
-def test_check_decides_the_documented_examples(tmp_path, command, allowed) -> None:
+def test_check_decides_the_documented_examples(tmp_path, command, decision) -> None:
     r = safehold("check", "--cwd", str(tmp_path), "--format", "json", command, cwd=tmp_path)
     out = json.loads(r.stdout)
-    assert (out["decision"] == "allow") is allowed, out
-    if not allowed:
+    assert out["decision"] == decision, out
+    assert r.returncode == EXIT[decision]
+    if decision != "allow":
         assert out["reasons"], "a refusal must say why"
-        assert r.returncode in (2, 3, 4)
-    else:
-        assert r.returncode == 0
 
 
 def test_check_text_output_says_why(tmp_path) -> None:
     r = safehold("check", "--cwd", str(tmp_path), "git push --force origin main", cwd=tmp_path)
-    assert r.returncode in (2, 3)
+    assert r.returncode == EXIT["ask"]
     assert "git:push-force" in r.stdout
     assert "why" in r.stdout
 
@@ -70,9 +72,9 @@ def test_batch_keeps_order_and_survives_bad_lines(tmp_path) -> None:
     assert [x["line"] for x in results] == [1, 2, 3, 4, 5, 6, 8]
     assert results[0]["decision"] == "allow"
     for bad in (results[1], results[2], results[3], results[4], results[6]):
-        assert bad["decision"] != "allow"
+        assert bad["decision"] == "deny"  # an unreadable line is refused, never guessed at
         assert "error" in bad
-    assert results[5]["decision"] != "allow"
+    assert results[5]["decision"] == "ask"  # irreversible, but staging: a human decides
     for x in results:
         assert {"decision", "reasons", "facts"} <= set(x)
 

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import yaml
 
+import corpora
 from safehold.decide import Guard
 from safehold.model import Action
 
-CORPORA = Path(os.environ.get("SAFEHOLD_CORPORA", "/work/shared/corpora"))
 HERE = Path(__file__).parent
 DISAGREEMENTS = HERE / "disagreements.yaml"
 FLOORS = HERE / "floors.json"
@@ -47,11 +47,14 @@ class Case:
 
 
 def load_cases() -> list[Case]:
+    root = corpora.find()
+    if root is None:
+        raise FileNotFoundError(corpora.missing_reason())
     out: list[Case] = []
-    for line in (CORPORA / "dcg-cases.jsonl").read_text().splitlines():
+    for line in (root / "dcg-cases.jsonl").read_text().splitlines():
         d = json.loads(line)
         out.append(Case("dcg", d["cmd"], d["expect"], d["source"], d["packs"], ""))
-    for line in (CORPORA / "cc-safety-net-cases.jsonl").read_text().splitlines():
+    for line in (root / "cc-safety-net-cases.jsonl").read_text().splitlines():
         d = json.loads(line)
         out.append(Case("cc-safety-net", d["cmd"], d["expect"], d["source"], d["mode"],
                         d.get("context", "")))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -101,18 +100,25 @@ def test_an_unreachable_webhook_does_not_raise(store: Store) -> None:
 
 
 def test_background_delivery_does_not_block_the_caller(store: Store, receiver: Receiver) -> None:
-    receiver.delay = 1.0
-    n = notifier(store, receiver.url, background=True)
-    start = time.monotonic()
-    futures = n.denied(action(), decision(Verdict.DENY), protected=True)
-    assert time.monotonic() - start < 0.5
-    assert futures[0].result(timeout=5) is True
+    """The webhook holds its answer until the caller is back: a blocking delivery would still
+    be waiting (or have given up) when `denied` returns, a background one is under way."""
+    receiver.answering.clear()
+    n = notifier(store, receiver.url, background=True, timeout=60)
+    try:
+        futures = n.denied(action(), decision(Verdict.DENY), protected=True)
+        assert not futures[0].done()
+    finally:
+        receiver.answering.set()
+    assert futures[0].result(timeout=60) is True
     n.close()
 
 
-def test_a_slow_webhook_times_out(store: Store, receiver: Receiver) -> None:
-    receiver.delay = 2.0
+def test_a_webhook_that_never_answers_is_given_up_on(store: Store, receiver: Receiver) -> None:
+    receiver.answering.clear()
     n = notifier(store, receiver.url, timeout=0.3)
-    start = time.monotonic()
-    assert n.denied(action(), decision(Verdict.DENY), protected=True)[0].result() is False
-    assert time.monotonic() - start < 1.5
+    try:
+        assert n.denied(action(), decision(Verdict.DENY), protected=True)[0].result(
+            timeout=60) is False
+    finally:
+        receiver.answering.set()
+    assert AuditLog(store).tail(5, type="notify.failed")

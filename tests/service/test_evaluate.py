@@ -78,7 +78,7 @@ def delete(
         session=session,
         environment=env,
         agent="claude-code",
-        cwd="/work",
+        cwd="/home/dev/project",
     )
 
 
@@ -222,7 +222,7 @@ def test_every_evaluation_is_audited_with_its_context(app: Safehold) -> None:
     assert (record.tool_use_id, record.parent_session) == ("toolu_9", "parent-1")
     assert record.decision == "ask" and record.environment == "staging"
     data: dict[str, Any] = record.data
-    assert data["approval"] and data["digest"] and data["action"]["cwd"] == "/work"
+    assert data["approval"] and data["digest"] and data["action"]["cwd"] == "/home/dev/project"
     assert "hunter2" not in record.payload
     assert app.audit.verify().ok
 

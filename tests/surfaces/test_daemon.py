@@ -87,12 +87,12 @@ def test_the_daemon_answers_exactly_as_the_in_process_path(denv: dict, project: 
         ), (agent, command)
 
 
-def test_daemon_calls_are_fast_and_audited(denv: dict, project: Path):
+def test_daemon_calls_are_audited(denv: dict, project: Path):
+    """Every call through the daemon is answered and recorded (its speed: bench/bench_hooks.py)."""
     start(denv, project)
     runs = [run_hook("claude-code", claude("git status", cwd=project, session="fast"), denv)
             for _ in range(5)]
     assert all(r.json["hookSpecificOutput"]["permissionDecision"] == "allow" for r in runs)
-    assert min(r.seconds for r in runs) < 0.5
     entries = audit_entries(denv, 6)
     assert sum(1 for e in entries if e.session == "fast") == 5
 

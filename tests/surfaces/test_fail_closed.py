@@ -11,7 +11,6 @@ import json
 import socket
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -149,8 +148,9 @@ def test_the_watchdog_answers_before_the_agent_gives_up(env: dict, project: Path
         for conn in accepted:
             conn.close()
     assert run.code == 2, run
-    assert run.seconds < 6
     assert "safehold" in run.stderr
+    # The watchdog's own refusal, not the approval wait running out (run_hook gives up at 60 s).
+    assert "no decision within 2 s" in run.stderr, run
 
 
 def test_stdin_that_never_closes_is_refused_in_time(env: dict):
@@ -160,16 +160,15 @@ def test_stdin_that_never_closes_is_refused_in_time(env: dict):
     assert proc.stdin is not None
     proc.stdin.write(b'{"toolName": "bash", ')
     proc.stdin.flush()
-    start = time.monotonic()
     try:
-        assert proc.stdout is not None
-        out = proc.stdout.read()
-        proc.wait(timeout=10)
+        proc.wait(timeout=60)  # the hook must end on its own while its stdin is still open
     finally:
         proc.stdin.close()
-    assert time.monotonic() - start < 6
+    assert proc.stdout is not None
+    answer = json.loads(proc.stdout.read())
     assert proc.returncode == 0
-    assert json.loads(out)["permissionDecision"] == "deny"
+    assert answer["permissionDecision"] == "deny"
+    assert "no decision within 1.5 s" in json.dumps(answer), answer
 
 
 def test_failures_are_audited(env: dict):

@@ -78,12 +78,16 @@ def verdict(agent: str, run: Any) -> str:
 
 
 @pytest.mark.parametrize("agent", AGENTS)
-def test_a_listing_passes_and_deleting_home_does_not(agent: str, env: dict, project: Path):
+def test_a_listing_passes_and_deleting_home_is_refused(agent: str, env: dict, project: Path):
+    """Deleting home is irreversible with no environment bound: every agent is told deny, and
+    the audit log says safehold decided deny (not a question some agents also show as deny)."""
     listed = run_hook(agent, shell(agent, "ls", project), env, cwd=project)
     assert verdict(agent, listed) == "allow", listed
     wiped = run_hook(agent, shell(agent, "rm -rf ~", project), env, cwd=project)
-    assert verdict(agent, wiped) in ("deny", HELD[agent]), wiped
-    assert verdict(agent, wiped) != "allow"
+    assert verdict(agent, wiped) == "deny", wiped
+    decided = {e.data["action"]["input"]: e.decision for e in audit_entries(env, 2)
+               if e.type == "decision"}
+    assert decided == {"ls": "allow", "rm -rf ~": "deny"}
 
 
 @pytest.mark.parametrize("agent", AGENTS)

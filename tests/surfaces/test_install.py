@@ -102,7 +102,7 @@ def test_installing_into_a_fresh_repo_then_running_the_hook_as_claude_code_does(
     wipe = agent_runs(json.dumps(claude("rm -rf ~", cwd=project)).encode())
     assert wipe.returncode == 0, wipe.stderr
     decision = json.loads(wipe.stdout)["hookSpecificOutput"]["permissionDecision"]
-    assert decision in ("deny", "ask")
+    assert decision == "deny"  # irreversible, no environment bound: refused outright
     listing = agent_runs(json.dumps(claude("ls", cwd=project)).encode())
     assert json.loads(listing.stdout)["hookSpecificOutput"]["permissionDecision"] == "allow"
     broken = agent_runs(b'{"tool_name": "Bash", "tool_input": ')

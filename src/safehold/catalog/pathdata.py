@@ -18,7 +18,7 @@ PATHS_FILE = Path(__file__).parent / "data" / "paths.yaml"
 
 _KEYS = (
     "routine_names", "home_caches", "temp_dirs", "system_dirs", "harmless_files", "devices",
-    "volume_dirs", "database_names", "protected_names", "guard_paths",
+    "volume_dirs", "database_names", "protected_names", "guard_paths", "startup_files",
 )
 
 
@@ -36,10 +36,15 @@ class PathData:
     system_dirs: tuple[str, ...]
     volume_dirs: tuple[str, ...]
     guard_paths: tuple[str, ...] = ()
+    startup_files: tuple[str, ...] = ()
 
     def guard_re(self, home: str) -> re.Pattern[str]:
         """Matches safehold's own files (whole absolute paths) for this home directory."""
         return _guard_re(self.guard_paths, home.rstrip("/") or "/")
+
+    def startup_re(self, home: str) -> re.Pattern[str]:
+        """Matches the files a shell runs when it starts (whole absolute paths)."""
+        return _guard_re(self.startup_files, home.rstrip("/") or "/")
 
 
 def parse_path_data(raw: object, file: str) -> PathData:
@@ -69,6 +74,7 @@ def parse_path_data(raw: object, file: str) -> PathData:
         system_dirs=tuple(d.rstrip("/") for d in lists["system_dirs"]),
         volume_dirs=tuple(d.rstrip("/") for d in lists["volume_dirs"]),
         guard_paths=tuple(lists["guard_paths"]),
+        startup_files=tuple(lists["startup_files"]),
     )
 
 

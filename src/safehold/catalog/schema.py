@@ -19,7 +19,7 @@ from safehold.model import Effect
 PATH_CLASSES = ("routine", "workspace", "outside", "protected", "critical", "guard", "unknown")
 #: Structural patterns the shell analyser recognises (a pipeline into a shell, …).
 CONSTRUCTS = ("pipe-to-shell", "shell-from-network", "source-remote", "redirect-truncate",
-              "redirect-append", "find-delete", "guard-path")
+              "redirect-append", "find-delete", "guard-path", "startup-file")
 PATH_ARGS = ("all", "first", "last", "allbutlast")
 
 _FAMILY_KEYS = {

@@ -13,6 +13,8 @@ COMMAND_MODULES = (
     "safehold.cli.check",
     "safehold.cli.policy",
     "safehold.cli.server",
+    "safehold.cli.credentials",
+    "safehold.cli.scan",
     "safehold.cli.approvals",
     "safehold.cli.audit",
     "safehold.cli.agents",

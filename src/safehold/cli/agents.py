@@ -83,6 +83,7 @@ def register(app: typer.Typer) -> None:
         routes the agent's own user still has to switch safehold off."""
         from safehold.surfaces.install import doctor, routes
 
+        _warn_stray_secrets(directory.resolve())
         findings = doctor.examine(project=directory.resolve(), home=Path.home(), probe=probe,
                                   root=root.resolve())
         agents = tuple(dict.fromkeys(f.agent for f in findings)) or tuple(TARGETS)
@@ -126,3 +127,13 @@ def _print_routes(open_routes: list) -> None:  # type: ignore[type-arg]
         label = TARGETS[r.agent].label if r.agent else "all agents"
         typer.echo(f"  OPEN {label}: {r.what}")
         typer.echo(f"       fix: {r.fix}")
+
+
+def _warn_stray_secrets(directory: Path) -> None:
+    """A live provider credential in the workspace is one an agent here can find and use."""
+    from safehold.scan.workspace import scan
+
+    for s in scan(directory):
+        typer.echo(f"warning: {s.path}:{s.secret.line} holds a live credential "
+                   f"({s.secret.describe()}); an agent working here can read it. Move it "
+                   "into safehold: safehold scan --import NAME --env ENV --file F --line L")

@@ -221,9 +221,24 @@ def _read_password(from_stdin: bool) -> str:
 def tokens_create(
     name: str = typer.Argument(..., help="What the token is for, e.g. claude-laptop."),
     role: str = typer.Option(..., "--role", help="agent, approver or admin."),
+    credential: list[str] = typer.Option(
+        [], "--credential",
+        help="Issue an agent capability for the gateway, for these stored credentials."),
+    env: str | None = typer.Option(None, "--env", help="Capability: its environment."),
+    ttl: str = typer.Option("15m", "--ttl", help="Capability: its lifetime."),
+    actions: str = typer.Option("writes", "--actions",
+                                help="Capability: read-only, writes or destructive."),
     config: Path | None = ConfigOption,
 ) -> None:
-    """Create an API token and print it once (only its hash is stored)."""
+    """Create an API token and print it once (only its hash is stored). With --credential, an
+    agent capability for the gateway instead, printed alone on standard output."""
+    if credential:
+        from safehold.cli.credentials import issue_capability
+
+        if role != "agent":
+            raise fail("--credential issues agent capabilities; use --role agent", 2)
+        issue_capability(name, credential, env, ttl, actions, None, config)
+        return
     try:
         issued = _accounts(config).create_token(name, role)
     except SafeholdError as exc:

@@ -58,6 +58,7 @@ class ServerContext:
 def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) -> FastAPI:
     """The ASGI app serving `sh` (an open `Safehold`). `tick_seconds` paces the background
     expiry/release loop; 0 turns it off (tests that drive time themselves)."""
+    from safehold.gateway import routes as gateway_routes
     from safehold.server import api, dashboard
 
     cookies = SessionCookies(
@@ -79,7 +80,8 @@ def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(_tick(sh, tick_seconds)) if tick_seconds > 0 else None
         try:
-            yield
+            async with gateway_routes.running(gateway, min(tick_seconds, 1.0)):
+                yield
         finally:
             if task is not None:
                 task.cancel()
@@ -104,6 +106,7 @@ def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
     app.include_router(dashboard.router)
+    gateway = gateway_routes.mount(app, sh)
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next: Any) -> Any:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -178,3 +179,62 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Credential(Base):
+    """A provider credential, encrypted with a key that lives outside the database."""
+
+    __tablename__ = "credentials"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(64), nullable=False)
+    environment: Mapped[str] = mapped_column(String(100), nullable=False)
+    upstream: Mapped[str] = mapped_column(Text, nullable=False)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Capability(Base):
+    """A capability token issued to an agent (the token itself is never stored)."""
+
+    __tablename__ = "capabilities"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    agent: Mapped[str] = mapped_column(String(100), nullable=False)
+    session: Mapped[str] = mapped_column(String(200), nullable=False)
+    environment: Mapped[str] = mapped_column(String(100), nullable=False)
+    credentials: Mapped[str] = mapped_column(Text, nullable=False)
+    actions: Mapped[str] = mapped_column(String(32), nullable=False)
+    revocation_id: Mapped[str] = mapped_column(String(200), nullable=False, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class CapabilityRevocation(Base):
+    """A revoked capability block: every token carrying this revocation id is refused."""
+
+    __tablename__ = "capability_revocations"
+
+    revocation_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    revoked_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    revoked_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class GatewayRequest(Base):
+    """The exact request a delayed gateway call will send when it is due."""
+
+    __tablename__ = "gateway_requests"
+
+    delay_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("delays.id", ondelete="CASCADE"), primary_key=True
+    )
+    credential: Mapped[str] = mapped_column(String(100), nullable=False)
+    method: Mapped[str] = mapped_column(String(16), nullable=False)
+    url: Mapped[str] = mapped_column(Text, nullable=False)
+    headers: Mapped[str] = mapped_column(Text, nullable=False)
+    body: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    revocation_ids: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)

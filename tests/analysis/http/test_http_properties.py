@@ -4,12 +4,12 @@ never taken for something understood."""
 from __future__ import annotations
 
 import json
-import time
 
 from graphql import GraphQLError, parse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import cpu_time
 from safehold.analysis import analyze
 from safehold.analysis.http.analyzer import HttpAnalyzer
 from safehold.analysis.http.shell_clients import request_from_argv
@@ -51,9 +51,8 @@ def test_garbled_graphql_is_never_taken_as_understood(query):
 @FAST
 @given(st.text(max_size=400))
 def test_random_raw_requests_never_raise(text):
-    start = time.perf_counter()
-    direct(text)
-    assert time.perf_counter() - start < 0.5
+    with cpu_time.at_most(2.0):
+        direct(text)
 
 
 @FAST
@@ -87,18 +86,16 @@ def test_random_command_lines_never_raise(words):
 
 def test_deeply_nested_graphql_is_bounded():
     query = "query { " + "a { " * 3000 + "b" + " }" * 3000 + " }"
-    start = time.perf_counter()
-    facts = analyze(Action(kind="http", input={"method": "POST", "url": RAILWAY,
-                                               "body": {"query": query}}))
-    assert time.perf_counter() - start < 1.0
+    with cpu_time.at_most(4.0):
+        facts = analyze(Action(kind="http", input={"method": "POST", "url": RAILWAY,
+                                                   "body": {"query": query}}))
     assert facts.unknowns
 
 
 def test_huge_graphql_document_is_bounded():
     query = "mutation { " + " ".join(f'a{i}: volumeDelete(volumeId: "v{i}")'
                                      for i in range(5000)) + " }"
-    start = time.perf_counter()
-    facts = analyze(Action(kind="http", input={"method": "POST", "url": RAILWAY,
-                                               "body": {"query": query}}))
-    assert time.perf_counter() - start < 2.0
+    with cpu_time.at_most(2.0):
+        facts = analyze(Action(kind="http", input={"method": "POST", "url": RAILWAY,
+                                                   "body": {"query": query}}))
     assert facts.unknowns or facts.effect is Effect.IRREVERSIBLE

@@ -138,7 +138,7 @@ def test_incident_through_the_shell_is_refused():
     from safehold.decide import Guard
 
     decision = Guard.load().decide(Action(kind="shell", input=INCIDENT, cwd="/tmp"))
-    assert not decision.allowed
+    assert decision.verdict.value == "deny"
     assert "railway:volumeDelete" in json.dumps(decision.to_dict())
 
 

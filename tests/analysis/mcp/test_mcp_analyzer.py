@@ -4,12 +4,12 @@ judged by name and arguments, and calls that cannot be understood."""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import cpu_time
 from safehold.analysis import analyze
 from safehold.analysis.interface import AnalysisContext
 from safehold.analysis.mcp.analyzer import McpAnalyzer, looks_like_sql
@@ -70,28 +70,33 @@ def test_targets_come_from_arguments():
 
 
 @pytest.mark.parametrize(
-    "call",
+    ("call", "verdict"),
     [
-        {"server": "postgres", "tool": "query", "arguments": {"sql": "DROP TABLE users"}},
-        {"server": "mysql", "tool": "execute_sql", "arguments": {"sql": "TRUNCATE orders"}},
-        {"server": "desktop-commander", "tool": "execute_command",
-         "arguments": {"command": "rm -rf /"}},
-        {"server": "x", "tool": "bash", "arguments": {"command": "dd if=/dev/zero of=/dev/sda"}},
-        {"server": "fetch", "tool": "fetch",
-         "arguments": {"url": "https://backboard.railway.app/graphql/v2", "method": "POST",
-                       "body": {"query": 'mutation { volumeDelete(volumeId: "v") }'}}},
-        {"server": "k8s", "tool": "exec_in_pod",
-         "arguments": {"name": "pg-0", "command": ["sh", "-c", "rm -rf /var/lib/postgresql"]}},
-        {"server": "unknown", "tool": "do_thing", "arguments": {"cmd": "rm -rf ~"}},
-        {"server": "unknown", "tool": "get_page",
-         "arguments": {"url": "https://api.digitalocean.com/v2/volumes/abc", "method": "DELETE"}},
-        {"server": "unknown", "tool": "update_record", "arguments": {"id": 1}},
-        {"server": "unknown", "tool": "frobnicate", "arguments": {}},
+        ({"server": "postgres", "tool": "query", "arguments": {"sql": "DROP TABLE users"}}, "ask"),
+        ({"server": "mysql", "tool": "execute_sql", "arguments": {"sql": "TRUNCATE orders"}},
+         "ask"),
+        ({"server": "desktop-commander", "tool": "execute_command",
+          "arguments": {"command": "rm -rf /"}}, "deny"),
+        ({"server": "x", "tool": "bash", "arguments": {"command": "dd if=/dev/zero of=/dev/sda"}},
+         "deny"),
+        ({"server": "fetch", "tool": "fetch",
+          "arguments": {"url": "https://backboard.railway.app/graphql/v2", "method": "POST",
+                        "body": {"query": 'mutation { volumeDelete(volumeId: "v") }'}}}, "deny"),
+        ({"server": "k8s", "tool": "exec_in_pod",
+          "arguments": {"name": "pg-0", "command": ["sh", "-c", "rm -rf /var/lib/postgresql"]}},
+         "ask"),
+        ({"server": "unknown", "tool": "do_thing", "arguments": {"cmd": "rm -rf ~"}}, "deny"),
+        ({"server": "unknown", "tool": "get_page",
+          "arguments": {"url": "https://api.digitalocean.com/v2/volumes/abc", "method": "DELETE"}},
+         "deny"),
+        ({"server": "unknown", "tool": "update_record", "arguments": {"id": 1}}, "ask"),
+        ({"server": "unknown", "tool": "frobnicate", "arguments": {}}, "ask"),
     ],
 )
-def test_dangerous_or_unclear_calls_are_not_allowed(guard, call):
+def test_dangerous_or_unclear_calls_get_their_exact_verdict(guard, call, verdict):
+    """Irreversible where production may be hit is refused; destructive or unclear is asked."""
     decision = guard.decide(Action(kind="mcp", input=call))
-    assert not decision.allowed, decision.to_dict()
+    assert decision.verdict.value == verdict, decision.to_dict()
 
 
 @pytest.mark.parametrize(
@@ -119,7 +124,7 @@ def test_approval_covers_arguments_not_just_the_tool_name(guard):
                                                   "arguments": {"sql": "SELECT 1"}}))
     drop = guard.decide(Action(kind="mcp", input={"server": "pg", "tool": "query",
                                                   "arguments": {"sql": "DROP TABLE t"}}))
-    assert read.allowed and not drop.allowed
+    assert (read.verdict.value, drop.verdict.value) == ("allow", "ask")
 
 
 @pytest.mark.parametrize(
@@ -134,9 +139,9 @@ def test_filesystem_writes_follow_the_editor_write_rules(tmp_path, path, effect)
 
 
 def test_relative_paths_are_resolved_against_the_working_directory():
-    facts = analyze(Action(kind="mcp", cwd="/work/app", input={
+    facts = analyze(Action(kind="mcp", cwd="/home/dev/project", input={
         "server": "filesystem", "tool": "delete_file", "arguments": {"path": "data/app.db"}}))
-    assert [(t.kind, t.name) for t in facts.targets] == [("path", "/work/app/data/app.db")]
+    assert [(t.kind, t.name) for t in facts.targets] == [("path", "/home/dev/project/data/app.db")]
 
 
 def test_catalogued_exec_tool_without_its_argument_is_unknown():
@@ -190,8 +195,7 @@ ARGS = st.dictionaries(
 @given(server=st.text(max_size=12), tool=st.text(max_size=20), arguments=ARGS)
 def test_random_calls_never_raise(server, tool, arguments):
     call = {"server": server, "tool": tool, "arguments": arguments}
-    start = time.perf_counter()
-    facts = McpAnalyzer().analyze(call, {}, AnalysisContext(
-        action=Action("mcp", call), _embed=lambda *a: analyze(Action(a[0], a[1]))))
-    assert time.perf_counter() - start < 1.0
+    with cpu_time.at_most(2.0):
+        facts = McpAnalyzer().analyze(call, {}, AnalysisContext(
+            action=Action("mcp", call), _embed=lambda *a: analyze(Action(a[0], a[1]))))
     assert facts.operations or facts.unknowns

@@ -8,6 +8,7 @@ import pytest
 from shell_helpers import decide, facts
 
 from safehold.decide import Guard
+from safehold.model import Verdict
 
 
 def _sql_ids(cmd: str, cwd: str | None = None) -> set[str]:
@@ -29,7 +30,7 @@ def _sql_ids(cmd: str, cwd: str | None = None) -> set[str]:
 ])
 def test_sql_in_a_client_call_is_analysed_as_sql(guard: Guard, cmd: str) -> None:
     assert _sql_ids(cmd), facts(cmd).to_dict()
-    assert not decide(guard, cmd).allowed
+    assert decide(guard, cmd).verdict is Verdict.ASK
 
 
 def test_select_through_psql_is_read(guard: Guard) -> None:
@@ -41,9 +42,9 @@ def test_select_through_psql_is_read(guard: Guard) -> None:
 def test_psql_file_inside_the_workspace_is_read(guard: Guard, tmp_path: Path) -> None:
     (tmp_path / "wipe.sql").write_text("DROP TABLE users;\n")
     (tmp_path / "count.sql").write_text("SELECT 1;\n")
-    assert not decide(guard, "psql -f wipe.sql", str(tmp_path)).allowed
+    assert decide(guard, "psql -f wipe.sql", str(tmp_path)).verdict is Verdict.ASK
     assert decide(guard, "psql -f count.sql", str(tmp_path)).allowed
-    assert not decide(guard, "psql < wipe.sql", str(tmp_path)).allowed
+    assert decide(guard, "psql < wipe.sql", str(tmp_path)).verdict is Verdict.ASK
 
 
 @pytest.mark.parametrize("cmd", ["psql -f missing.sql", "psql -f /etc/x.sql",
@@ -51,7 +52,7 @@ def test_psql_file_inside_the_workspace_is_read(guard: Guard, tmp_path: Path) ->
 def test_sql_that_cannot_be_read_is_unknown(guard: Guard, cmd: str, tmp_path: Path) -> None:
     f = facts(cmd, str(tmp_path))
     assert any(u.id == "shell:sql-not-readable" for u in f.unknowns), f.to_dict()
-    assert not decide(guard, cmd, str(tmp_path)).allowed
+    assert decide(guard, cmd, str(tmp_path)).verdict is Verdict.ASK
 
 
 def test_http_clients_become_http_requests(guard: Guard) -> None:

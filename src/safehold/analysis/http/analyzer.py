@@ -94,7 +94,7 @@ class HttpAnalyzer(Analyzer):
             unknowns.append(Finding("http:no-host", "the request's host is not known", where))
             return Facts(kind="http", credentials=creds, unknowns=tuple(unknowns),
                          credential_uses=uses)
-        providers = self.catalog.providers_for(req.host)
+        providers = self._providers(req.host, options.get("provider"))
         provider = next((p.name for p in providers if not p.wildcard), None)
         ops: list[Operation] = []
         embedded: list[Facts] = []
@@ -145,6 +145,17 @@ class HttpAnalyzer(Analyzer):
         facts = Facts(kind="http", operations=tuple(ops), credentials=creds,
                       unknowns=tuple(unknowns), credential_uses=uses)
         return facts.merged(*embedded) if embedded else facts
+
+    def _providers(self, host: str, named: str | None) -> list[catalog_mod.Provider]:
+        """Providers for `host`, plus the one a surface knows the request goes to (the gateway
+        knows its credential's provider even when the upstream is a self-hosted or test URL).
+        The host's own providers stay first, so naming a provider can only add knowledge."""
+        found = self.catalog.providers_for(host)
+        if named:
+            extra = [p for p in self.catalog.providers if p.name == named and p not in found]
+            specific = [p for p in found if not p.wildcard]
+            found = specific + extra + [p for p in found if p.wildcard]
+        return found
 
     @staticmethod
     def _is_graphql(payloads: list[tuple[Any, Any, Any]]) -> bool:

@@ -33,6 +33,8 @@ class CodeEffects:
     writes: list[str] = field(default_factory=list)
     #: files opened by a client that may write them (a database, a socket bound on a path)
     opens: list[str] = field(default_factory=list)
+    #: files read (what they hold can be a secret)
+    reads: list[str] = field(default_factory=list)
     sql: list[tuple[str, str]] = field(default_factory=list)  # (dialect, statement text)
     http: list[dict[str, Any]] = field(default_factory=list)  # requests for the HTTP analyser
     reaches: set[str] = field(default_factory=set)
@@ -48,6 +50,7 @@ def merge(into: CodeEffects, other: CodeEffects) -> None:
     into.unknowns += other.unknowns
     into.writes += other.writes
     into.opens += other.opens
+    into.reads += other.reads
     into.sql += other.sql
     into.http += other.http
     into.reaches |= other.reaches

@@ -192,6 +192,9 @@ def apply_effects(d: Dispatcher, fx: CodeEffects, who: str, scope: Scope, walker
     for path in (p.replace(DYN_TEXT, DYN) for p in fx.writes):
         d.run([Arg("tee"), Arg("-a"), Arg(path)], scope, None, walker, level=level + 1)
     d.guard_paths([Arg(p.replace(DYN_TEXT, DYN)) for p in fx.opens], scope, source)
+    for path in fx.reads:  # judged as the read it is: `cat PATH`
+        d.run([Arg("cat"), Arg(path.replace(DYN_TEXT, DYN), DYN not in path)],
+              scope, None, walker, level=level + 1)
     for path, recursive in fx.deletes:
         flags = "-rf" if recursive else "-f"
         d.run([Arg("rm"), Arg(flags), Arg(path, DYN not in path,

@@ -44,6 +44,8 @@ _PY_WRITE = {"shutil.copy": (1,), "shutil.copy2": (1,), "shutil.copyfile": (1,),
              "os.replace": (0, 1), "os.renames": (0, 1), "os.symlink": (1,), "os.link": (1,),
              "os.chmod": (0,), "os.chown": (0,), "os.truncate": (0,), "os.utime": (0,),
              "os.mkfifo": (0,), "os.mknod": (0,)}
+#: pathlib methods that read the file (what it holds can be a secret).
+_PY_READ_METHODS = frozenset({"read_text", "read_bytes"})
 _PY_PATH_WRITES = {"write_text", "write_bytes", "touch", "symlink_to", "hardlink_to", "chmod",
                    "rename", "replace"}
 _PY_OPENS = {"sqlite3.connect", "dbm.open", "shelve.open"}
@@ -229,6 +231,16 @@ class _PyVisitor(ast.NodeVisitor):
             text = self._str(mode) if mode is not None else "r"
             if text is None or set(text) & set("wax+"):
                 self._written(first)
+            elif first is not None and (path := self._str(first)) is not None:
+                self.fx.reads.append(path)
+        elif attr in _PY_READ_METHODS and isinstance(node.func, ast.Attribute) and \
+                isinstance(node.func.value, ast.Call) and \
+                (self._dotted(node.func.value.func) or "").rsplit(".", 1)[-1] in (
+                    "Path", "PurePath", "PosixPath"):
+            inner = node.func.value
+            path = self._str(inner.args[0]) if inner.args else None
+            if path is not None:
+                self.fx.reads.append(path)
         elif name in _PY_WRITE:
             for i in _PY_WRITE[name]:
                 self._written(node.args[i] if i < len(node.args) else None)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from safehold.analysis.shell.words import Arg, Scope
+from safehold.scan.judge import judge_read
 
 if TYPE_CHECKING:
     from safehold.analysis.shell.state import State
@@ -45,9 +46,9 @@ def check_paths(state: State, name: str, args: Sequence[Arg], scope: Scope, sour
         path = state.paths.resolve(text, scope.cwd)
         if path is None:
             continue
-        ident = data.match(path, state.home)
-        if ident:
-            state.credential(ident, f"{name} reads {text}, which holds credentials", source)
+        judged = judge_read(path, data.match(path, state.home))
+        if judged:
+            state.credential(judged[0], f"{name} reads {text}, which {judged[1]}", source)
 
 
 def check_inputs(state: State, inputs: Sequence[Arg], scope: Scope, source: str) -> None:
@@ -55,9 +56,9 @@ def check_inputs(state: State, inputs: Sequence[Arg], scope: Scope, source: str)
         path = state.paths.resolve(a.text, scope.cwd) if a.static else None
         if path is None:
             continue
-        ident = state.credentials.match(path, state.home)
-        if ident:
-            state.credential(ident, f"input is read from {a.text}, which holds credentials",
+        judged = judge_read(path, state.credentials.match(path, state.home))
+        if judged:
+            state.credential(judged[0], f"input is read from {a.text}, which {judged[1]}",
                              source)
 
 

@@ -20,6 +20,7 @@ from safehold.analysis.shell import (
     embedded,
     exfiltration,
     interpreters,
+    patterns,
     verbs,
     wrappers,
 )
@@ -79,6 +80,9 @@ class Dispatcher:
         for target, truncates in redirects.outputs:
             if target.procsub:
                 continue
+            resolved = st.paths.resolve(target.text, scope.cwd)
+            if resolved is not None and st.paths.is_startup(resolved):
+                self._startup(resolved, source or "redirection")
             construct = "redirect-truncate" if truncates else "redirect-append"
             for entry in st.catalog.construct(construct):
                 self.emit_paths(entry, [(target, False)], scope, source or "redirection")
@@ -128,6 +132,14 @@ class Dispatcher:
                        f"the command name {first.text.replace(DYN, '$?')!r} is only known at "
                        "run time", source)
             return Output(None, ("dynamic command",))
+        if first.glob or "{" in first.text:
+            expanded = self._pattern_name(first, scope, source)
+            if expanded is None:
+                return Output(None, ("pattern command",))
+            if expanded:
+                argv = [*expanded, *argv[1:]]
+                first = argv[0]
+                source = _show(argv)
         if first.text == "!" and first.static and len(argv) > 1 and not assigns:
             return self.run(argv[1:], scope, stdin, walker, inputs, assigns, level)
         if first.text in walker.functions and level == 0:
@@ -159,6 +171,8 @@ class Dispatcher:
                 return Output(None, (name,))
             args = expanded
 
+        for command in wrappers.option_commands(name, args):
+            self.shell_string(command, scope.child(), None, walker, name, source)
         unwrapped = wrappers.unwrap(name, args)
         if unwrapped is None:
             unwrapped = wrappers.remote(name, args)
@@ -202,6 +216,34 @@ class Dispatcher:
         credentials.check_search(st, name, args, scope, source)
         return exfiltration.check(st, name, args, scope, stdin, inputs, out,
                                   len(st.creds) > creds_before, source)
+
+    def _pattern_name(self, first: Arg, scope: Scope, source: str) -> list[Arg] | None:
+        """The words a command name that is a pattern expands to (empty: it is no pattern);
+        None when what it becomes cannot be known, recorded as an unknown."""
+        words = patterns.expand_braces(first.text)
+        if words == [first.text] and not first.glob:
+            return []
+        out: list[Arg] = []
+        for w in words:
+            if any(c in w for c in "*?["):
+                matches = patterns.expand_glob(w, scope.cwd)
+                if matches is None:
+                    self.state.unknown("shell:pattern-command", f"the command name {w!r} is a "
+                                       "pattern that matches no file now; what runs depends on "
+                                       "the files present when it runs", source)
+                    return None
+                if len(matches) > 1:
+                    self.state.unknown("shell:pattern-command", f"the command name {w!r} "
+                                       f"matches {len(matches)} files; which one runs depends on "
+                                       "the order bash sorts them in", source)
+                out.extend(Arg(m) for m in matches)
+            else:
+                out.append(Arg(w))
+        if len(words) >= patterns.MAX_WORDS or len(out) >= patterns.MAX_WORDS:
+            self.state.unknown("shell:pattern-command", f"the command name {first.text!r} "
+                               f"expands to more than {patterns.MAX_WORDS} words; the rest are "
+                               "not followed", source)
+        return out
 
     def _git_alias(self, args: list[Arg], assigns: Sequence[tuple[str, Arg]], scope: Scope,
                    walker: Walker, source: str) -> list[Arg] | None:
@@ -556,6 +598,8 @@ class Dispatcher:
                 continue
             targets.append(Target("path", resolved))
             worst = effect if worst is None else max(worst, effect)
+            if st.paths.is_startup(resolved):
+                self._startup(resolved, source)
             if cls == "guard":
                 self._guard_path(resolved, source)
         if worst is not None:
@@ -574,3 +618,8 @@ class Dispatcher:
         for guard in self.state.catalog.construct("guard-path"):
             self.state.operation(Operation(guard.id, guard.effect, guard.reason, source,
                                            (Target("path", resolved),), guard.suggestion))
+
+    def _startup(self, path: str, source: str) -> None:
+        for entry in self.state.catalog.construct("startup-file"):
+            self.state.operation(Operation(entry.id, entry.effect, entry.reason, source,
+                                           (Target("path", path),), entry.suggestion))

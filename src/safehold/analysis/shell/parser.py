@@ -30,11 +30,16 @@ def _parser() -> Parser:
     return p
 
 
-def parse(text: str) -> Tree:
-    """Parse shell text; errors show up as ERROR / MISSING nodes, never as exceptions."""
+def source_bytes(text: str) -> bytes:
+    """The exact bytes `parse` hands the parser (node byte offsets index into these)."""
     if _UNSAFE.search(text):
         text = _UNSAFE.sub("\ufffd", text)
-    return _parser().parse(text.encode("utf-8", "surrogatepass"))
+    return text.encode("utf-8", "surrogatepass")
+
+
+def parse(text: str) -> Tree:
+    """Parse shell text; errors show up as ERROR / MISSING nodes, never as exceptions."""
+    return _parser().parse(source_bytes(text))
 
 
 def node_text(node: Node) -> str:
@@ -42,4 +47,4 @@ def node_text(node: Node) -> str:
     return raw.decode("utf-8", "replace") if raw is not None else ""
 
 
-__all__ = ["Node", "Tree", "node_text", "parse"]
+__all__ = ["Node", "Tree", "node_text", "parse", "source_bytes"]

@@ -56,6 +56,10 @@ class PathClassifier:
             p = "/" + p.lstrip("/")
         return p
 
+    def is_startup(self, path: str) -> bool:
+        """A file a shell runs when it starts (`startup_files` in paths.yaml)."""
+        return bool(self.data.startup_re(self.home).match(path))
+
     def classify(self, text: str, cwd: str | None, contents: bool = False,
                  workspace: str | None = None) -> tuple[str, str]:
         """(class, absolute path) for one path argument; `contents` = something below it.

@@ -42,6 +42,7 @@ class State:
     _seen: set[tuple[str, str, str]] = field(default_factory=set)
     _timed_out: bool = False
     connections: ConnectionData | None = None
+    _full: bool = False
 
     @property
     def home(self) -> str:
@@ -57,8 +58,18 @@ class State:
                          "was not examined")
 
     def _fresh(self, kind: str, ident: str, source: str) -> bool:
+        """True for a finding not recorded yet; past the cap nothing more is recorded, and that
+        itself is recorded once as an unknown, so a long harmless prefix cannot hide the rest."""
         key = (kind, ident, source)
-        if key in self._seen or len(self._seen) > MAX_FINDINGS:
+        if key in self._seen:
+            return False
+        if len(self._seen) >= MAX_FINDINGS:
+            if not self._full:
+                self._full = True
+                self.unknowns.append(Finding(
+                    "shell:too-many-findings",
+                    f"the command holds more than {MAX_FINDINGS} distinct operations; the rest "
+                    "were not recorded, so what they do cannot be shown", source[:200]))
             return False
         self._seen.add(key)
         return True
@@ -72,7 +83,12 @@ class State:
             self.creds.append(Finding(ident, reason, source))
 
     def operation(self, op: Operation) -> None:
-        if self._fresh("o", op.id, op.source + "\0".join(t.name for t in op.targets)):
+        key = op.source + "\0".join(t.name for t in op.targets)
+        if self._fresh("o", op.id, key):
+            self.operations.append(op)
+        elif self._full and all(op.effect > o.effect for o in self.operations):
+            # Past the cap, an operation worse than all recorded ones still counts: the
+            # decision must see the worst effect even when its details are cut.
             self.operations.append(op)
 
     def mark(self) -> tuple[int, int]:

@@ -53,8 +53,17 @@ def _items(stdin: Output | None, lines: bool, null: bool) -> list[Arg] | None:
         parts = [p.strip() for p in text.splitlines() if p.strip()]
     else:
         parts = text.split()
-    return [Arg(p.replace(DYN_TEXT, DYN), DYN not in p and DYN_TEXT not in p, False)
-            for p in parts[:MAX_ITEMS]]
+    return _capped([Arg(p.replace(DYN_TEXT, DYN), DYN not in p and DYN_TEXT not in p, False)
+                    for p in parts[:MAX_ITEMS + 1]])
+
+
+def _capped(items: list[Arg]) -> list[Arg]:
+    """At most MAX_ITEMS items are followed; the rest stand as one item only known at run time,
+    so an item past the cap (`… p / | xargs rm -rf`) is never dropped unseen."""
+    if len(items) <= MAX_ITEMS:
+        return items
+    return [*items[:MAX_ITEMS], Arg(DYN, False, False, ("items past the first "
+                                                        f"{MAX_ITEMS}",))]
 
 
 def _unknown_item(stdin: Output | None, what: str) -> Arg:
@@ -208,7 +217,7 @@ def parallel(args: Sequence[Arg], stdin: Output | None) -> Plan:
     if not sourced:
         got = _items(stdin, True, False)
         items = got if got is not None else [_unknown_item(stdin, "parallel input")]
-    items = items[:MAX_ITEMS]
+    items = _capped(items)
     if not template:
         return Plan(shells=items)
     return Plan(argvs=_fill(template, replace, items, each=True, append_without_slot=True))

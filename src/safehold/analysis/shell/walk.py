@@ -9,19 +9,30 @@ an unknown, never skipped.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from safehold.analysis.shell.parser import Node, node_text, parse
 from safehold.analysis.shell.paths import DYN, DYN_TEXT
+from safehold.analysis.shell.repair import RESERVED, misread_body, misread_heredoc, repaired
 from safehold.analysis.shell.words import Arg, Output, Scope, WordEvaluator
 
 if TYPE_CHECKING:
     from safehold.analysis.shell.dispatch import Dispatcher
     from safehold.analysis.shell.state import State
 
+#: Functions bash or zsh call without being named: on a command not found, around prompts,
+#: on directory changes and at exit (zsh's TRAP<signal> functions are matched by prefix).
+IMPLICIT_FUNCTIONS = frozenset({"command_not_found_handle", "command_not_found_handler",
+                                "precmd", "preexec", "chpwd", "periodic", "zshaddhistory",
+                                "zshexit"})
 MAX_NESTING = 150
 MAX_LOOP_VALUES = 8
+#: Compound commands that can only be an argument in a misreading of the parse.
+_COMPOUND = frozenset({"subshell", "compound_statement", "for_statement", "while_statement",
+                       "if_statement", "case_statement", "c_style_for_statement",
+                       "function_definition", "negated_command"})
 _STATEMENT_SKIP = {"comment", "heredoc_body", "heredoc_start", "heredoc_end", "heredoc_content"}
 
 
@@ -74,8 +85,11 @@ class Walker:
             return Output()
         st.depth += 1
         try:
-            tree = parse(text)
+            text, tree, problems = repaired(text, parse(text))
             root = tree.root_node
+            for problem in problems:
+                st.unknown("shell:parse-anomaly", f"the {source} command holds {problem}; "
+                           "what bash would run there cannot be read", text[:200])
             if root.has_error:
                 self._report_errors(root, text, source)
             return self.statements(root.children, scope, stdin)
@@ -149,7 +163,12 @@ class Walker:
             name = node.child_by_field_name("name")
             body = node.child_by_field_name("body")
             if name is not None and body is not None:
-                self.functions[node_text(name)] = body
+                fname = node_text(name)
+                self.functions[fname] = body
+                if fname in IMPLICIT_FUNCTIONS or fname.startswith("TRAP"):
+                    # The shell calls it by itself (a command not found, a prompt, a signal):
+                    # its body runs without ever being named, so it is judged where it is defined.
+                    self.call_function([Arg(fname)], scope.child(), None)
             return Output()
         if t == "for_statement":
             return self.for_loop(node, scope)
@@ -299,6 +318,20 @@ class Walker:
         quoted = start is not None and any(q in node_text(start) for q in "'\"\\")
         strip_tabs = any(node_text(c) == "<<-" for c in r.children if not c.is_named)
         body_node = next((c for c in r.children if c.type == "heredoc_body"), None)
+        misread = misread_body(r) if misread_heredoc(r) else None
+        if misread is not None:
+            # The parser read the body's first line (`\rm …`) as words; bash reads the lines
+            # up to the delimiter as the body. Unquoted, only a body without expansions is
+            # certain.
+            if not quoted and any(ch in misread for ch in "$`"):
+                self.state.unknown("shell:parse-anomaly", "a here-document the parser misreads "
+                                   "holds expansions; what it feeds cannot be read",
+                                   node_text(r)[:200])
+                misread = DYN_TEXT
+            elif not quoted:
+                misread = re.sub(r"\\([\\$`])|\\\n", lambda m: m.group(1) or "", misread)
+            redirects.stdin = Output(misread)
+            return
         pending_op = ""
         for c in r.children:
             if not c.is_named:
@@ -340,7 +373,18 @@ class Walker:
                 assigns.append((node_text(name) if name is not None else "", arg))
             elif t == "command_name":
                 for w in c.named_children:
+                    if w.type == "word" and node_text(w) in RESERVED and not assigns and \
+                            node_text(w) not in ("time", "!", "coproc"):
+                        self.state.unknown("shell:parse-anomaly", f"{node_text(w)!r} is a "
+                                           "reserved word where the parse reads a command name; "
+                                           "bash reads this command differently",
+                                           node_text(node)[:200])
                     argv.extend(self.words.args(w, scope))
+            elif t in _COMPOUND:
+                self.state.unknown("shell:parse-anomaly", f"a {t.replace('_', ' ')} where the "
+                                   "parse reads an argument; bash reads this command "
+                                   "differently", node_text(node)[:200])
+                self.statement(c, scope, None)
             elif t in ("file_redirect", "herestring_redirect", "heredoc_redirect"):
                 self.redirect(c, scope, redirects, followers)
             elif t == "comment":

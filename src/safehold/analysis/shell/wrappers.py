@@ -2,7 +2,8 @@
 
 `sudo -u root rm -rf /` runs `rm -rf /`; `watch 'cmd'` and `su -c 'cmd'` run a shell string;
 `ssh host 'cmd'` and `docker exec c cmd` run a command elsewhere. Each launcher is described by
-the options that consume a value, so its own options are never mistaken for the command.
+the options that consume a value, so its own options are never mistaken for the command; the
+descriptions are data (`catalog/data/launchers.yaml`), this module only reads words with them.
 """
 
 from __future__ import annotations
@@ -11,87 +12,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from safehold.analysis.shell.words import Arg
+from safehold.catalog.launcherdata import Launcher, load_launcher_data
 
-
-@dataclass(frozen=True, slots=True)
-class Launcher:
-    value_opts: frozenset[str] = frozenset()
-    skip_positionals: int = 0          # words before the command (timeout's duration…)
-    assignments: bool = False          # VAR=value words before the command (env)
-    no_exec_flags: frozenset[str] = frozenset()   # flags that mean nothing is run
-    shell_flags: frozenset[str] = frozenset()     # options whose value is a shell string
-    joins_shell: bool = False          # the remaining words are joined into a shell string
-    argv_flags: frozenset[str] = frozenset()      # …unless one of these flags is given
-    split_flags: frozenset[str] = frozenset()     # options whose value is split into words
+_DATA = load_launcher_data()
+#: Launchers, `<tool> run`-style launchers and commands given as option values: data in
+#: `catalog/data/launchers.yaml`.
+LAUNCHERS: dict[str, Launcher] = _DATA.launchers
+SUBCOMMAND_LAUNCHERS: dict[str, frozenset[str]] = _DATA.subcommands
+OPTION_COMMANDS: dict[str, dict[str, str]] = _DATA.option_commands
 
 
 def _s(*items: str) -> frozenset[str]:
     return frozenset(items)
-
-
-LAUNCHERS: dict[str, Launcher] = {
-    "sudo": Launcher(
-        _s("-u", "-g", "-h", "-p", "-C", "-D", "-r", "-t", "-U", "-T", "-R", "--user", "--group",
-           "--host", "--prompt", "--close-from", "--chdir", "--role", "--type", "--other-user",
-           "--command-timeout"),
-        no_exec_flags=_s("-l", "-v", "-k", "-K", "-e", "--list", "--validate", "--edit",
-                         "--remove-timestamp", "--reset-timestamp", "-V", "--version"),
-    ),
-    "doas": Launcher(_s("-u", "-C")),
-    "env": Launcher(
-        _s("-u", "--unset", "-C", "--chdir", "-S", "--split-string", "-a", "--argv0", "-P"),
-        assignments=True, split_flags=_s("-S", "--split-string"),
-    ),
-    "nice": Launcher(_s("-n", "--adjustment")),
-    "nohup": Launcher(),
-    "timeout": Launcher(_s("-s", "--signal", "-k", "--kill-after"), skip_positionals=1),
-    "time": Launcher(_s("-f", "--format", "-o", "--output")),
-    "command": Launcher(no_exec_flags=_s("-v", "-V")),
-    "builtin": Launcher(),
-    "exec": Launcher(_s("-a")),
-    "busybox": Launcher(),
-    "stdbuf": Launcher(_s("-i", "-o", "-e", "--input", "--output", "--error")),
-    "ionice": Launcher(_s("-c", "-n", "-p", "-P", "-u", "--class", "--classdata")),
-    "setsid": Launcher(),
-    "chronic": Launcher(),
-    "unbuffer": Launcher(),
-    "caffeinate": Launcher(_s("-t", "-w")),
-    "nocorrect": Launcher(),
-    "noglob": Launcher(),
-    "catchsegv": Launcher(),
-    "chroot": Launcher(_s("--userspec", "--groups"), skip_positionals=1),
-    "flock": Launcher(_s("-w", "-E", "--timeout", "--conflict-exit-code"), skip_positionals=1,
-                      shell_flags=_s("-c", "--command")),
-    "strace": Launcher(_s("-o", "-e", "-p", "-s", "-u", "-E", "-a", "-b", "-I", "-O", "-S", "-P")),
-    "ltrace": Launcher(_s("-o", "-e", "-p", "-s", "-u", "-a", "-n")),
-    "taskset": Launcher(skip_positionals=1),
-    "numactl": Launcher(_s("-C", "-N", "-m", "-i", "-p", "--physcpubind", "--cpunodebind",
-                           "--membind", "--interleave", "--preferred")),
-    "watch": Launcher(_s("-n", "--interval", "-q", "--equexit"), joins_shell=True,
-                      argv_flags=_s("-x", "--exec")),
-    "npx": Launcher(_s("-p", "--package"), shell_flags=_s("-c", "--call"),
-                    no_exec_flags=_s("-v", "--version", "-h", "--help")),
-    "pnpx": Launcher(_s("-p", "--package"), shell_flags=_s("-c", "--call")),
-    "bunx": Launcher(_s("-p", "--package")),
-    "su": Launcher(_s("-s", "--shell", "-g", "--group", "-G", "--supp-group", "-w"),
-                   shell_flags=_s("-c", "--command", "--session-command"),
-                   no_exec_flags=_s("-V", "--version", "-h", "--help")),
-    "runuser": Launcher(_s("-u", "--user", "-g", "--group", "-G", "--supp-group", "-s", "--shell",
-                           "-w"), shell_flags=_s("-c", "--command")),
-    "script": Launcher(_s("-t", "--timing", "-I", "-O", "-T", "-B", "-m", "-E"),
-                       shell_flags=_s("-c", "--command")),
-}
-
-#: `<tool> <subcommand> [options] [--] command…` launchers (`uv run`, `bundle exec`…).
-SUBCOMMAND_LAUNCHERS: dict[str, frozenset[str]] = {
-    "uv": _s("run"), "poetry": _s("run"), "pipenv": _s("run"), "pdm": _s("run"),
-    "hatch": _s("run"), "doppler": _s("run"), "op": _s("run"), "infisical": _s("run"),
-    "dotenvx": _s("run"), "mise": _s("exec", "x"), "asdf": _s("exec"), "rbenv": _s("exec"),
-    "pyenv": _s("exec"), "bundle": _s("exec"), "conda": _s("run"), "nix": _s("shell"),
-    "direnv": _s("exec"), "aws-vault": _s("exec"),
-    "npm": _s("exec", "x"), "pnpm": _s("exec", "dlx"), "yarn": _s("exec", "dlx"),
-    "bun": _s("x"), "railway": _s("run"),
-}
 
 
 @dataclass(slots=True)
@@ -104,6 +36,36 @@ class Unwrapped:
     runs: bool = True
     split: Arg | None = None
     remote: str | None = None
+
+
+def option_commands(name: str, args: Sequence[Arg]) -> list[Arg]:
+    """The shell strings a program runs from its options (`tar --to-command=CMD`,
+    `tar -I CMD`, `ssh -o ProxyCommand=CMD`)."""
+    opts = OPTION_COMMANDS.get(name)
+    if not opts:
+        return []
+    out: list[Arg] = []
+    k = 0
+    while k < len(args):
+        a = args[k]
+        text = a.text
+        if text == "--":
+            break
+        if text == "-o" and k + 1 < len(args):
+            a = args[k + 1]
+            text = "-o" + a.text
+            k += 1
+        key, eq, value = text.partition("=")
+        if not eq and text in opts and k + 1 < len(args):
+            key, a = text, args[k + 1]
+            value = a.text
+            k += 1
+        k += 1
+        prefix = opts.get(key)
+        if prefix is None or not value.startswith(prefix):
+            continue
+        out.append(Arg(value[len(prefix):], a.static, a.glob, a.sources))
+    return out
 
 
 def _is_assignment(text: str) -> bool:

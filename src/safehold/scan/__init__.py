@@ -1,0 +1,1 @@
+"""Stray secrets: provider credentials lying in a workspace, found by their content."""
