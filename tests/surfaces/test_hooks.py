@@ -19,6 +19,10 @@ from .conftest import audit_entries, claude, run_hook
 AGENTS = ("claude-code", "cursor", "codex", "gemini", "copilot")
 #: what "not allowed without a human" looks like to each agent when no server is configured
 HELD = {"claude-code": "ask", "cursor": "ask", "codex": "deny", "gemini": "deny", "copilot": "deny"}
+#: what "safehold has nothing against it" looks like: silence where an allow would also skip
+#: the agent's own permission prompt (Codex reads silence as go ahead)
+PASSED = {"claude-code": "none", "cursor": "allow", "codex": "allow", "gemini": "allow",
+          "copilot": "none"}
 
 
 def shell(agent: str, command: str, cwd: Path) -> dict[str, Any]:
@@ -62,13 +66,15 @@ def mcp(agent: str, tool: str, arguments: dict[str, Any], cwd: Path) -> dict[str
         return payload
     if agent == "gemini":
         payload = shell(agent, "true", cwd)
-        payload.update(tool_name=f"mcp__notes__{tool}", tool_input=arguments)
+        payload.update(tool_name=f"mcp_notes_{tool}", tool_input=arguments,
+                       mcp_context={"server_name": "notes", "tool_name": tool})
         return payload
     if agent == "cursor":
         return {
             "conversation_id": "c", "generation_id": "g", "hook_event_name": "beforeMCPExecution",
             "workspace_roots": [str(cwd)], "tool_name": tool,
-            "tool_input": json.dumps(arguments), "command": "npx -y notes-mcp-server",
+            "tool_input": json.dumps(arguments), "mcp_server_name": "notes",
+            "command": "npx -y notes-mcp-server",
         }
     return None
 
@@ -82,7 +88,7 @@ def test_a_listing_passes_and_deleting_home_is_refused(agent: str, env: dict, pr
     """Deleting home is irreversible with no environment bound: every agent is told deny, and
     the audit log says safehold decided deny (not a question some agents also show as deny)."""
     listed = run_hook(agent, shell(agent, "ls", project), env, cwd=project)
-    assert verdict(agent, listed) == "allow", listed
+    assert verdict(agent, listed) == PASSED[agent], listed
     wiped = run_hook(agent, shell(agent, "rm -rf ~", project), env, cwd=project)
     assert verdict(agent, wiped) == "deny", wiped
     decided = {e.data["action"]["input"]: e.decision for e in audit_entries(env, 2)
@@ -106,14 +112,16 @@ def test_editor_writes_are_judged_by_where_they_land(
     path = where.replace("~", env["HOME"]) if where.startswith("~") else str(project / where)
     payload = write(agent, path, project)
     run = run_hook(agent, payload, env, cwd=project)
-    expected = "allow" if allowed else HELD[agent]
+    # Cursor does not enforce an ask on preToolUse, where its editor's writes arrive
+    held = "deny" if agent == "cursor" else HELD[agent]
+    expected = PASSED[agent] if allowed else held
     assert verdict(agent, run) == expected, run
 
 
 @pytest.mark.parametrize("agent", ["claude-code", "codex", "gemini", "cursor"])
 def test_mcp_tools_are_judged_with_their_arguments(agent: str, env: dict, project: Path):
     read = run_hook(agent, mcp(agent, "read_note", {"name": "welcome"}, project), env)
-    assert verdict(agent, read) == "allow", read
+    assert verdict(agent, read) == PASSED[agent], read
     wipe = run_hook(agent, mcp(agent, "delete_all_notes", {}, project), env)
     assert verdict(agent, wipe) == HELD[agent], wipe
     assert "delete_all_notes" in wipe.stdout
@@ -235,4 +243,4 @@ def test_the_project_directory_stays_the_workspace_when_the_shell_has_moved(
     moved = run_hook("claude-code", claude("rm -rf build", cwd=Path("/srv/app")), hook_env)
     assert probes.verdict("claude-code", moved.stdout, moved.code) in ("ask", "deny"), moved
     inside = run_hook("claude-code", claude("rm -rf build", cwd=project / "src"), hook_env)
-    assert probes.verdict("claude-code", inside.stdout, inside.code) == "allow", inside
+    assert probes.verdict("claude-code", inside.stdout, inside.code) == "none", inside

@@ -3,9 +3,11 @@
 Input, camelCase form: `sessionId`, `timestamp`, `cwd`, `toolName` (`bash`, `create`, `edit`…)
 and `toolArgs` (a JSON string); with the PascalCase `PreToolUse` event name the VS Code form:
 `session_id`, `tool_name`, `tool_input`. Output: `permissionDecision` with
-`permissionDecisionReason`; only deny is reliably honoured. Copilot treats a failing or
-timed-out hook as no objection — exit codes never block — so even safehold's own failure is
-answered as a deny on stdout with exit 0.
+`permissionDecisionReason`; only deny is reliably honoured, so no objection is silence (allow only
+with SAFEHOLD_AUTO_APPROVE=1). MCP tools are named `<server>-<tool>`; Copilot's own tools
+have no hyphen, so a hyphenated name is judged as an MCP call split at its first hyphen.
+Copilot treats a failing or timed-out hook as no objection — exit codes never block —
+so even safehold's own failure is answered as a deny on stdout with exit 0.
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ from safehold.surfaces.hooks.protocol import (
     mapping,
     text,
 )
-from safehold.surfaces.hooks.tools import Context, action_for, stated_reason
+from safehold.surfaces.hooks.tools import Context, action_for, mcp_action, stated_reason
 
 
 class Copilot(Protocol):
     name = "copilot"
     can_ask = False
+    allow_skips_prompt = True
 
     def parse(self, payload: Mapping[str, Any]) -> ToolCall:
         if "toolName" in payload:
@@ -44,10 +47,14 @@ class Copilot(Protocol):
             raise HookInputError("the hook input has no 'toolName'")
         cwd = text(payload, "cwd")
         ctx = Context(agent=self.name, cwd=cwd, session=session, workspace=cwd)
+        action = action_for(tool, tool_input, ctx)
+        server, dash, name = tool.partition("-")
+        if action is None and dash and server and name:
+            action = mcp_action(server, name, dict(tool_input), ctx)
         return ToolCall(
             agent=self.name,
             tool=tool,
-            action=action_for(tool, tool_input, ctx),
+            action=action,
             session=session,
             cwd=cwd,
             stated_reason=stated_reason(tool_input),

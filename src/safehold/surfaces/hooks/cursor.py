@@ -2,9 +2,10 @@
 
 Input: `hook_event_name`, `conversation_id`, `generation_id`, `workspace_roots`, then `command`
 and `cwd` for a shell command, or `tool_name`, `tool_input` (a JSON string in older releases)
-and the server's `url` or `command` for an MCP call. Output: `permission` allow | deny | ask,
-`user_message` for the person, `agent_message` for the agent. Exit 2 is a deny as well, so a
-failure answers both ways.
+and `mcp_server_name` (with the server's `url` or launch `command`) for an MCP call. Output:
+`permission` allow | deny | ask, `user_message` for the person, `agent_message` for the agent.
+Exit 2 is a deny as well, so a failure answers both ways. Cursor accepts `ask` on `preToolUse`
+but does not enforce it, so an ask there is a deny that says how to get approval.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class Cursor(Protocol):
         cwd = text(payload, "cwd") or workspace
         ctx = Context(agent=self.name, cwd=cwd, session=session, workspace=workspace or cwd)
         action: Action | None
+        can_ask: bool | None = None
         if event == "beforeShellExecution":
             command = text(payload, "command", required=True)
             assert command is not None
@@ -54,6 +56,7 @@ class Cursor(Protocol):
         elif event == "preToolUse":
             tool = text(payload, "tool_name", required=True) or ""
             action = action_for(tool, mapping(payload, "tool_input"), ctx)
+            can_ask = False
         else:
             raise HookInputError(f"this hook does not judge Cursor's {event!r} event")
         return ToolCall(
@@ -63,6 +66,7 @@ class Cursor(Protocol):
             session=session,
             tool_use_id=text(payload, "generation_id"),
             cwd=cwd,
+            can_ask=can_ask,
         )
 
     def answer(self, outcome: Outcome) -> Answer:
@@ -79,8 +83,9 @@ class Cursor(Protocol):
 
 
 def _server_name(payload: Mapping[str, Any]) -> str:
-    """Cursor names the server by how it is reached: an `url`, or the `command` that starts it."""
-    for key in ("server_name", "server"):
+    """The server's name as configured in mcp.json (`mcp_server_name`), which is what policies
+    name; only releases that do not send it fall back to how the server is reached."""
+    for key in ("mcp_server_name", "server_name", "server"):
         value = payload.get(key)
         if isinstance(value, str) and value.strip():
             return value

@@ -1,18 +1,23 @@
 """Gemini CLI's BeforeTool hook.
 
 Input: `session_id`, `cwd`, `hook_event_name`, `tool_name` (`run_shell_command`, `write_file`,
-`replace`, `mcp__<server>__<tool>`…), `tool_input`, `mcp_context`. Output: `decision` allow |
-deny with `reason` (sent to the model as the tool's error) and `systemMessage` (shown to the
-user). Gemini has no ask a hook can return, so an ask without a server is a deny that says how
-to get approval. Exit 2 with the reason on stderr is its hard block.
+`replace`, `mcp_<server>_<tool>`…), `tool_input`, and `mcp_context` (`server_name`,
+`tool_name`) for an MCP tool: the server is taken from there, since a server name may itself
+hold an underscore; only without it is the name split at its first underscore.
+Output: `decision` allow | deny with `reason` (sent to the model as the tool's error)
+and `systemMessage` (shown to the user). Gemini has no ask a hook can
+return, so an ask without a server is a deny that says how to get approval.
+Exit 2 with the reason on stderr is its hard block.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
+from safehold.model import Action
 from safehold.surfaces.hooks import refusal
 from safehold.surfaces.hooks.protocol import (
     Answer,
@@ -24,6 +29,9 @@ from safehold.surfaces.hooks.protocol import (
     text,
 )
 from safehold.surfaces.hooks.tools import Context, action_for, mcp_action, stated_reason
+
+#: `mcp_<server>_<tool>`; the Claude-style `mcp__<server>__<tool>` is left to `action_for`
+_GEMINI_MCP = re.compile(r"^mcp_(?!_)(?P<server>[^_]+)_(?P<tool>.+)$")
 
 
 class Gemini(Protocol):
@@ -44,13 +52,9 @@ class Gemini(Protocol):
             session=session,
             workspace=self.environ.get("GEMINI_PROJECT_DIR") or cwd,
         )
-        action = action_for(tool, tool_input, ctx)
-        mcp = payload.get("mcp_context")
-        if action is None and isinstance(mcp, Mapping):
-            server = mcp.get("server_name") or mcp.get("serverName")
-            if isinstance(server, str) and server:
-                name = mcp.get("tool_name") or mcp.get("toolName") or tool
-                action = mcp_action(server, str(name), dict(tool_input), ctx)
+        action = _mcp(tool, payload.get("mcp_context"), tool_input, ctx)
+        if action is None:
+            action = action_for(tool, tool_input, ctx)
         return ToolCall(
             agent=self.name,
             tool=tool,
@@ -74,3 +78,19 @@ class Gemini(Protocol):
 
     def refuse(self, reason: str) -> Answer:
         return Answer(*refusal.refuse(self.name, reason))
+
+
+def _mcp(tool: str, context: Any, tool_input: Mapping[str, Any], ctx: Context) -> Action | None:
+    """The MCP call in this payload, or None when the tool is not an MCP tool."""
+    if isinstance(context, Mapping):
+        server = context.get("server_name") or context.get("serverName")
+        if isinstance(server, str) and server:
+            name = context.get("tool_name") or context.get("toolName")
+            if not isinstance(name, str) or not name:
+                prefix = f"mcp_{server}_"
+                name = tool[len(prefix):] if tool.startswith(prefix) else tool
+            return mcp_action(server, name, dict(tool_input), ctx)
+    m = _GEMINI_MCP.match(tool)
+    if m:
+        return mcp_action(m.group("server"), m.group("tool"), dict(tool_input), ctx)
+    return None

@@ -32,6 +32,9 @@ class ToolCall:
     cwd: str | None = None
     parent_session: str | None = None
     stated_reason: str | None = None
+    #: whether the agent honours an ask for this very call (None: the protocol's `can_ask`);
+    #: Cursor accepts `ask` on `preToolUse` but does not enforce it
+    can_ask: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +65,9 @@ class Protocol(ABC):
     name: ClassVar[str]
     #: the agent can ask its user to confirm a call (so `ask` needs no server)
     can_ask: ClassVar[bool] = False
+    #: answering allow skips the agent's own permission prompt, so safehold's "nothing to
+    #: object to" is silence unless the user opted into auto-approval (SAFEHOLD_AUTO_APPROVE=1)
+    allow_skips_prompt: ClassVar[bool] = False
 
     def __init__(self, environ: Mapping[str, str] | None = None):
         #: the hook process's environment, where agents report e.g. the project directory

@@ -119,7 +119,21 @@ def judge(
         stated_reason=call.stated_reason,
         approval_id=approval_id,
     )
-    return Result(protocol.answer(outcome), record, settings.database_url)
+    return Result(protocol.answer(_told(protocol, outcome, approval_id)), record,
+                  settings.database_url)
+
+
+def _told(protocol: Protocol, outcome: Outcome, approval_id: str | None) -> Outcome:
+    """What the agent hears: a policy allow is no opinion where allow would skip the agent's
+    own prompt, unless the user opted in (a human's approval through the server stays allow)."""
+    if (
+        outcome.verdict == "allow"
+        and approval_id is None
+        and protocol.allow_skips_prompt
+        and protocol.environ.get("SAFEHOLD_AUTO_APPROVE", "") not in ("1", "true", "yes")
+    ):
+        return NO_OPINION
+    return outcome
 
 
 def build_guard(settings: HookSettings) -> Any:
@@ -149,7 +163,7 @@ def enforce(
         return Outcome("deny", text, text), None
     if settings.server is not None:
         return _settle_with_server(call, decision, settings.server, deadline)
-    if protocol.can_ask:
+    if protocol.can_ask if call.can_ask is None else call.can_ask:
         human = messages.for_human(action, decision, call.stated_reason)
         if decision.snapshot_first:
             taken = _snapshot_before_asking(call, decision, settings)
@@ -175,8 +189,8 @@ def judge_remote(protocol: Protocol, raw: bytes, server: Any, deadline: float) -
 
         home = pwd.getpwuid(os.getuid()).pw_dir  # the account's, not a variable it could set
         action = replace(call.action, options={**call.action.options, "home": home})
-        outcome, _ = _settle_with_server(replace(call, action=action), None, server, deadline)
-        return Result(protocol.answer(outcome))
+        outcome, hold = _settle_with_server(replace(call, action=action), None, server, deadline)
+        return Result(protocol.answer(_told(protocol, outcome, hold)))
     except Exception as exc:
         what = str(exc) if isinstance(exc, HookInputError) else f"{type(exc).__name__}: {exc}"
         return Result(protocol.refuse(messages.failure(what)))

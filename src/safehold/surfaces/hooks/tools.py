@@ -19,7 +19,8 @@ from safehold.surfaces.hooks.protocol import HookInputError
 
 SHELL_TOOLS = frozenset({
     "Bash", "bash", "Shell", "shell", "run_shell_command", "exec_command", "local_shell",
-    "unified_exec", "powershell", "terminal", "run_in_terminal", "run_terminal_cmd",
+    "unified_exec", "powershell", "PowerShell", "Monitor", "terminal", "run_in_terminal",
+    "run_terminal_cmd",
 })
 WRITE_TOOLS = frozenset({"Write", "write_file", "create", "write", "create_file"})
 EDIT_TOOLS = frozenset({
@@ -27,7 +28,8 @@ EDIT_TOOLS = frozenset({
     "str_replace_based_edit_tool", "edit_file", "search_replace",
 })
 PATCH_TOOLS = frozenset({"apply_patch", "ApplyPatch"})
-_PATH_KEYS = ("file_path", "path", "notebook_path", "filePath", "target_file")
+DELETE_TOOLS = frozenset({"Delete", "delete_file"})
+_PATH_KEYS = ("file_path", "path", "notebook_path", "filePath", "target_file", "targetFile")
 _PATCH_LINE = re.compile(r"^\*\*\* (Add|Update|Delete) File: (.+?)\s*$|^\*\*\* Move to: (.+?)\s*$")
 _MCP_NAME = re.compile(r"^mcp__(?P<server>.+?)__(?P<tool>.+)$")
 
@@ -50,6 +52,8 @@ def action_for(tool: str, tool_input: Mapping[str, Any], ctx: Context) -> Action
     if tool in WRITE_TOOLS or tool in EDIT_TOOLS:
         op = "write" if tool in WRITE_TOOLS else "edit"
         return file_action([{"op": op, "path": _path(tool_input)}], ctx)
+    if tool in DELETE_TOOLS:
+        return file_action([{"op": "delete", "path": _path(tool_input)}], ctx)
     if tool in PATCH_TOOLS:
         patch = tool_input.get("command") or tool_input.get("input") or tool_input.get("patch")
         if isinstance(patch, list):

@@ -97,7 +97,7 @@ def _cmd(hook: object) -> str | None:
 # matcher covers the editor's own file writes.
 
 _CURSOR_EVENTS = ("beforeShellExecution", "beforeMCPExecution", "preToolUse")
-_CURSOR_WRITES = "Write|Edit|MultiEdit|NotebookEdit|edit_file|search_replace"
+_CURSOR_WRITES = "Write|Edit|MultiEdit|NotebookEdit|Delete|edit_file|search_replace|delete_file"
 
 
 def _cursor_remove(doc: Doc) -> Doc:
@@ -159,7 +159,7 @@ def _copilot_commands(doc: Doc) -> list[str]:
 
 _gem_add, _gem_remove, _gem_commands = _matcher_hooks(
     "BeforeTool",
-    "run_shell_command|write_file|replace|mcp__.*",
+    "run_shell_command|write_file|replace|mcp_.*",
     "gemini",
     {"name": "safehold", "timeout": TIMEOUT_SECONDS * 1000},
 )
@@ -173,7 +173,7 @@ def _gemini_add(doc: Doc, command: str) -> Doc:
 
 _claude = _matcher_hooks(
     "PreToolUse",
-    "Bash|Write|Edit|MultiEdit|NotebookEdit|mcp__.*",
+    "Bash|PowerShell|Monitor|Write|Edit|MultiEdit|NotebookEdit|mcp__.*",
     "claude-code",
     {"timeout": TIMEOUT_SECONDS},
 )
