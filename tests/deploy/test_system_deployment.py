@@ -129,6 +129,8 @@ def hook(system: System, command: str, *, client: Path | None = None, as_user: b
     if out.returncode == 2:  # Claude Code's blocking exit: the reason is on stderr
         return f"deny: {out.stderr}"
     assert out.returncode == 0, out.stderr
+    if not out.stdout.strip():  # no objection: Claude Code's own permission rules apply
+        return "none: "
     body = json.loads(out.stdout)["hookSpecificOutput"]
     return f"{body['permissionDecision']}: {body.get('permissionDecisionReason', '')}"
 
@@ -208,7 +210,7 @@ def test_the_hook_asks_the_server_and_ignores_the_agents_own_policy(
              f"> {own}/safehold.toml")
     policy_env = {"SAFEHOLD_POLICY": str(own / "policy.cedar"),
                   "SAFEHOLD_CONFIG": str(own / "safehold.toml")}
-    assert hook(system, "ls", extra_env=policy_env).startswith("allow")
+    assert hook(system, "ls", extra_env=policy_env).startswith("none")
     refused = hook(system, "rm -rf ~", extra_env=policy_env)
     assert refused.startswith("deny") and "irreversible" in refused
     assert f"on path {system.agent_home}" in refused  # `~` is the agent's home, not the server's

@@ -90,7 +90,8 @@ def test_the_daemon_answers_exactly_as_the_in_process_path(denv: dict, project: 
 def test_daemon_calls_are_audited(denv: dict, project: Path):
     """Every call through the daemon is answered and recorded (its speed: bench/bench_hooks.py)."""
     start(denv, project)
-    runs = [run_hook("claude-code", claude("git status", cwd=project, session="fast"), denv)
+    approving = {**denv, "SAFEHOLD_AUTO_APPROVE": "1"}  # forwarded to the daemon with the call
+    runs = [run_hook("claude-code", claude("git status", cwd=project, session="fast"), approving)
             for _ in range(5)]
     assert all(r.json["hookSpecificOutput"]["permissionDecision"] == "allow" for r in runs)
     entries = audit_entries(denv, 6)
@@ -104,7 +105,7 @@ def test_the_callers_policy_is_used_and_reloaded_when_it_changes(denv: dict, pro
         '@id("no-shell")\n@reason("no shell commands in this project")\n'
         'forbid (principal, action == Action::"shell", resource);\n'
     )
-    with_policy = {**denv, "SAFEHOLD_POLICY": str(policy)}
+    with_policy = {**denv, "SAFEHOLD_POLICY": str(policy), "SAFEHOLD_AUTO_APPROVE": "1"}
     first = run_hook("claude-code", claude("ls", cwd=project), with_policy)
     assert first.json["hookSpecificOutput"]["permissionDecision"] == "deny"
     assert "no shell commands" in first.stdout
@@ -120,7 +121,7 @@ def test_the_callers_policy_is_used_and_reloaded_when_it_changes(denv: dict, pro
     assert refused.code == 2 and "missing.cedar" in refused.stderr
 
     plain = run_hook("claude-code", claude("ls", cwd=project), denv)
-    assert plain.json["hookSpecificOutput"]["permissionDecision"] == "allow"
+    assert plain.code == 0 and plain.stdout == "", plain  # no objection, unless opted in
 
 
 def test_a_daemon_from_another_build_declines_and_exits(denv: dict, project: Path):

@@ -104,13 +104,26 @@ def test_installing_into_a_fresh_repo_then_running_the_hook_as_claude_code_does(
     decision = json.loads(wipe.stdout)["hookSpecificOutput"]["permissionDecision"]
     assert decision == "deny"  # irreversible, no environment bound: refused outright
     listing = agent_runs(json.dumps(claude("ls", cwd=project)).encode())
-    assert json.loads(listing.stdout)["hookSpecificOutput"]["permissionDecision"] == "allow"
+    assert listing.returncode == 0 and listing.stdout == b""  # Claude's own rules stay in force
     broken = agent_runs(b'{"tool_name": "Bash", "tool_input": ')
     assert broken.returncode == 2
     assert broken.stderr.strip()
 
 
-def test_doctor_reports_each_installed_hook_and_probes_it(env: dict, project: Path):
+def claude_release(env: dict, tmp_path: Path, version: str) -> dict:
+    """`env` with a `claude` on PATH that reports `version`, as `claude --version` does."""
+    bin_dir = tmp_path / f"claude-{version}"
+    bin_dir.mkdir()
+    exe = bin_dir / "claude"
+    exe.write_text(f"#!/bin/sh\necho '{version} (Claude Code)'\n")
+    exe.chmod(0o755)
+    return {**env, "PATH": f"{bin_dir}:{env['PATH']}"}
+
+
+def test_doctor_reports_each_installed_hook_and_probes_it(
+    env: dict, project: Path, tmp_path: Path
+):
+    env = claude_release(env, tmp_path, "2.1.300")
     for agent in ("claude-code", "codex"):
         assert cli("install", agent, env=env, cwd=project).returncode == 0
     report = cli("doctor", env=env, cwd=project)
@@ -119,6 +132,7 @@ def test_doctor_reports_each_installed_hook_and_probes_it(env: dict, project: Pa
     assert "Codex CLI (project)" in report.stdout
     assert "probe destructive `rm -rf ~`" in report.stdout
     assert "WRONG" not in report.stdout
+    assert "trusted in `/hooks`" in report.stdout  # Codex's trust, which doctor cannot see
 
 
 def test_doctor_finds_a_hook_that_cannot_start(env: dict, project: Path):
@@ -135,3 +149,76 @@ def test_doctor_without_hooks_says_how_to_install(env: dict, project: Path):
     report = cli("doctor", env=env, cwd=project)
     assert report.returncode == 1
     assert "safehold install" in report.stdout
+
+
+def test_claude_hook_is_fail_closed_where_the_installed_release_supports_it(
+    env: dict, project: Path, tmp_path: Path
+):
+    new = claude_release(env, tmp_path, "2.1.295")
+    assert cli("install", "claude-code", env=new, cwd=project).returncode == 0
+    entry = json.loads((project / ".claude/settings.json").read_text())["hooks"]["PreToolUse"]
+    assert entry[0]["hooks"][0]["onFailure"] == "block"
+    report = cli("doctor", env=new, cwd=project)
+    assert report.returncode == 0, report.stdout
+    assert "onFailure" not in report.stdout
+
+
+@pytest.mark.parametrize("version", ["2.1.294", None])
+def test_doctor_says_when_claude_would_let_a_failed_hook_through(
+    version: str | None, env: dict, project: Path, tmp_path: Path
+):
+    old = claude_release(env, tmp_path, version) if version else env
+    installed = cli("install", "claude-code", env=old, cwd=project)
+    assert installed.returncode == 0
+    assert "onFailure" in installed.stdout  # the install itself warns
+    entry = json.loads((project / ".claude/settings.json").read_text())["hooks"]["PreToolUse"]
+    assert "onFailure" not in entry[0]["hooks"][0]
+    report = cli("doctor", env=old, cwd=project)
+    assert report.returncode == 1, report.stdout
+    assert "may not fire" in report.stdout and "onFailure" in report.stdout
+    assert ("2.1.294 is installed" if version else "no `claude` on PATH") in report.stdout
+
+
+def test_doctor_fails_when_settings_switch_hooks_off(env: dict, project: Path, tmp_path: Path):
+    env = claude_release(env, tmp_path, "2.1.300")
+    assert cli("install", "claude-code", env=env, cwd=project).returncode == 0
+    local = project / ".claude/settings.local.json"
+    local.write_text(json.dumps({"disableAllHooks": True}))
+    report = cli("doctor", env=env, cwd=project)
+    assert report.returncode == 1, report.stdout
+    assert "disableAllHooks" in report.stdout and "PROBLEM" in report.stdout
+
+
+@pytest.mark.parametrize(("rule", "held"), [("DO_NOT_TRUST", True), ("TRUST_FOLDER", False)])
+def test_doctor_reports_a_gemini_project_it_does_not_trust(
+    rule: str, held: bool, env: dict, project: Path
+):
+    assert cli("install", "gemini", env=env, cwd=project).returncode == 0
+    trust = Path(env["HOME"]) / ".gemini/trustedFolders.json"
+    trust.parent.mkdir(parents=True, exist_ok=True)
+    trust.write_text(json.dumps({str(project): rule}))
+    report = cli("doctor", env=env, cwd=project)
+    assert report.returncode == (1 if held else 0), report.stdout
+    assert ("not a trusted folder" in report.stdout) is held
+
+
+def test_gemini_matcher_and_hooks_config_written_by_install(env: dict, project: Path):
+    assert cli("install", "gemini", env=env, cwd=project).returncode == 0
+    doc = json.loads((project / ".gemini/settings.json").read_text())
+    matcher = doc["hooks"]["BeforeTool"][0]["matcher"]
+    import re
+
+    assert re.fullmatch(matcher, "mcp_github_delete_repository")
+
+
+def test_auto_approve_is_an_install_option(env: dict, project: Path):
+    result = cli("install", "claude-code", "--auto-approve", env=env, cwd=project)
+    assert result.returncode == 0, result.stderr
+    settings = json.loads((project / ".claude/settings.json").read_text())
+    command = settings["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
+    listing = subprocess.run(["/bin/sh", "-c", command], capture_output=True, cwd=project,
+                             input=json.dumps(claude("ls", cwd=project)).encode(), env=env,
+                             timeout=60)
+    assert json.loads(listing.stdout)["hookSpecificOutput"]["permissionDecision"] == "allow"
+    assert cli("uninstall", "claude-code", env=env, cwd=project).returncode == 0
+    assert "hook claude-code" not in (project / ".claude/settings.json").read_text()

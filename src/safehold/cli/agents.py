@@ -29,6 +29,10 @@ def register(app: typer.Typer) -> None:
                                      "settings the agent's user cannot change (run as root)"),
         root: Path = typer.Option(Path("/"), "--root", help="with --managed: install under "
                                   "this directory instead of / (tests, images)"),
+        auto_approve: bool = typer.Option(False, "--auto-approve", help="answer allow for "
+                                          "routine actions, skipping the agent's own "
+                                          "permission prompt (Claude Code, Copilot); by "
+                                          "default the agent's own rules stay in force"),
     ) -> None:
         """Add safehold's pre-tool hook to an agent's config, keeping your other hooks."""
         from safehold.surfaces.install import manage
@@ -36,10 +40,12 @@ def register(app: typer.Typer) -> None:
 
         try:
             if managed:
-                change = managed_settings.install_managed(agent, root.resolve())
+                change = managed_settings.install_managed(agent, root.resolve(),
+                                                          auto_approve=auto_approve)
             else:
                 change = manage.install(
-                    agent, _scope(project, user), project=directory.resolve(), home=Path.home()
+                    agent, _scope(project, user), project=directory.resolve(), home=Path.home(),
+                    auto_approve=auto_approve,
                 )
         except manage.InstallError as exc:
             typer.echo(f"safehold: {exc}", err=True)
@@ -49,6 +55,13 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"  command: {change.command}")
         if TARGETS[agent].notes:
             typer.echo(f"  note: {TARGETS[agent].notes}")
+        from safehold.surfaces.install import obstacles
+
+        scope = "managed" if managed else _scope(project, user)
+        for o in obstacles.obstacles(agent, project=directory.resolve(), home=Path.home(),
+                                     files={scope: change.path}, environ=dict(os.environ)):
+            if o.held:
+                typer.echo(f"  warning: {o.what}\n    fix: {o.fix}")
 
     @app.command("uninstall")
     def uninstall_cmd(
@@ -77,7 +90,8 @@ def register(app: typer.Typer) -> None:
         root: Path = typer.Option(Path("/"), "--root", help="where the system deployment and "
                                   "the managed settings live (default /)"),
         strict: bool = typer.Option(False, "--strict", help="exit 1 while the agent's user "
-                                    "still has a route to switch safehold off"),
+                                    "still has a route to switch safehold off, or something "
+                                    "doctor cannot see may stop a hook (e.g. Codex's trust)"),
     ) -> None:
         """Show where safehold's hooks are installed, whether each one answers, and which
         routes the agent's own user still has to switch safehold off."""
@@ -95,26 +109,40 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"  install one with: safehold install <agent>   ({AGENTS})")
             _print_routes(open_routes)
             raise typer.Exit(1)
+        from safehold.surfaces.install import obstacles as hook_obstacles
+
         healthy = True
-        for f in findings:
-            mark = "ok" if f.healthy or not probe else "PROBLEM"
-            healthy = healthy and (f.healthy or not probe)
-            typer.echo(f"{TARGETS[f.agent].label} ({f.scope}): {f.path} [{mark}]")
-            for c in f.commands:
-                typer.echo(f"  command: {c}")
-            for p in f.probes:
-                state = "ok" if p.ok else "WRONG"
-                line = f"  probe {p.label} `{p.command}`: {p.verdict} in {p.seconds * 1000:.0f} ms"
-                typer.echo(f"{line} [{state}]" + (f" {p.detail}" if p.detail else ""))
-            if f.notes:
-                typer.echo(f"  note: {f.notes}")
+        unseen = False
+        for agent in agents:
+            mine = [f for f in findings if f.agent == agent]
+            blocking = hook_obstacles.obstacles(
+                agent, project=directory.resolve(), home=Path.home(),
+                files={f.scope: f.path for f in mine}, environ=dict(os.environ),
+            )
+            held = [o for o in blocking if o.held]
+            unseen = unseen or any(not o.held for o in blocking)
+            for f in mine:
+                ok = (f.healthy or not probe) and not held
+                healthy = healthy and ok
+                typer.echo(f"{TARGETS[f.agent].label} ({f.scope}): {f.path} "
+                           f"[{'ok' if ok else 'PROBLEM'}]")
+                for c in f.commands:
+                    typer.echo(f"  command: {c}")
+                for p in f.probes:
+                    state = "ok" if p.ok else "WRONG"
+                    line = (f"  probe {p.label} `{p.command}`: {p.verdict} in "
+                            f"{p.seconds * 1000:.0f} ms")
+                    typer.echo(f"{line} [{state}]" + (f" {p.detail}" if p.detail else ""))
+            for o in blocking:
+                label = "may not fire" if o.held else "check"
+                typer.echo(f"  {label}: {o.what}\n    fix: {o.fix}")
         if routes.system_mode(root.resolve()):
             typer.echo("hook decisions: the safehold server (system deployment; the hook "
                        "believes only a process running as its user)")
         else:
             typer.echo(doctor.daemon_state(dict(os.environ)))
         _print_routes(open_routes)
-        raise typer.Exit(0 if healthy and not (strict and open_routes) else 1)
+        raise typer.Exit(0 if healthy and not (strict and (open_routes or unseen)) else 1)
 
 
 def _print_routes(open_routes: list) -> None:  # type: ignore[type-arg]

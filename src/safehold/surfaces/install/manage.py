@@ -32,11 +32,25 @@ class Change:
     command: str | None = None
 
 
-def hook_command(agent: str, executable: str | None = None) -> str:
+def hook_command(agent: str, executable: str | None = None, auto_approve: bool = False) -> str:
     """The command line an agent runs: this installation's own `safehold`, by absolute path,
-    so the hook does not depend on the agent's PATH."""
+    so the hook does not depend on the agent's PATH. `auto_approve` makes routine actions an
+    explicit allow, which skips the agent's own permission prompt (off by default)."""
     exe = executable or _safehold_executable()
-    return f"{shlex.quote(exe)} hook {agent}"
+    prefix = "SAFEHOLD_AUTO_APPROVE=1 " if auto_approve else ""
+    return f"{prefix}{shlex.quote(exe)} hook {agent}"
+
+
+def add_entry(agent: str, doc: dict[str, Any], command: str) -> dict[str, Any]:
+    """`doc` with safehold's entry for `agent`, fail-closed where the installed agent can be."""
+    from safehold.surfaces.install import targets, versions
+
+    doc = target(agent).add(doc, command)
+    if agent == "claude-code" and versions.claude_fails_closed(
+        versions.claude_version(os.environ)
+    ):
+        doc = targets.claude_fail_closed(doc)
+    return doc
 
 
 def _safehold_executable() -> str:
@@ -56,15 +70,16 @@ def target(agent: str) -> Target:
 
 
 def install(
-    agent: str, scope: str, *, project: Path, home: Path, executable: str | None = None
+    agent: str, scope: str, *, project: Path, home: Path, executable: str | None = None,
+    auto_approve: bool = False,
 ) -> Change:
     t = target(agent)
     path = t.path(scope, project, home)
     doc = read(path)
-    command = hook_command(agent, executable)
+    command = hook_command(agent, executable, auto_approve)
     before = json.dumps(doc, sort_keys=True)
     try:
-        doc = t.add(doc, command)
+        doc = add_entry(agent, doc, command)
     except (ValueError, AttributeError, TypeError) as exc:
         raise InstallError(f"{path}: cannot add safehold's hook: {exc}") from None
     changed = json.dumps(doc, sort_keys=True) != before

@@ -40,26 +40,29 @@ def managed_path(agent: str, root: Path) -> Path:
     return root / MANAGED_FILES[agent].lstrip("/")
 
 
-def managed_command(agent: str, root: Path, executable: str | None = None) -> str:
-    command = manage.hook_command(agent, executable)
+def managed_command(
+    agent: str, root: Path, executable: str | None = None, auto_approve: bool = False
+) -> str:
+    command = manage.hook_command(agent, executable, auto_approve)
     client = root / SYSTEM_CLIENT_FILE.lstrip("/")
     if str(client) != SYSTEM_CLIENT_FILE:
         command += f" --client {client}"
     return command
 
 
-def install_managed(agent: str, root: Path, executable: str | None = None) -> manage.Change:
+def install_managed(
+    agent: str, root: Path, executable: str | None = None, auto_approve: bool = False
+) -> manage.Change:
     if os.geteuid() != 0:
         raise manage.InstallError("--managed writes administrator-owned settings: run as root")
     path = managed_path(agent, root)
-    command = managed_command(agent, root, executable)
+    command = managed_command(agent, root, executable, auto_approve)
     if agent == "codex":
         changed = _write_codex(path, command)
     else:
-        t = manage.target(agent)
         doc = manage.read(path)
         before = repr(doc)
-        doc = t.add(doc, command)
+        doc = manage.add_entry(agent, doc, command)
         changed = repr(doc) != before
         if changed:
             _parents(path)

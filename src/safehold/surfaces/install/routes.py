@@ -8,15 +8,13 @@ database that decide? Each open route comes with the fix. After `safehold setup 
 
 from __future__ import annotations
 
-import json
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from safehold.surfaces.hooks.main import SYSTEM_CLIENT_FILE
-from safehold.surfaces.install import manage, managed
+from safehold.surfaces.install import manage, managed, obstacles
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,42 +123,9 @@ def _overrides(agent: str, project: Path, home: Path, environ: Mapping[str, str]
                          "system settings than the administrator's",
                          "unset it in the agent's environment (and the shell profiles that set "
                          "it)"))
-    if agent == "gemini":
-        for path in (home / ".gemini/settings.json", project / ".gemini/settings.json"):
-            cfg = _json(path).get("hooksConfig") or {}
-            if isinstance(cfg, dict) and (cfg.get("enabled") is False or cfg.get("disabled")):
-                out.append(Route(agent, f"{path} turns hooks off (hooksConfig)",
-                                 f"remove hooksConfig.enabled/disabled from {path}"))
-    if agent == "claude-code":
-        for path in (home / ".claude/settings.json", project / ".claude/settings.json",
-                     project / ".claude/settings.local.json"):
-            if _json(path).get("disableAllHooks") is True:
-                out.append(Route(agent, f"{path} sets disableAllHooks (only the managed hook "
-                                 "still runs)", f"remove disableAllHooks from {path}"))
-    if agent == "codex":
-        for path in (home / ".codex/config.toml", project / ".codex/config.toml"):
-            features = _toml(path).get("features") or {}
-            if isinstance(features, dict) and (features.get("hooks") is False
-                                               or features.get("codex_hooks") is False):
-                out.append(Route(agent, f"{path} sets [features] hooks = false",
-                                 "remove it, or force hooks on in /etc/codex/requirements.toml"))
+    for _, what, fix in obstacles.switched_off(agent, project, home):
+        out.append(Route(agent, what, fix))
     if agent == "copilot" and environ.get("COPILOT_HOME"):
         out.append(Route(agent, f"COPILOT_HOME={environ['COPILOT_HOME']} moves the user-level "
                          "hooks (policy hooks still run)", "rely on the --managed policy hook"))
     return out
-
-
-def _json(path: Path) -> dict[str, object]:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return doc if isinstance(doc, dict) else {}
-
-
-def _toml(path: Path) -> dict[str, object]:
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError):
-        return {}

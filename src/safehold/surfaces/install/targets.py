@@ -181,6 +181,23 @@ _codex = _matcher_hooks(
     "PreToolUse", "Bash|apply_patch|mcp__.*", "codex", {"timeout": TIMEOUT_SECONDS}
 )
 
+def claude_fail_closed(doc: Doc) -> Doc:
+    """Mark safehold's Claude Code entries `"onFailure": "block"` (a failed hook blocks)."""
+    for entry in claude_entries(doc):
+        entry["onFailure"] = "block"
+    return doc
+
+
+def claude_entries(doc: Doc) -> list[Doc]:
+    """safehold's own entries in a Claude Code settings document."""
+    out = []
+    for group in doc.get("hooks", {}).get("PreToolUse", []) or []:
+        for h in (group.get("hooks") or []) if isinstance(group, dict) else []:
+            if isinstance(h, dict) and ours(_cmd(h), "claude-code"):
+                out.append(h)
+    return out
+
+
 TARGETS: dict[str, Target] = {
     "claude-code": Target(
         "claude-code", "Claude Code", ".claude/settings.json", ".claude/settings.json",
@@ -192,12 +209,16 @@ TARGETS: dict[str, Target] = {
     ),
     "codex": Target(
         "codex", "Codex CLI", ".codex/hooks.json", ".codex/hooks.json", *_codex,
-        notes="Codex loads project hooks only in a trusted project; releases before hooks were "
-        "on by default need `[features] codex_hooks = true` in ~/.codex/config.toml.",
+        notes="Codex runs a new or changed hook only after you trust it: open `/hooks` in Codex "
+        "and trust safehold's entry (again after every reinstall). Codex loads project hooks "
+        "only in a trusted project; releases before hooks were on by default need "
+        "`[features] codex_hooks = true` in ~/.codex/config.toml.",
     ),
     "gemini": Target(
         "gemini", "Gemini CLI", ".gemini/settings.json", ".gemini/settings.json",
         _gemini_add, _gem_remove, _gem_commands,
+        notes="Gemini CLI ignores a project's settings, hooks included, in a folder you have not "
+        "trusted (folder trust): trust the project folder, or install with --user.",
     ),
     "copilot": Target(
         "copilot", "GitHub Copilot CLI", ".github/hooks/safehold.json",
