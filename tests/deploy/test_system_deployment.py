@@ -318,12 +318,18 @@ def test_managed_hooks_leave_the_agents_user_no_route(
     system: System, server: subprocess.Popen[bytes]
 ) -> None:
     lay = system.layout
+    # the administrator's Claude Code release honours "onFailure": "block", so install writes it
+    bin_dir = Path(tempfile.mkdtemp(prefix="safehold-claude-"))
+    (bin_dir / "claude").write_text("#!/bin/sh\necho '2.1.300 (Claude Code)'\n")
+    (bin_dir / "claude").chmod(0o755)
+    admin_env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
     for agent in AGENTS:
         out = subprocess.run([SAFEHOLD, "install", agent, "--managed", "--root", str(lay.root)],
-                             capture_output=True, text=True, timeout=60)
+                             capture_output=True, text=True, timeout=60, env=admin_env)
         assert out.returncode == 0, out.stderr
         again = subprocess.run([SAFEHOLD, "install", agent, "--managed", "--root",
-                                str(lay.root)], capture_output=True, text=True, timeout=60)
+                                str(lay.root)], capture_output=True, text=True, timeout=60,
+                               env=admin_env)
         assert "already installed" in again.stdout
     from safehold.surfaces.install.managed import managed_path
 
@@ -345,6 +351,7 @@ def test_managed_hooks_leave_the_agents_user_no_route(
         assert agent_line in report.stdout
     command = json.loads(managed_path("claude-code", lay.root).read_text())
     written = command["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
+    assert command["hooks"]["PreToolUse"][0]["hooks"][0]["onFailure"] == "block"
     assert written.split()[1:] == ["hook", "claude-code", "--client", str(lay.client_file)]
     assert hook(system, "rm -rf ~", client=Path(written.split()[-1])).startswith("deny")
 

@@ -3,7 +3,7 @@
 A hook that is configured and answers a probe can still do nothing: the agent may have hooks
 switched off, may not trust the folder or the hook itself, or may let the call go ahead when the
 hook crashes or times out. What this machine's files show is `held` (doctor exits 1); what only
-the agent itself knows is shown as something to check (doctor --strict exits 1 on it too).
+the agent itself knows is shown as something to check, without changing the exit status.
 """
 
 from __future__ import annotations
