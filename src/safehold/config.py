@@ -24,8 +24,16 @@ CONFIG_NAME = "safehold.toml"
 ENV_VAR = "SAFEHOLD_CONFIG"
 
 #: Notification events a webhook may subscribe to.
-EVENTS = ("approval.requested", "approval.decided", "deny.production", "delay.created",
-          "backup.rpo-exceeded", "drill.failed", "snapshot.failed")
+EVENTS = (
+    "approval.requested",
+    "approval.decided",
+    "deny.production",
+    "delay.created",
+    "backup.rpo-exceeded",
+    "drill.failed",
+    "snapshot.failed",
+    "audit.checkpoint",
+)
 DEFAULT_EVENTS = ("approval.requested", "deny.production", "backup.rpo-exceeded", "drill.failed")
 
 #: Inventory keys an environment may list, each a list of strings.
@@ -68,6 +76,17 @@ class ServerSettings:
     base_url: str = "http://127.0.0.1:8474"
     secret_key_path: str = ""
     session_ttl_seconds: int = 12 * 3600
+    trusted_proxies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AuditSettings:
+    """Where the key that signs audit checkpoints lives, where the signed checkpoints are
+    written (a directory other than the database's), and how often the server signs."""
+
+    signing_key_path: str = ""
+    checkpoints_path: str = ""
+    checkpoint_interval_seconds: int = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +128,7 @@ class Config:
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
     session_environment: str | None = None
     snapshots: SnapshotSettings = field(default_factory=SnapshotSettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
 
     def environment(self, name: str) -> EnvironmentSettings | None:
         return next((e for e in self.environments if e.name == name), None)
@@ -174,6 +194,16 @@ def default_config(environ: Mapping[str, str] | None = None) -> Config:
         path=None,
         database_url=f"sqlite:///{home / 'safehold.db'}",
         server=ServerSettings(secret_key_path=str(home / "secret.key")),
+        audit=_audit_defaults(home),
+    )
+
+
+def _audit_defaults(home: Path) -> AuditSettings:
+    """The signing key in its own 0700 directory and the checkpoints in another, both beside
+    the database rather than in it."""
+    return AuditSettings(
+        signing_key_path=str(home / "keys" / "audit-signing.key"),
+        checkpoints_path=str(home / "checkpoints" / "audit-checkpoints.jsonl"),
     )
 
 
@@ -218,6 +248,7 @@ def parse_config(
             "notifications",
             "environments",
             "snapshots",
+            "audit",
         },
     )
     database_url = r.string(raw, "database_url", defaults.database_url)
@@ -241,7 +272,11 @@ def parse_config(
             r.fail("environment", f"{session_environment!r} is not an environment name")
 
     srv = r.table(raw, "server")
-    r.known(srv, "server", {"host", "port", "base_url", "secret_key", "session_ttl"})
+    r.known(
+        srv,
+        "server",
+        {"host", "port", "base_url", "secret_key", "session_ttl", "trusted_proxies"},
+    )
     host = r.string(srv, "host", "127.0.0.1", key="server.host")
     port = r.integer(srv, "port", 8474, key="server.port", low=1, high=65535)
     base_url = r.string(srv, "base_url", f"http://{host}:{port}", key="server.base_url").rstrip("/")
@@ -258,7 +293,9 @@ def parse_config(
         base_url=base_url,
         secret_key_path=secret,
         session_ttl_seconds=r.duration(srv, "session_ttl", 12 * 3600, key="server.session_ttl"),
+        trusted_proxies=_proxies(r, srv),
     )
+    audit = _audit(r, r.table(raw, "audit"), database_url, defaults.audit)
 
     ap = r.table(raw, "approvals")
     r.known(ap, "approvals", {"ttl", "production_approvers"})
@@ -317,6 +354,44 @@ def parse_config(
         notifications=NotificationSettings(webhooks=tuple(webhooks)),
         session_environment=session_environment,
         snapshots=parse_snapshot_settings(r.table(raw, "snapshots"), r),
+        audit=audit,
+    )
+
+
+def _proxies(r: _Reader, srv: dict[str, Any]) -> tuple[str, ...]:
+    """Addresses whose `X-Forwarded-For` is believed; none by default, so a client cannot
+    choose the address the sign-in throttle and the audit see."""
+    import ipaddress
+
+    proxies = r.strings(srv, "trusted_proxies", (), key="server.trusted_proxies")
+    for p in proxies:
+        try:
+            ipaddress.ip_network(p, strict=False)
+        except ValueError:
+            r.fail("server.trusted_proxies", f"{p!r} is not an IP address or network")
+    return proxies
+
+
+def _audit(r: _Reader, t: dict[str, Any], database_url: str, defaults: AuditSettings
+           ) -> AuditSettings:
+    r.known(t, "audit", {"signing_key", "checkpoints", "checkpoint_interval"})
+    base = defaults
+    if database_url.startswith("sqlite:///") and ":memory:" not in database_url:
+        base = _audit_defaults(Path(database_url[len("sqlite:///"):]).parent)
+    return AuditSettings(
+        signing_key_path=(
+            r.path(t, "signing_key", key="audit.signing_key")
+            if "signing_key" in t
+            else base.signing_key_path
+        ),
+        checkpoints_path=(
+            r.path(t, "checkpoints", key="audit.checkpoints")
+            if "checkpoints" in t
+            else base.checkpoints_path
+        ),
+        checkpoint_interval_seconds=r.duration(
+            t, "checkpoint_interval", 300, key="audit.checkpoint_interval"
+        ),
     )
 
 

@@ -9,6 +9,7 @@ delivers what it queued (bounded by the timeout).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -98,6 +99,15 @@ class Notifier:
         """`backup.rpo-exceeded`, `drill.failed` or `snapshot.failed`, with a link to Backups."""
         url = f"{self.base_url}/backups"
         return self.send(event, _message(text, url, "Backups"), subject=subject)
+
+    def checkpoint(self, checkpoint: Any) -> list[Future[bool]]:
+        """A signed audit checkpoint, so a copy lives outside safehold's own machine."""
+        text = (
+            f"Audit checkpoint: {checkpoint.seq} records, head {checkpoint.head_hash[:16]}…, "
+            f"signed {checkpoint.ts} by key {checkpoint.key_id}"
+        )
+        body = {"text": text, "checkpoint": json.loads(checkpoint.line())}
+        return self.send("audit.checkpoint", body, subject=str(checkpoint.seq))
 
     # -- delivery -----------------------------------------------------------------------------
 

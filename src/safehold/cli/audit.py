@@ -1,14 +1,17 @@
-"""`safehold audit verify|tail|export`: read and check the hash-chained log.
+"""`safehold audit verify|checkpoint|tail|export`: read, sign and check the hash-chained log.
 
-`verify` exits 1 and names the first bad record when the chain is broken, so it can run from
-cron or CI and fail loudly.
+`verify` exits 1 and names the first bad record when the chain is broken, or when it
+contradicts a signed checkpoint (records cut from the end, or rewritten with recomputed
+hashes), so it can run from cron or CI and fail loudly.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -28,13 +31,17 @@ def _fail(message: str, code: int) -> typer.Exit:
 
 
 def _log(config: Path | None):  # type: ignore[no-untyped-def]
+    return _open(config)[0]
+
+
+def _open(config: Path | None):  # type: ignore[no-untyped-def]
     from safehold.audit import AuditLog
     from safehold.config import load_config
     from safehold.store import open_store
 
     try:
         cfg = load_config(config)
-        return AuditLog(open_store(cfg.database_url))
+        return AuditLog(open_store(cfg.database_url)), cfg
     except SafeholdError as exc:
         raise _fail(str(exc), 2) from exc
 
@@ -50,8 +57,10 @@ def verify(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Check every record's hash and link; exit 1 naming the first bad record."""
+    """Check every record's hash and link, and the chain against every signed checkpoint;
+    exit 1 naming the first bad record."""
     parsed: tuple[int, str] | None = None
+    checkpoint: dict[str, Any] | None = None
     if anchor:
         seq, _, digest = anchor.partition(":")
         if not seq.isdigit() or len(digest) != 64:
@@ -68,9 +77,19 @@ def verify(
         except SafeholdError as exc:
             raise _fail(f"{file}: {exc}", 2) from exc
     else:
-        log = _log(config)
+        from safehold.audit.checkpoint import check_checkpoints
+
+        log, cfg = _open(config)
         try:
             result = log.verify(anchor=parsed)
+            if result.ok:
+                report = check_checkpoints(log, result, cfg.audit)
+                checkpoint = _checkpoint_dict(report)
+                if not report.ok:
+                    newest = report.newest.seq if report.newest else result.head_seq
+                    result = dataclasses.replace(
+                        result, ok=False, first_bad_seq=newest, problem=report.problem
+                    )
         except SafeholdError as exc:
             raise _fail(str(exc), 2) from exc
         finally:
@@ -85,16 +104,63 @@ def verify(
                     "problem": result.problem,
                     "head_seq": result.head_seq,
                     "head_hash": result.head_hash,
+                    "checkpoint": checkpoint,
                 }
             )
         )
     elif result.ok:
         head = f"; head {result.head_seq}:{result.head_hash}" if result.head_seq else ""
         typer.echo(f"ok: {result.records} records, chain intact{head}")
+        if checkpoint and checkpoint["newest"]:
+            newest = checkpoint["newest"]
+            typer.echo(
+                f"ok: matches {checkpoint['checkpoints']} signed checkpoints; newest covers "
+                f"record {newest['seq']} (signed {newest['ts']})"
+            )
+        elif file is None:
+            typer.echo("note: no signed checkpoint yet; records cut from the end would not show")
     else:
         typer.echo(f"FAILED at record {result.first_bad_seq}: {result.problem}", err=True)
     if not result.ok:
         raise typer.Exit(1)
+
+
+def _checkpoint_dict(report: Any) -> dict[str, Any]:
+    newest = report.newest
+    return {
+        "ok": report.ok,
+        "checkpoints": report.checkpoints,
+        "newest": {"seq": newest.seq, "head_hash": newest.head_hash, "ts": newest.ts,
+                   "key_id": newest.key_id} if newest else None,
+        "problem": report.problem,
+    }
+
+
+@audit_app.command("checkpoint")
+def checkpoint(config: Path | None = ConfigOption) -> None:
+    """Sign the chain head now with the server's key and append it to the checkpoint file.
+
+    Needs the key, so run it as the server's user; the server also signs on a schedule and
+    on shutdown. Refuses (exit 1) when the log contradicts the previous checkpoint."""
+    from safehold.audit.checkpoint import checkpointer_for
+    from safehold.notify import Notifier
+
+    log, cfg = _open(config)
+    notifier = Notifier(cfg.notifications, base_url=cfg.server.base_url, audit=log,
+                        background=False)
+    try:
+        signer = checkpointer_for(log, cfg.audit, publish=(notifier.checkpoint,))
+        cp = signer.checkpoint()
+        last = cp or signer.sink.last()
+    except SafeholdError as exc:
+        raise _fail(str(exc), 1) from exc
+    finally:
+        notifier.close()
+        log.store.close()
+    assert last is not None
+    state = "signed" if cp is not None else "already signed"
+    typer.echo(f"{state}: record {last.seq} head {last.head_hash} at {last.ts} "
+               f"(key {last.key_id}) -> {cfg.audit.checkpoints_path}")
 
 
 @audit_app.command("tail")

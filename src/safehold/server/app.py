@@ -53,13 +53,18 @@ class ServerContext:
     templates: Jinja2Templates
     protected: frozenset[str]
     throttle: SignInThrottle
+    checkpointer: Any = None
 
 
 def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) -> FastAPI:
     """The ASGI app serving `sh` (an open `Safehold`). `tick_seconds` paces the background
-    expiry/release loop; 0 turns it off (tests that drive time themselves)."""
+    expiry/release loop; 0 turns it off (tests that drive time themselves), and with it the
+    scheduled checkpoints (the start-up and shutdown checkpoints are always signed)."""
+    from safehold.audit.checkpoint import checkpointer_for
     from safehold.gateway import routes as gateway_routes
     from safehold.server import api, dashboard
+
+    checkpointer = checkpointer_for(sh.audit, sh.config.audit, publish=(sh.notifier.checkpoint,))
 
     cookies = SessionCookies(
         load_secret_key(settings.secret_key_path),
@@ -74,19 +79,28 @@ def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) 
         templates=_templates(sh.config.path),
         protected=protected_environments(sh.config),
         throttle=SignInThrottle(),
+        checkpointer=checkpointer,
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_tick(sh, tick_seconds)) if tick_seconds > 0 else None
+        await asyncio.to_thread(checkpointer.sign_or_report)
+        tasks = []
+        if tick_seconds > 0:
+            every = float(sh.config.audit.checkpoint_interval_seconds)
+            tasks = [
+                asyncio.create_task(_tick(_tick_once, sh, tick_seconds)),
+                asyncio.create_task(_tick(_checkpoint_once, checkpointer, every)),
+            ]
         try:
             async with gateway_routes.running(gateway, min(tick_seconds, 1.0)):
                 yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await asyncio.to_thread(checkpointer.sign_or_report)
 
     app = FastAPI(
         title="safehold",
@@ -204,15 +218,21 @@ def _wants_html(request: Request) -> bool:
     )
 
 
-async def _tick(sh: Any, every: float) -> None:
-    """Expire unanswered approvals and release due delays, forever, off the event loop."""
+async def _tick(job: Any, subject: Any, every: float) -> None:
+    """Run `job(subject)` every `every` seconds, forever, off the event loop."""
     while True:
         await asyncio.sleep(every)
         try:
-            await asyncio.to_thread(_tick_once, sh)
+            await asyncio.to_thread(job, subject)
         except Exception:
-            log.exception("background tick failed")
+            log.exception("background %s failed", job.__name__)
 
 
 def _tick_once(sh: Any) -> None:
+    """Expire unanswered approvals and release due delays."""
     sh.maintenance()
+
+
+def _checkpoint_once(checkpointer: Any) -> None:
+    """Sign the audit head when it moved since the last checkpoint."""
+    checkpointer.sign_or_report()

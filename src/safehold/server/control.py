@@ -203,17 +203,26 @@ def summarize(kind: str, payload: Mapping[str, Any]) -> str:
 
 
 def verify(sh: Any) -> dict[str, Any]:
+    """The chain walked, then held against every signed checkpoint on file."""
+    from safehold.audit.checkpoint import check_checkpoints
+
     try:
         result = sh.audit.verify()
+        report = check_checkpoints(sh.audit, result, sh.config.audit) if result.ok else None
     except Exception as exc:
         return {"ok": False, "count": 0, "message": f"cannot read the audit log: {exc}"}
+    newest = report.newest if report else None
+    ok = result.ok and report is not None and report.ok
     return {
-        "ok": result.ok,
+        "ok": ok,
         "count": result.records,
-        "message": result.problem or "",
+        "message": result.problem or (report.problem if report else "") or "",
         "first_bad_seq": result.first_bad_seq,
         "head_seq": result.head_seq,
         "head_hash": result.head_hash,
+        "checkpoints": report.checkpoints if report else 0,
+        "checkpoint_seq": newest.seq if newest else None,
+        "checkpoint_ts": newest.ts if newest else None,
     }
 
 
