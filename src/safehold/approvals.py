@@ -292,9 +292,19 @@ class ApprovalService:
     # -- votes --------------------------------------------------------------------------------
 
     def vote(
-        self, approval_id: str, approver: str, approve: bool, comment: str | None = None
+        self,
+        approval_id: str,
+        approver: str,
+        approve: bool,
+        comment: str | None = None,
+        *,
+        via: str | None = None,
     ) -> Approval:
-        """Record one approver's answer; the request is decided once enough agree or one denies."""
+        """Record one approver's answer; the request is decided once enough agree or one denies.
+
+        `approver` is the person (`user/NAME`) whatever the channel; `via` (e.g. the API token
+        used) is recorded beside the vote, so a second token of the same person is the same
+        voter and counts once."""
         if not approver or not approver.strip():
             raise ApprovalError("a vote needs an approver identity")
         approver = approver.strip()
@@ -327,7 +337,10 @@ class ApprovalService:
                     )
                     s.flush()
                     s.refresh(row)
-                    self._audit(s, "approval.vote", row, approver, verdict=verdict, comment=comment)
+                    self._audit(
+                        s, "approval.vote", row, approver, verdict=verdict, comment=comment,
+                        via=via,
+                    )
                     approvals = sum(1 for v in row.votes if v.verdict == "approve")
                     if not approve:
                         row.state, row.decided_at = "denied", now
@@ -341,7 +354,8 @@ class ApprovalService:
             raise ApprovalError(f"{approver} has already voted on {approval_id}") from exc
         self.audit.append(
             "approval.vote_refused",
-            {"approval": approval_id, "approver": approver, "why": refusal},
+            {"approval": approval_id, "approver": approver, "why": refusal,
+             **({"via": via} if via else {})},
             actor=approver,
         )
         if refusal == "requester":

@@ -375,9 +375,18 @@ def _proxies(r: _Reader, srv: dict[str, Any]) -> tuple[str, ...]:
 def _audit(r: _Reader, t: dict[str, Any], database_url: str, defaults: AuditSettings
            ) -> AuditSettings:
     r.known(t, "audit", {"signing_key", "checkpoints", "checkpoint_interval"})
-    base = defaults
     if database_url.startswith("sqlite:///") and ":memory:" not in database_url:
         base = _audit_defaults(Path(database_url[len("sqlite:///"):]).parent)
+    else:
+        import hashlib
+
+        # one checkpoint file per database: another database's checkpoints prove nothing here
+        digest = hashlib.sha256(database_url.encode("utf-8")).hexdigest()[:12]
+        path = Path(defaults.checkpoints_path)
+        base = AuditSettings(
+            signing_key_path=defaults.signing_key_path,
+            checkpoints_path=str(path.with_name(f"{path.stem}-{digest}{path.suffix}")),
+        )
     return AuditSettings(
         signing_key_path=(
             r.path(t, "signing_key", key="audit.signing_key")

@@ -285,10 +285,16 @@ class Safehold:
         ), protection
 
     def vote(
-        self, approval_id: str, approver: str, approve: bool, comment: str | None = None
+        self,
+        approval_id: str,
+        approver: str,
+        approve: bool,
+        comment: str | None = None,
+        *,
+        via: str | None = None,
     ) -> Approval:
         """`ApprovalService.vote`, plus a notification once the request is decided."""
-        result = self.approvals.vote(approval_id, approver, approve, comment)
+        result = self.approvals.vote(approval_id, approver, approve, comment, via=via)
         if result.state in ("approved", "denied"):
             self.notifier.approval_decided(result)
         return result

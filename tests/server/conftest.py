@@ -44,7 +44,9 @@ def accounts(sh: Safehold) -> Accounts:
 @pytest.fixture
 def tokens(accounts: Accounts) -> dict[str, str]:
     return {
-        role: accounts.create_token(f"{role}-token", role).secret
+        role: accounts.create_token(
+            f"{role}-token", role, {"agent": None, "approver": "alice", "admin": "root"}[role]
+        ).secret
         for role in ("agent", "approver", "admin")
     }
 

@@ -44,6 +44,10 @@ policy = "policy.cedar"
 secret_key = "{root / 'secret.key'}"
 base_url = "http://127.0.0.1:8474"
 
+[audit]
+signing_key = "{root / 'keys' / 'audit-signing.key'}"
+checkpoints = "{root / 'checkpoints' / 'audit-checkpoints.jsonl'}"
+
 [environments.production]
 urls = ["https://api.prod.example.com"]
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from server_helpers import ask_input, bearer, delay_input, sign_in
+from server_helpers import PASSWORD, ask_input, bearer, delay_input, sign_in
 from sqlalchemy import update
 
 from safehold.service import Safehold
@@ -148,7 +148,7 @@ def test_an_approved_action_runs_exactly_once(
     )
     assert r.status_code == 200, r.text
     assert r.json()["state"] == "approved"
-    assert r.json()["votes"][0]["approver"] == "token/approver-token"
+    assert r.json()["votes"][0]["approver"] == "user/alice"
     assert r.json()["votes"][0]["comment"] == "cache only, fine"
 
     different = decide(client, agent, ask_input(8))
@@ -264,7 +264,7 @@ def test_delays_cancel_and_run_now(client: TestClient, tokens: dict[str, str]) -
     r = client.post(f"/api/v1/delays/{dl}/cancel", headers=h)
     assert r.status_code == 200
     assert r.json()["state"] == "cancelled"
-    assert r.json()["cancelled_by"] == "token/approver-token"
+    assert r.json()["cancelled_by"] == "user/alice"
     assert client.post(f"/api/v1/delays/{dl}/cancel", headers=h).status_code == 409
     assert decide(client, tokens["agent"], delay_input(1))["decision"] == "delay"
 
@@ -346,8 +346,9 @@ def test_the_server_clock_expires_unanswered_requests(tmp_path: Any) -> None:
     config = parse_config_file(write_config(tmp_path, "[approvals]\nttl = 1\n"))
     with Safehold.open(config, notify_in_background=False) as sh:
         accounts = Accounts(sh.store)
+        accounts.add_user("root", PASSWORD, "admin")
         agent = accounts.create_token("agent", "agent").secret
-        admin = accounts.create_token("admin", "admin").secret
+        admin = accounts.create_token("admin", "admin", "root").secret
         app = create_app(sh, config.server, tick_seconds=0.2)
         with TestClient(app) as client:
             ap = decide(client, agent, ask_input(1))["approval"]["id"]

@@ -37,9 +37,10 @@ def live(tmp_path: Path) -> Iterator[tuple[LiveServer, dict[str, str]]]:
     with Safehold.open(parse_config_file(config_path), notify_in_background=False) as sh:
         accounts = Accounts(sh.store)
         accounts.add_user("alice", PASSWORD, "approver")
+        accounts.add_user("ops", PASSWORD, "admin")
         tokens = {
             "agent": accounts.create_token("laptop-agent", "agent").secret,
-            "admin": accounts.create_token("ops-admin", "admin").secret,
+            "admin": accounts.create_token("ops-admin", "admin", "ops").secret,
         }
     server = LiveServer(config_path).start()
     try:

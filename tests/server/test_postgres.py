@@ -21,8 +21,9 @@ def test_approve_once_on_postgres(tmp_path: Path, pg_server: Any) -> None:
     config = parse_config_file(write_config(tmp_path, database_url=pg_server.create_database()))
     with Safehold.open(config, notify_in_background=False) as sh:
         accounts = Accounts(sh.store)
+        accounts.add_user("pat", "correct horse battery staple", "approver")
         agent = accounts.create_token("agent", "agent").secret
-        approver = accounts.create_token("approver", "approver").secret
+        approver = accounts.create_token("approver", "approver", "pat").secret
         with TestClient(create_app(sh, config.server, tick_seconds=0)) as client:
             def decide() -> dict[str, Any]:
                 body = {"kind": "http", "input": ask_input(1), "session": "pg"}

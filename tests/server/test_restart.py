@@ -28,9 +28,10 @@ def prepared(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
     with Safehold.open(parse_config_file(config_path), notify_in_background=False) as sh:
         accounts = Accounts(sh.store)
         accounts.add_user("alice", PASSWORD, "approver")
+        accounts.add_user("pat", PASSWORD, "approver")
         tokens = {
             "agent": accounts.create_token("laptop-agent", "agent").secret,
-            "approver": accounts.create_token("pager-bot", "approver").secret,
+            "approver": accounts.create_token("pager-bot", "approver", "pat").secret,
         }
     yield config_path, tokens
 

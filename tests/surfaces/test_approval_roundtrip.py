@@ -44,8 +44,9 @@ def server(tmp_path: Path, env: dict):
     with Safehold.open(parse_config_file(config), notify_in_background=False) as sh:
         accounts = Accounts(sh.store)
         accounts.add_user("alice", PASSWORD, "approver")
+        accounts.add_user("pat", PASSWORD, "approver")
         agent = accounts.create_token("laptop-agent", "agent").secret
-        approver = accounts.create_token("pager-bot", "approver").secret
+        approver = accounts.create_token("pager-bot", "approver", "pat").secret
     log = (root / "serve.log").open("wb")
     proc = subprocess.Popen([SAFEHOLD, "serve", "--port", str(port), "--config", str(config)],
                             stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root)

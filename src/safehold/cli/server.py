@@ -221,6 +221,9 @@ def _read_password(from_stdin: bool) -> str:
 def tokens_create(
     name: str = typer.Argument(..., help="What the token is for, e.g. claude-laptop."),
     role: str = typer.Option(..., "--role", help="agent, approver or admin."),
+    user: str | None = typer.Option(
+        None, "--user", help="The dashboard user an approver or admin token acts for."
+    ),
     credential: list[str] = typer.Option(
         [], "--credential",
         help="Issue an agent capability for the gateway, for these stored credentials."),
@@ -231,7 +234,11 @@ def tokens_create(
     config: Path | None = ConfigOption,
 ) -> None:
     """Create an API token and print it once (only its hash is stored). With --credential, an
-    agent capability for the gateway instead, printed alone on standard output."""
+    agent capability for the gateway instead, printed alone on standard output.
+
+    Approver and admin tokens belong to a user and vote as that user, so they never add a
+    second vote for the same person. This writes the server's database directly: in the
+    system deployment only the server's user can (or an admin through POST /api/v1/tokens)."""
     if credential:
         from safehold.cli.credentials import issue_capability
 
@@ -240,11 +247,12 @@ def tokens_create(
         issue_capability(name, credential, env, ttl, actions, None, config)
         return
     try:
-        issued = _accounts(config).create_token(name, role)
+        issued = _accounts(config).create_token(name, role, user)
     except SafeholdError as exc:
         raise fail(str(exc)) from exc
-    typer.echo(f"created {issued.info.role} token {issued.info.name!r} (id {issued.info.id})",
-               err=True)
+    owner = f" for user {issued.info.user!r}" if issued.info.user else ""
+    typer.echo(f"created {issued.info.role} token {issued.info.name!r}{owner} "
+               f"(id {issued.info.id})", err=True)
     typer.echo("the token is shown only now; store it where the agent reads it:", err=True)
     typer.echo(issued.secret)
 
@@ -261,7 +269,8 @@ def tokens_list(
     for t in tokens:
         used = f"used {t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never used"
         state = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "live"
-        typer.echo(f"{t.id}  {t.name:<24} {t.role:<9} {state:<18} {used}")
+        owner = f"user {t.user}" if t.user else "no user"
+        typer.echo(f"{t.id}  {t.name:<24} {t.role:<9} {owner:<16} {state:<18} {used}")
 
 
 @tokens_app.command("revoke")

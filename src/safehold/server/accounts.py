@@ -5,6 +5,11 @@ form's timing does not tell which names exist. API tokens are long random secret
 only their SHA-256 is stored, which is enough for a secret with 256 bits of entropy and keeps
 every API request to one indexed lookup instead of an argon2 run.
 
+Only people decide. An approver or admin token belongs to a user and acts as that user
+(`user/NAME`, the same identity as their dashboard session and `--as` on the CLI), so however
+many tokens a person holds, their approvals count once. Agent tokens belong to no one and can
+never decide. Dashboard sessions are rows here, so signing out or a new password ends them.
+
 The tables belong to the store; this module is the only code that writes them.
 """
 
@@ -15,21 +20,23 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from safehold.audit import AuditLog
 from safehold.errors import SafeholdError
 from safehold.store import Store
-from safehold.store.models import ApiToken, User
+from safehold.store.models import ApiToken, User, WebSession
 
 USER_ROLES = ("admin", "approver", "viewer")
 TOKEN_ROLES = ("agent", "approver", "admin")
+#: The token roles each user role may hold: a token never exceeds its owner.
+_TOKEN_ROLES_FOR = {"admin": ("approver", "admin"), "approver": ("approver",), "viewer": ()}
 TOKEN_PREFIX = "shk_"
 MIN_PASSWORD_LENGTH = 10
 
@@ -52,6 +59,9 @@ class Principal:
     role: str
     id: str
     stamp: str = ""
+    #: How a user came in when not through the dashboard: `token/NAME` for their API token.
+    via: str | None = None
+    session: str | None = None
 
     @property
     def identity(self) -> str:
@@ -59,8 +69,8 @@ class Principal:
 
     @property
     def can_decide(self) -> bool:
-        """Approve, deny, cancel, run now: everything a human on call is trusted with."""
-        return self.role in ("admin", "approver")
+        """Approve, deny, cancel, run now: for people only, by role."""
+        return self.kind == "user" and self.role in ("admin", "approver")
 
     @property
     def is_admin(self) -> bool:
@@ -84,6 +94,7 @@ class TokenInfo:
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    user: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,11 +145,14 @@ class Accounts:
         with self._sessions() as s:
             user = self._user(s, username)
             user.password_hash = _hasher.hash(password)
+            s.execute(delete(WebSession).where(WebSession.user_id == user.id))
         self._record("user.password-changed", {"username": username})
 
     def set_disabled(self, username: str, disabled: bool) -> None:
         with self._sessions() as s:
-            self._user(s, username).disabled = disabled
+            user = self._user(s, username)
+            user.disabled = disabled
+            s.execute(delete(WebSession).where(WebSession.user_id == user.id))
         self._record("user.disabled" if disabled else "user.enabled", {"username": username})
 
     def users(self) -> list[UserInfo]:
@@ -170,10 +184,36 @@ class Accounts:
                 user.password_hash = _hasher.hash(password)
             return _user_principal(user)
 
-    def session_principal(self, user_id: int, stamp: str) -> Principal | None:
-        """The user a signed session names, if still enabled and the password unchanged since
-        sign-in (`stamp`), so disabling a user or resetting a password ends their sessions."""
+    def open_session(self, principal: Principal, ttl_seconds: int) -> str:
+        """Record a dashboard sign-in; the returned id goes in the signed cookie."""
+        sid = secrets.token_urlsafe(32)
+        now = datetime.now(UTC)
         with self._sessions() as s:
+            s.execute(delete(WebSession).where(WebSession.expires_at <= now))
+            s.add(
+                WebSession(
+                    id_hash=hash_token(sid),
+                    user_id=int(principal.id),
+                    created_at=now,
+                    expires_at=now + timedelta(seconds=ttl_seconds),
+                )
+            )
+        return sid
+
+    def end_session(self, sid: str) -> None:
+        """Sign out: the session's cookie is refused from now on, wherever it was copied."""
+        with self._sessions() as s:
+            s.execute(delete(WebSession).where(WebSession.id_hash == hash_token(sid)))
+
+    def session_principal(self, user_id: int, stamp: str, sid: str = "") -> Principal | None:
+        """The user a signed session names, if that session is still open on the server, the
+        user still enabled and the password unchanged since sign-in (`stamp`)."""
+        if not sid:
+            return None
+        with self._sessions() as s:
+            row = s.get(WebSession, hash_token(sid))
+            if row is None or row.user_id != user_id or row.expires_at <= datetime.now(UTC):
+                return None
             user = s.get(User, user_id)
             if user is None or user.disabled or _stamp(user) != stamp:
                 return None
@@ -187,31 +227,50 @@ class Accounts:
 
     # tokens ------------------------------------------------------------------------------
 
-    def create_token(self, name: str, role: str) -> IssuedToken:
+    def create_token(self, name: str, role: str, user: str | None = None) -> IssuedToken:
+        """A new token. Approver and admin tokens need the `user` they act for (whose role
+        must allow it); agent tokens belong to no user."""
         name = _check_name(name, "token name")
         if role not in TOKEN_ROLES:
             raise AccountError(f"unknown role {role!r}; expected one of {', '.join(TOKEN_ROLES)}")
+        if role == "agent" and user:
+            raise AccountError("agent tokens act for an agent, not a person; omit the user")
+        if role != "agent" and not user:
+            raise AccountError(
+                f"{role} tokens act for a person: name the dashboard user it belongs to "
+                "(its approvals count as that user's, once)"
+            )
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self._sessions() as s:
+            owner = self._user(s, user) if user else None
+            if owner is not None and (owner.disabled or role not in _TOKEN_ROLES_FOR[owner.role]):
+                state = "disabled" if owner.disabled else f"a {owner.role}"
+                raise AccountError(f"user {owner.username!r} is {state} and cannot hold "
+                                   f"{role} tokens")
             row = ApiToken(
                 id=uuid.uuid4().hex,
                 name=name,
                 token_hash=hash_token(secret),
                 role=role,
                 created_at=datetime.now(UTC),
+                user_id=owner.id if owner is not None else None,
             )
             s.add(row)
             s.flush()
-            issued = IssuedToken(_token_info(row), secret)
-        self._record("token.created", {"name": name, "role": role, "id": issued.info.id})
+            issued = IssuedToken(_token_info(row, owner), secret)
+        payload = {"name": name, "role": role, "id": issued.info.id}
+        if owner is not None:
+            payload["user"] = owner.username
+        self._record("token.created", payload)
         return issued
 
     def tokens(self, *, include_revoked: bool = False) -> list[TokenInfo]:
         with self._sessions() as s:
-            q = select(ApiToken).order_by(ApiToken.created_at)
+            q = select(ApiToken, User).outerjoin(User, ApiToken.user_id == User.id)
+            q = q.order_by(ApiToken.created_at)
             if not include_revoked:
                 q = q.where(ApiToken.revoked_at.is_(None))
-            return [_token_info(t) for t in s.scalars(q)]
+            return [_token_info(t, u) for t, u in s.execute(q)]
 
     def revoke_token(self, name_or_id: str) -> list[TokenInfo]:
         """Revoke the token with this id, or every live token with this name."""
@@ -246,7 +305,13 @@ class Accounts:
             last = row.last_used_at
             if last is None or (now - last).total_seconds() > 60:
                 row.last_used_at = now
-            return Principal("token", row.name, row.role, row.id)
+            if row.user_id is None:
+                return Principal("token", row.name, row.role, row.id)
+            owner = s.get(User, row.user_id)
+            if owner is None or owner.disabled:
+                return None
+            role = row.role if row.role in _TOKEN_ROLES_FOR[owner.role] else "viewer"
+            return Principal("user", owner.username, role, row.id, via=f"token/{row.name}")
 
 
 def hash_token(secret: str) -> str:
@@ -293,5 +358,6 @@ def _user_info(u: User) -> UserInfo:
     return UserInfo(u.id, u.username, u.role, u.disabled, u.created_at)
 
 
-def _token_info(t: ApiToken) -> TokenInfo:
-    return TokenInfo(t.id, t.name, t.role, t.created_at, t.last_used_at, t.revoked_at)
+def _token_info(t: ApiToken, owner: User | None = None) -> TokenInfo:
+    user = owner.username if owner is not None else None
+    return TokenInfo(t.id, t.name, t.role, t.created_at, t.last_used_at, t.revoked_at, user)

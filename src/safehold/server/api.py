@@ -206,6 +206,40 @@ def run_delay_now(delay_id: str, request: Request, who: Decider) -> dict[str, An
         raise _raise(exc) from None
 
 
+class TokenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(..., max_length=100)
+    role: Literal["agent", "approver", "admin"]
+    user: str | None = Field(
+        None, max_length=100, description="the user an approver or admin token acts for"
+    )
+
+
+def admin(who: Annotated[Principal, Depends(principal)]) -> Principal:
+    if not (who.kind == "user" and who.is_admin):
+        raise HTTPException(403, "only an admin (a token that acts for an admin user) may do this")
+    return who
+
+
+@router.post("/tokens", tags=["tokens"], status_code=201)
+def create_token(body: TokenRequest, request: Request, who: Annotated[Principal, Depends(admin)]
+                 ) -> dict[str, Any]:
+    """Mint a token; the secret is in this answer only. Approver and admin tokens need the
+    `user` they act for and vote as that user, so they never double a person's vote."""
+    from safehold.server.accounts import AccountError, Accounts
+
+    sh = _sh(request)
+    accounts = Accounts(sh.store, sh.audit, actor=who.identity)
+    try:
+        issued = accounts.create_token(body.name, body.role, body.user)
+    except AccountError as exc:
+        raise HTTPException(422, str(exc)) from None
+    info = issued.info
+    return {"id": info.id, "name": info.name, "role": info.role, "user": info.user,
+            "token": issued.secret}
+
+
 @router.get("/audit", tags=["audit"])
 def audit(
     request: Request,

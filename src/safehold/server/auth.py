@@ -58,6 +58,7 @@ class WebSession:
     csrf: str
     user_id: int | None = None
     stamp: str = ""
+    sid: str = ""
 
 
 class SessionCookies:
@@ -83,10 +84,11 @@ class SessionCookies:
             csrf=data["c"],
             user_id=uid if isinstance(uid, int) else None,
             stamp=str(data.get("s", "")),
+            sid=str(data.get("i", "")),
         )
 
     def write(self, response: Response, session: WebSession) -> None:
-        payload = {"c": session.csrf, "u": session.user_id, "s": session.stamp}
+        payload = {"c": session.csrf, "u": session.user_id, "s": session.stamp, "i": session.sid}
         value = self._serializer.dumps(payload)
         response.set_cookie(
             SESSION_COOKIE,
@@ -102,12 +104,13 @@ class SessionCookies:
         response.delete_cookie(SESSION_COOKIE, path="/")
 
 
-def new_session(principal: Principal | None = None) -> WebSession:
-    """A fresh session with a new CSRF token; signing in always gets a new one."""
+def new_session(principal: Principal | None = None, sid: str = "") -> WebSession:
+    """A fresh session with a new CSRF token; signing in always gets a new one, naming the
+    server-side session `sid` that signing out deletes."""
     csrf = secrets.token_urlsafe(24)
     if principal is None:
         return WebSession(csrf=csrf)
-    return WebSession(csrf=csrf, user_id=int(principal.id), stamp=principal.stamp)
+    return WebSession(csrf=csrf, user_id=int(principal.id), stamp=principal.stamp, sid=sid)
 
 
 def bearer_principal(request: Request, accounts: Accounts) -> Principal:
@@ -125,7 +128,15 @@ def bearer_principal(request: Request, accounts: Accounts) -> Principal:
 
 
 def require_decider(principal: Principal) -> None:
-    """Approving, denying, cancelling and running now are for approver and admin roles only."""
+    """Approving, denying, cancelling and running now are for people with the approver or
+    admin role; a token decides only as the user it belongs to."""
+    if principal.kind == "token" and principal.role != "agent":
+        raise HTTPException(
+            status_code=403,
+            detail=f"token {principal.name!r} belongs to no user, and only people decide: "
+            "create one that acts for you with `safehold tokens create NAME --role approver "
+            "--user YOU`",
+        )
     if not principal.can_decide:
         raise HTTPException(
             status_code=403,

@@ -64,7 +64,7 @@ def approval(sh: Any, approval_id: str) -> Any:
 def vote(sh: Any, approval_id: str, who: Principal, verdict: str, comment: str | None) -> Any:
     """Cast `who`'s approve/deny vote; 403 for the requester, 409 when no longer pending."""
     try:
-        return sh.vote(approval_id, who.identity, verdict == "approve", comment)
+        return sh.vote(approval_id, who.identity, verdict == "approve", comment, via=who.via)
     except ApprovalError as exc:
         raise ControlError(_status_of(exc), str(exc)) from exc
 

@@ -31,7 +31,7 @@ def _web(request: Request) -> tuple[WebSession | None, Principal | None]:
     session = ctx.cookies.read(request)
     if session is None or session.user_id is None:
         return session, None
-    return session, ctx.accounts.session_principal(session.user_id, session.stamp)
+    return session, ctx.accounts.session_principal(session.user_id, session.stamp, session.sid)
 
 
 def _signin_redirect(request: Request) -> RedirectResponse:
@@ -151,16 +151,22 @@ async def login(request: Request) -> Response:
                        username=username, error="Wrong username or password.")
     ctx.throttle.succeeded(username)
     control.record_sign_in(ctx.safehold, principal)
+    sid = await run_in_threadpool(
+        ctx.accounts.open_session, principal, ctx.settings.session_ttl_seconds
+    )
     redirect = RedirectResponse(next_url, status_code=303)
-    ctx.cookies.write(redirect, new_session(principal))
+    ctx.cookies.write(redirect, new_session(principal, sid))
     return redirect
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    await _checked_post(request)
+    session, user, _form = await _checked_post(request)
+    ctx = _ctx(request)
+    await run_in_threadpool(ctx.accounts.end_session, session.sid)
+    ctx.safehold.audit.append("user.sign_out", {"user": user.name}, actor=user.identity)
     response = RedirectResponse("/login", status_code=303)
-    _ctx(request).cookies.clear(response)
+    ctx.cookies.clear(response)
     return response
 
 

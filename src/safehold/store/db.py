@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from safehold.errors import StoreError
 
 #: The newest migration; opening a store at this revision skips importing alembic at all.
-SCHEMA_REVISION = "0002_gateway"
+SCHEMA_REVISION = "0003_token_owner_sessions"
 MIGRATIONS = Path(__file__).with_name("migrations")
 _WRITE_LOCK_KEY = 0x5AFE401D
 
