@@ -246,13 +246,21 @@ class ApprovalService:
             ).first()
             if existing is not None:
                 return Approval.from_row(existing), False
+            # redacted together: a secret cut from the command is cut from the reason too
+            safe = redact(
+                {
+                    "action": action_payload(action),
+                    "decision": decision.to_dict(),
+                    "reason": stated_reason or None,
+                }
+            )
             row = ApprovalRow(
                 id=f"ap_{secrets.token_hex(8)}",
                 digest=digest,
                 kind=action.kind,
-                action=canonical_json(redact(action_payload(action))),
-                decision=canonical_json(redact(decision.to_dict())),
-                stated_reason=redact(stated_reason) if stated_reason else None,
+                action=canonical_json(safe["action"]),
+                decision=canonical_json(safe["decision"]),
+                stated_reason=safe["reason"],
                 requester=requester.strip(),
                 session=action.session,
                 environment=environment,
@@ -268,7 +276,7 @@ class ApprovalService:
                 "approval.requested",
                 row,
                 requester.strip(),
-                stated_reason=stated_reason,
+                stated_reason=safe["reason"],
                 decision=decision.verdict.value,
             )
             return Approval.from_row(row), True

@@ -99,3 +99,27 @@ def test_hostile_input_is_redacted_in_linear_time(text: str) -> None:
     """An agent must not be able to stall the audit log with a crafted command."""
     with cpu_time.at_most(10.0):
         redact_text(text)
+
+
+@pytest.mark.parametrize(
+    "command, secret",
+    [
+        ("PGPASSWORD=hunter22 psql -h db", "hunter22"),
+        ("mysql -uroot -pS3cretPw app", "S3cretPw"),
+        ("curl -u deploy:Tr0ub4dor https://x", "Tr0ub4dor"),
+        ('curl -H "Authorization: Bearer abcdef123456" https://x', "abcdef123456"),
+        ("psql postgresql://app:Zx9Pass@db/app", "Zx9Pass"),
+        ("export SAFEHOLD_TOKEN=shk_" + "k" * 43, "shk_" + "k" * 43),
+    ],
+)
+def test_a_secret_cut_from_one_field_is_cut_from_every_other(command: str, secret: str) -> None:
+    record = {"action": {"input": command}, "stated_reason": f"I used {secret} as told",
+              "notes": [f"{secret}!"]}
+    out = redact(record)
+    assert secret not in str(out)
+    assert out["stated_reason"] == "I used [REDACTED] as told"
+
+
+def test_values_of_secret_named_keys_that_are_common_words_are_not_erased_elsewhere() -> None:
+    out = redact({"headers": {"x-api-key": "true"}, "reason": "it is true"})
+    assert out == {"headers": {"x-api-key": "[REDACTED]"}, "reason": "it is true"}

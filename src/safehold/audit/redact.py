@@ -1,10 +1,13 @@
 """Secrets never reach the audit log: recorded inputs are redacted before they are written.
 
 Two layers. Known credential carriers are cut by pattern (HTTP auth headers, password flags,
-`PGPASSWORD=…`-style assignments, `scheme://user:pass@`, bearer tokens, private key blocks,
-secret-named keys in mappings). Then detect-secrets' detectors run over what is left and
-every value they report is replaced. Its high-entropy and public-IP detectors are left out on
-purpose: they would erase commit ids, digests and hosts, which are what an audit is for.
+`PGPASSWORD=…`-style assignments, `scheme://user:pass@`, bearer tokens, safehold's own `shk_`
+API tokens, private key blocks, secret-named keys in mappings). Then detect-secrets' detectors
+run over what is left and every value they report is replaced. A value found once is a secret
+everywhere in the same record: `redact` also removes it from the other fields (a password cut
+from a command is cut from the agent's stated reason too). detect-secrets' high-entropy and
+public-IP detectors are left out on purpose: they would erase commit ids, digests and hosts,
+which are what an audit is for.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ def _keep(group: int) -> Callable[[re.Match[str]], str]:
 
 
 _RULES: tuple[_Rule, ...] = (
+    (re.compile(r"\bshk_[A-Za-z0-9_-]{16,}"), lambda m: MASK),
     (
         re.compile(
             r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)",
@@ -120,15 +124,20 @@ def _detectors() -> tuple[Any, ...]:
 
 def redact_text(text: str) -> str:
     """`text` with every recognised secret replaced by `[REDACTED]`."""
+    return _scan(text)[0]
+
+
+def _scan(text: str) -> tuple[str, frozenset[str]]:
+    """The redacted text and the secret values that were cut from it."""
     if not text:
-        return text
+        return text, frozenset()
     if len(text) <= 2048:
         return _redact_cached(text)
     return _redact_text(text)
 
 
 @lru_cache(maxsize=8192)
-def _redact_cached(text: str) -> str:
+def _redact_cached(text: str) -> tuple[str, frozenset[str]]:
     """Reasons, rule texts and repeated commands recur in every record; scan each once."""
     return _redact_text(text)
 
@@ -137,26 +146,53 @@ _MYSQL = re.compile(r"\b(?:mysql|mysqldump|mysqladmin|mariadb)\b")
 _MYSQL_PASSWORD = re.compile(r"(\s-p)([^\s;&|]+)")
 
 
-def _mysql_passwords(text: str) -> str:
+def _mysql_passwords(text: str, cut: set[str]) -> str:
     """`mysql -pSECRET`: the password is glued to `-p`, which elsewhere means a port."""
     if not _MYSQL.search(text):
         return text
+    keep = _noting(lambda m: m.group(1) + MASK, cut)
     return "\n".join(
-        _MYSQL_PASSWORD.sub(lambda m: m.group(1) + MASK, line) if _MYSQL.search(line) else line
+        _MYSQL_PASSWORD.sub(keep, line) if _MYSQL.search(line) else line
         for line in text.split("\n")
     )
 
 
-def _redact_text(text: str) -> str:
+def _redact_text(text: str) -> tuple[str, frozenset[str]]:
+    cut: set[str] = set()
     for pattern, replace in _RULES:
-        text = pattern.sub(replace, text)
-    text = _mysql_passwords(text)
+        text = pattern.sub(_noting(replace, cut), text)
+    text = _mysql_passwords(text, cut)
     found: set[str] = set()
     for line in text.splitlines() or [text]:
         found.update(_detected(line[:10_000]))
     for secret in sorted(found, key=len, reverse=True):
         text = text.replace(secret, MASK)
-    return text
+    return text, frozenset(
+        s for s in cut | found if len(s) >= _MIN_SECRET and s not in _NOT_SECRETS
+    )
+
+
+_MIN_SECRET = 4
+#: Values a secret-named key often holds that are no secret, and too common to erase elsewhere.
+_NOT_SECRETS = frozenset({"true", "false", "null", "none", "True", "False", "None"})
+
+
+def _noting(
+    replace: Callable[[re.Match[str]], str], cut: set[str]
+) -> Callable[[re.Match[str]], str]:
+    """`replace`, also noting the secret it cut: what the match held beyond the kept prefix
+    and suffix, without quotes."""
+
+    def sub(m: re.Match[str]) -> str:
+        whole, out = m.group(0), replace(m)
+        head = len(out.split(MASK, 1)[0])
+        tail = len(out.rsplit(MASK, 1)[-1]) if MASK in out else 0
+        secret = whole[head : len(whole) - tail].strip("\"'")
+        if secret and MASK not in secret:
+            cut.add(secret)
+        return out
+
+    return sub
 
 
 def _detected(line: str) -> set[str]:
@@ -183,9 +219,21 @@ def _detected(line: str) -> set[str]:
 
 
 def redact(value: Any) -> Any:
-    """A copy of `value` (str, mapping, sequence, scalar) with secrets redacted."""
+    """A copy of `value` (str, mapping, sequence, scalar) with secrets redacted, and every
+    secret found in one field removed from all the others."""
+    cut: set[str] = set()
+    out = _redact(value, cut)
+    if not cut:
+        return out
+    ordered = sorted(cut, key=len, reverse=True)
+    return _scrub(out, ordered)
+
+
+def _redact(value: Any, cut: set[str]) -> Any:
     if isinstance(value, str):
-        return redact_text(value)
+        text, found = _scan(value)
+        cut.update(found)
+        return text
     if isinstance(value, Mapping):
         out = {}
         for k, v in value.items():
@@ -197,11 +245,29 @@ def redact(value: Any) -> Any:
                 and not NOT_SECRET_KEY.match(key)
             ):
                 out[key] = MASK
+                secret = v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+                if len(secret) >= _MIN_SECRET and MASK not in secret and (
+                    secret not in _NOT_SECRETS
+                ):
+                    cut.add(secret)
             else:
-                out[key] = redact(v)
+                out[key] = _redact(v, cut)
         return out
     if isinstance(value, list | tuple):
-        return [redact(v) for v in value]
+        return [_redact(v, cut) for v in value]
     if isinstance(value, bytes):
-        return redact_text(value.decode("utf-8", "replace"))
+        return _redact(value.decode("utf-8", "replace"), cut)
+    return value
+
+
+def _scrub(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, MASK)
+        return value
+    if isinstance(value, Mapping):
+        return {k: _scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, secrets) for v in value]
     return value

@@ -62,7 +62,9 @@ def _identity(app: Any, username: str) -> str:
     password = typer.prompt(f"Password for {username}", hide_input=True)
     principal = accounts.authenticate(username, password)
     if principal is None:
-        app.audit.append("approval.cli_auth_failed", {"username": username}, actor=username)
+        known = accounts.known_name(username)
+        app.audit.append("approval.cli_auth_failed", {"username": known},
+                         actor=f"user/{known}" if known else None)
         raise _fail("wrong username or password", 1)
     if not principal.can_decide:
         raise _fail(f"{username} has the {principal.role} role; approving needs approver or admin")

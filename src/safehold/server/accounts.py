@@ -166,6 +166,14 @@ class Accounts:
             )
             return bool(s.scalar(q))
 
+    def known_name(self, username: str) -> str | None:
+        """`username` as stored when such a user exists, else None. What someone typed into
+        a username field is recorded only when it names a user: otherwise it may be a
+        password typed into the wrong field."""
+        with self._sessions() as s:
+            name = s.scalar(select(User.username).where(User.username == username.strip()))
+            return str(name) if name is not None else None
+
     def user_by_id(self, user_id: int) -> UserInfo | None:
         with self._sessions() as s:
             user = s.get(User, user_id)

@@ -230,9 +230,12 @@ def record_sign_in(sh: Any, who: Principal) -> None:
     sh.audit.append("user.sign_in", {"user": who.name, "role": who.role}, actor=who.identity)
 
 
-def record_sign_in_failure(sh: Any, username: str, address: str) -> None:
-    """Failed sign-ins are evidence too; the name tried is kept (clipped), never the password."""
-    sh.audit.append("user.sign_in_failed", {"user": username[:100], "address": address})
+def record_sign_in_failure(sh: Any, accounts: Any, username: str, address: str) -> None:
+    """Failed sign-ins are evidence too. The name tried is kept only when it names a user:
+    anything else may be a password typed into the username field, so only its length is."""
+    known = accounts.known_name(username)
+    who = {"user": known} if known else {"user": None, "unknown_name_length": len(username)}
+    sh.audit.append("user.sign_in_failed", {**who, "address": address})
 
 
 # inventory -----------------------------------------------------------------------------------

@@ -146,7 +146,9 @@ async def login(request: Request) -> Response:
     )
     if principal is None:
         ctx.throttle.failed(username, address)
-        await run_in_threadpool(control.record_sign_in_failure, ctx.safehold, username, address)
+        await run_in_threadpool(
+            control.record_sign_in_failure, ctx.safehold, ctx.accounts, username, address
+        )
         return _render(request, "login.html", session, None, status_code=401, next=next_url,
                        username=username, error="Wrong username or password.")
     ctx.throttle.succeeded(username)
