@@ -2,9 +2,10 @@
 
 The private key never enters the database: whoever can rewrite the database (and recompute
 every hash with `AuditEntry.computed_hash`) still cannot sign a checkpoint for the rewritten
-chain. The public key is written beside it (`….pub`) so a verifier needs no secret. A private
-key file readable by group or others is refused, as ssh refuses such a key: a signature from a
-key the agent could read proves nothing.
+chain. The public key is written beside it (`….pub`) so a verifier needs no secret; it is 0600
+too, since in the system deployment only the server's user (or root) verifies. A private key
+file readable by group or others is refused, as ssh refuses such a key: a signature from a key
+the agent could read proves nothing.
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ def _write_public(pub: Path, key: Ed25519PublicKey) -> None:
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     tmp = pub.with_name(pub.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     with os.fdopen(fd, "wb") as f:
         f.write(pem)
     os.replace(tmp, pub)

@@ -7,6 +7,7 @@ the exact command to run and serves the API anyway, since agents authenticate wi
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,7 @@ def serve(
     from safehold.server.app import create_app
     from safehold.service import Safehold
 
+    os.umask(0o077)  # whatever the server writes (db, WAL, keys, checkpoints) is its alone
     cfg = _config(config)
     settings = cfg.server
     if host or port:
@@ -102,7 +104,9 @@ def serve(
         if not is_system_deployment(cfg.path):
             typer.echo(f"safehold: {SAME_USER_NOTE}", err=True)
         if unix_socket is None:
-            uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+            # X-Forwarded-For is believed only from [server] trusted_proxies, inside the app
+            uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
+                        proxy_headers=False)
         else:
             from safehold.server.listen import serve_sockets
 

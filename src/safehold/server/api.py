@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from safehold.model import Action
 from safehold.server import control
@@ -27,7 +27,8 @@ Kind = Literal["shell", "sql", "http", "mcp", "file"]
 
 _scheme = HTTPBearer(
     auto_error=False,
-    description="A token from `safehold tokens create NAME --role agent|approver|admin`.",
+    description="A token from `safehold tokens create NAME --role agent` (or "
+    "`--role approver|admin --user NAME`).",
 )
 
 
@@ -76,6 +77,36 @@ class DecisionRequest(BaseModel):
         description="the agent user's home directory (what `~` means in its commands); "
         "default the server's own",
     )
+
+
+    @model_validator(mode="after")
+    def _storable_text(self) -> DecisionRequest:
+        """JSON may escape half a UTF-16 pair (`"\\ud800"`) or a NUL; neither can be stored
+        (PostgreSQL refuses NUL) nor be part of a real command, so the request is refused
+        here instead of failing deep in the decision path."""
+        for name in type(self).model_fields:
+            problem = unstorable(getattr(self, name))
+            if problem:
+                raise ValueError(f"{name} {problem}")
+        return self
+
+
+def unstorable(value: Any) -> str | None:
+    """Why `value` (or any string inside it) cannot be stored as text, or None."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "contains a NUL character"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "contains a lone UTF-16 surrogate (not valid Unicode text)"
+        return None
+    if isinstance(value, dict):
+        items = [x for kv in value.items() for x in kv]
+        return next((p for p in map(unstorable, items) if p), None)
+    if isinstance(value, list):
+        return next((p for p in map(unstorable, value) if p), None)
+    return None
 
 
 class VoteRequest(BaseModel):

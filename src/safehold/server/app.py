@@ -29,6 +29,7 @@ from safehold.config import ServerSettings
 from safehold.protection.posture import age_label
 from safehold.server.accounts import Accounts
 from safehold.server.auth import SessionCookies, SignInThrottle, load_secret_key
+from safehold.server.limits import BodyLimit
 from safehold.server.views import protected_environments, size_label
 
 log = logging.getLogger(__name__)
@@ -108,9 +109,10 @@ def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) 
         description=(
             "Decisions, approvals, delays and the audit log of a safehold server. "
             "Authenticate with `Authorization: Bearer <token>` (create one with "
-            "`safehold tokens create NAME --role agent|approver|admin`). Agent tokens may ask "
-            "for decisions and poll approvals; only approver and admin tokens may approve, "
-            "deny, cancel or run actions."
+            "`safehold tokens create NAME --role agent`, or `--role approver|admin --user "
+            "NAME` for a person). Agent tokens may ask for decisions and poll approvals; only "
+            "approver and admin tokens, each acting for its user, may approve, deny, cancel "
+            "or run actions, and a person's votes count once whatever the token."
         ),
         lifespan=lifespan,
         docs_url=None,
@@ -122,16 +124,16 @@ def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) 
     app.include_router(dashboard.router)
     gateway = gateway_routes.mount(app, sh)
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Any) -> Any:
-        """Refuse an oversized body before anything reads it into memory."""
-        length = request.headers.get("content-length", "")
-        if length and (not length.isdigit() or int(length) > MAX_BODY):
-            return JSONResponse(
-                {"error": "too_large", "detail": f"request bodies are limited to {MAX_BODY} bytes"},
-                status_code=413,
-            )
-        return await call_next(request)
+    async def too_large(request_scope: dict[str, Any]) -> None:
+        await _record_refusal(sh, Request(request_scope), "request.rejected", 413,
+                              [f"body larger than {MAX_BODY} bytes"])
+
+    app.add_middleware(BodyLimit, limit=MAX_BODY, on_refuse=too_large)
+    if settings.trusted_proxies:
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        # only these peers may say who the client is (throttle and audit address)
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
@@ -155,6 +157,9 @@ def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) 
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Any:
+        if exc.status_code in (400, 413):
+            await _record_refusal(sh, request, "request.rejected", exc.status_code,
+                                  [str(exc.detail)])
         if _wants_html(request) and exc.status_code in (401, 403, 404):
             return dashboard.error_page(request, exc.status_code, str(exc.detail))
         return JSONResponse(
@@ -166,6 +171,7 @@ def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:
         log.exception("request failed: %s %s", request.method, request.url.path)
+        await _record_refusal(sh, request, "request.failed", 500, [type(exc).__name__])
         detail = f"safehold could not answer ({type(exc).__name__}); treat it as not allowed"
         return JSONResponse({"error": "internal_error", "detail": detail}, status_code=500)
 
@@ -178,6 +184,11 @@ def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) 
             }
             for e in exc.errors()
         ]
+        problems = [{k: _printable(v) for k, v in p.items()} for p in problems]
+        await _record_refusal(
+            sh, request, "request.rejected", 422,
+            [f"{p['field']}: {p['problem']}" for p in problems],
+        )
         body = {
             "error": "invalid_request",
             "detail": "the request is not valid",
@@ -186,6 +197,29 @@ def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) 
         return JSONResponse(body, status_code=422)
 
     return app
+
+
+def _printable(text: str) -> str:
+    """Text that can be stored and shown: a lone surrogate an attacker sent becomes `\\ud800`."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+async def _record_refusal(
+    sh: Any, request: Request, type: str, status: int, problems: list[str]
+) -> None:
+    """Every refused or failed request leaves an audit record, never only a log line."""
+    payload = {
+        "method": request.method,
+        "path": _printable(request.url.path)[:200],
+        "status": status,
+        "problems": [_printable(p)[:300] for p in problems[:10]],
+        "address": request.client.host if request.client else None,
+        "authenticated": bool(request.headers.get("authorization")),
+    }
+    try:
+        await asyncio.to_thread(sh.audit.append, type, payload)
+    except Exception:
+        log.exception("could not audit a refused request")
 
 
 def _templates(config_path: str | None = None) -> Jinja2Templates:

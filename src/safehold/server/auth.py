@@ -21,6 +21,7 @@ from typing import Any
 from fastapi import HTTPException, Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from safehold.owner_only import private_dir
 from safehold.server.accounts import Accounts, Principal
 
 SESSION_COOKIE = "safehold_session"
@@ -37,7 +38,7 @@ def load_secret_key(path: str) -> bytes:
     try:
         data = p.read_bytes().strip()
     except FileNotFoundError:
-        p.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(p.parent)
         key = secrets.token_hex(32).encode("ascii")
         try:
             fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

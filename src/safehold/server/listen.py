@@ -39,7 +39,8 @@ def serve_sockets(app: Any, host: str, port: int, unix_path: str) -> None:
     import uvicorn
 
     sockets = [bind_tcp(host, port), bind_unix(unix_path)]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    # X-Forwarded-For is believed only from [server] trusted_proxies, inside the app
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", proxy_headers=False))
     try:
         server.run(sockets=sockets)
     finally:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from safehold.errors import StoreError
+from safehold.owner_only import private_file
 
 #: The newest migration; opening a store at this revision skips importing alembic at all.
 SCHEMA_REVISION = "0003_token_owner_sessions"
@@ -79,9 +80,10 @@ def open_store(url: str, settings: StoreSettings | None = None) -> Store:
         database = parsed.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
             try:
-                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                # 0600 before SQLite opens it: its -wal and -shm files copy the mode
+                private_file(Path(database).expanduser())
             except OSError as exc:
-                raise StoreError(f"cannot create the directory for {database}: {exc}") from exc
+                raise StoreError(f"cannot create {database}: {exc}") from exc
         kwargs["connect_args"] = {"timeout": settings.busy_timeout_seconds}
         if database in ("", ":memory:"):
             from sqlalchemy.pool import StaticPool
