@@ -127,7 +127,10 @@ def test_agent_programs_read_through_the_gateway_and_cannot_delete_the_volume(
     assert len(allowed) == 1 and "projects" in allowed[0].body
 
     # the provider token appears nowhere safehold wrote or said
-    admin = cli(config, "tokens", "create", "ops", "--role", "admin").stdout.strip()
+    cli(config, "users", "add", "ops", "--role", "admin", "--password-stdin",
+        stdin="correct horse battery staple\n")
+    admin = cli(config, "tokens", "create", "ops", "--role", "admin", "--user", "ops"
+                ).stdout.strip()
     api = httpx.get(f"{server.base}/api/v1/audit?limit=200",
                     headers={"Authorization": f"Bearer {admin}"}).text
     listing = cli(config, "credentials", "list")
@@ -155,7 +158,10 @@ def test_a_delayed_delete_survives_a_server_kill_and_runs_when_due(
 
     restarted = LiveServer(config, port=server.port).start()
     try:
-        approver = cli(config, "tokens", "create", "pager", "--role", "approver").stdout.strip()
+        cli(config, "users", "add", "pat", "--role", "approver", "--password-stdin",
+            stdin="correct horse battery staple\n")
+        approver = cli(config, "tokens", "create", "pager", "--role", "approver", "--user",
+                       "pat").stdout.strip()
         h = {"Authorization": f"Bearer {approver}"}
         r = httpx.post(f"{restarted.base}/api/v1/delays/{delay_id}/run-now", headers=h)
         assert r.status_code == 200, r.text
