@@ -301,13 +301,20 @@ class Safehold:
 
     def maintenance(self) -> dict[str, int]:
         """Pick up an edited policy, expire overdue approvals and lapsed delays, run scheduled
-        backups and drills; a server runs this every few seconds."""
-        return {
-            "policy_reloaded": int(self.reload_policy() is not None),
-            "approvals_expired": len(self.approvals.expire_due()),
-            "delays_expired": len(self.delays.expire_lapsed()),
-            **self.scheduler.tick(),
-        }
+        backups and drills; a server runs this every few seconds.
+
+        The policy is this process's own and is always re-read. The shared jobs run on one
+        server at a time among all sharing the database (`Store.exclusive`): a server that
+        finds another one at it skips this round, so no snapshot or alert is doubled."""
+        counts = {"policy_reloaded": int(self.reload_policy() is not None),
+                  "approvals_expired": 0, "delays_expired": 0,
+                  "snapshots_taken": 0, "drills_run": 0, "alerts": 0}
+        with self.store.exclusive("maintenance") as mine:
+            if mine:
+                counts["approvals_expired"] = len(self.approvals.expire_due())
+                counts["delays_expired"] = len(self.delays.expire_lapsed())
+                counts.update(self.scheduler.tick())
+        return counts
 
     def reload_policy(self) -> str | None:
         """Put an edited policy file in force; the new version, or None when nothing changed.

@@ -15,12 +15,14 @@ blessed by a fresh signature.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,6 +96,21 @@ class CheckpointFile:
     def exists(self) -> bool:
         return self.path.exists()
 
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the file's lock (a `.lock` file beside it, flock'd) while reading the last
+        checkpoint and appending the next: two servers sharing one checkpoint file (on one
+        machine, or on storage that honours flock) would otherwise both sign after the same
+        line and fork the file's chain."""
+        private_dir(self.path.parent, dedicated=True)
+        fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT,
+                     FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
     def read(self) -> list[Checkpoint]:
         """Every checkpoint, oldest first; a line that is not one raises AuditError."""
         try:
@@ -162,7 +179,7 @@ class Checkpointer:
     def checkpoint(self) -> Checkpoint | None:
         """Sign the current head; None when the newest checkpoint already covers it. Raises
         AuditError, and signs nothing, when the log contradicts the previous checkpoint."""
-        with self._lock:
+        with self._lock, self.sink.locked():
             last = self.sink.last()
             head = self.audit.tail(1)
             seq, head_hash = (head[0].seq, head[0].hash) if head else (0, GENESIS)

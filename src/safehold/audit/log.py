@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,8 @@ from safehold.store.db import Store
 from safehold.store.models import AuditRecord
 
 GENESIS = "0" * 64
+#: The PostgreSQL advisory lock key every append holds from reading the head to commit.
+AUDIT_CHAIN_LOCK = 0x5AFE0A0D
 COLUMNS = (
     "actor",
     "agent",
@@ -192,7 +194,15 @@ class AuditLog:
         return self._append_many(s, [_Pending(type, payload, columns)])[0]
 
     def _append_many(self, s: Session, batch: list[_Pending]) -> list[AuditEntry]:
-        """Chain and insert records in order, with one read of the head and one insert."""
+        """Chain and insert records in order, with one read of the head and one insert.
+
+        The chain is serialised in the database, not in this process: on PostgreSQL the
+        transaction first takes the chain's advisory lock (held to commit), so every server
+        sharing the database reads the head only after the previous append committed, and the
+        chain stays one line however many servers write it. On SQLite the caller's
+        `Store.write()` (BEGIN IMMEDIATE) already holds the only write lock there is."""
+        if s.get_bind().dialect.name == "postgresql":
+            s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_CHAIN_LOCK})
         last = s.execute(
             select(AuditRecord.seq, AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)
         ).first()

@@ -79,7 +79,7 @@ def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) 
         cookies=cookies,
         templates=_templates(sh.config.path),
         protected=protected_environments(sh.config),
-        throttle=SignInThrottle(),
+        throttle=SignInThrottle(sh.store),
         checkpointer=checkpointer,
     )
 
@@ -91,7 +91,7 @@ def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) 
             every = float(sh.config.audit.checkpoint_interval_seconds)
             tasks = [
                 asyncio.create_task(_tick(_tick_once, sh, tick_seconds)),
-                asyncio.create_task(_tick(_checkpoint_once, checkpointer, every)),
+                asyncio.create_task(_tick(_checkpoint_once, (sh.store, checkpointer), every)),
             ]
         try:
             async with gateway_routes.running(gateway, min(tick_seconds, 1.0)):
@@ -267,6 +267,10 @@ def _tick_once(sh: Any) -> None:
     sh.maintenance()
 
 
-def _checkpoint_once(checkpointer: Any) -> None:
-    """Sign the audit head when it moved since the last checkpoint."""
-    checkpointer.sign_or_report()
+def _checkpoint_once(subject: tuple[Any, Any]) -> None:
+    """Sign the audit head when it moved since the last checkpoint; on one server at a time
+    among those sharing the database, so one head is signed (and posted) once."""
+    store, checkpointer = subject
+    with store.exclusive("audit-checkpoint") as mine:
+        if mine:
+            checkpointer.sign_or_report()

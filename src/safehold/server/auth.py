@@ -11,18 +11,20 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
-import threading
-import time
-from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from fastapi import HTTPException, Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import delete, or_, select
 
 from safehold.owner_only import private_dir
 from safehold.server.accounts import Accounts, Principal
+from safehold.store import Store
+from safehold.store.models import SignInFailure
 
 SESSION_COOKIE = "safehold_session"
 CSRF_FIELD = "csrf_token"
@@ -159,40 +161,64 @@ def _unauthorized(detail: str) -> HTTPException:
 class SignInThrottle:
     """Slows password guessing: after `limit` failures for one username (from anywhere), or four
     times as many from one address (several people may share a proxy), within `window` seconds,
-    sign-in is refused until the oldest failure ages out. In memory: a restart forgets."""
+    sign-in is refused until the oldest failure ages out.
 
-    def __init__(self, limit: int = 5, window: float = 300.0):
+    The failures live in the store, so every server sharing it counts the same ones: guesses
+    spread over several servers behind a load balancer are throttled as if sent to one. An
+    attempt is counted as a failure *before* its password is checked (in one serialised
+    transaction with the count), and un-counted when it succeeds, so a burst of concurrent
+    guesses cannot all pass the check before any failure is written."""
+
+    def __init__(self, store: Store, limit: int = 5, window: float = 300.0,
+                 clock: Callable[[], datetime] | None = None):
+        self.store = store
         self.limit = limit
         self.window = window
         self._limits = {"user": limit, "addr": limit * 4}
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+        self._now = clock or (lambda: datetime.now(UTC))
 
-    def retry_after(self, username: str, address: str) -> int:
-        """Seconds until these may try again; 0 when they may try now."""
-        now = time.monotonic()
-        waits = [self._wait(key, now) for key in self._keys(username, address)]
-        return max(waits, default=0)
-
-    def failed(self, username: str, address: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in self._keys(username, address):
+    def claim(self, username: str, address: str) -> Attempt:
+        """Seconds these must wait (nothing counted), or a counted attempt (wait 0) that
+        `succeeded` un-counts when the password was right."""
+        now = self._now()
+        since = now - timedelta(seconds=self.window)
+        keys = self._keys(username, address)
+        with self.store.write() as s:
+            s.execute(delete(SignInFailure).where(SignInFailure.key.in_(keys),
+                                                  SignInFailure.at <= since))
+            waits = []
+            for key in keys:
                 size = self._limits[key.partition(":")[0]]
-                self._failures.setdefault(key, deque(maxlen=size)).append(now)
+                recent = s.scalars(
+                    select(SignInFailure.at).where(SignInFailure.key == key,
+                                                   SignInFailure.at > since)
+                    .order_by(SignInFailure.at.desc()).limit(size)
+                ).all()
+                if len(recent) >= size:
+                    left = (recent[-1] - since).total_seconds()
+                    waits.append(max(1, int(left) + 1))
+            if waits:
+                return Attempt(max(waits), ())
+            rows = [SignInFailure(key=key, at=now) for key in keys]
+            s.add_all(rows)
+            s.flush()
+            return Attempt(0, tuple(r.id for r in rows))
 
-    def succeeded(self, username: str) -> None:
-        with self._lock:
-            self._failures.pop(f"user:{username.strip().casefold()}", None)
-
-    def _wait(self, key: str, now: float) -> int:
-        with self._lock:
-            times = self._failures.get(key)
-            if not times or len(times) < self._limits[key.partition(":")[0]]:
-                return 0
-            left = times[0] + self.window - now
-            return max(0, int(left) + 1) if left > 0 else 0
+    def succeeded(self, attempt: Attempt, username: str) -> None:
+        """The password was right: this attempt was no failure, and the name starts afresh."""
+        user_key = self._keys(username, "")[0]
+        with self.store.write() as s:
+            s.execute(delete(SignInFailure).where(or_(SignInFailure.id.in_(attempt.ids),
+                                                      SignInFailure.key == user_key)))
 
     @staticmethod
     def _keys(username: str, address: str) -> tuple[str, str]:
-        return (f"user:{username.strip().casefold()}", f"addr:{address}")
+        return (f"user:{username.strip().casefold()}"[:300], f"addr:{address}"[:300])
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """A sign-in attempt as the throttle saw it: refused for `wait` seconds, or counted."""
+
+    wait: int
+    ids: tuple[int, ...]

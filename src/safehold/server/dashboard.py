@@ -132,7 +132,8 @@ async def login(request: Request) -> Response:
         ctx.cookies.write(response, session)
         return response
     address = request.client.host if request.client else "?"
-    wait = ctx.throttle.retry_after(username, address)
+    attempt = await run_in_threadpool(ctx.throttle.claim, username, address)
+    wait = attempt.wait
     if wait:
         response = _render(request, "login.html", session, None, status_code=429, next=next_url,
                            username=username,
@@ -145,13 +146,12 @@ async def login(request: Request) -> Response:
         else None
     )
     if principal is None:
-        ctx.throttle.failed(username, address)
         await run_in_threadpool(
             control.record_sign_in_failure, ctx.safehold, ctx.accounts, username, address
         )
         return _render(request, "login.html", session, None, status_code=401, next=next_url,
                        username=username, error="Wrong username or password.")
-    ctx.throttle.succeeded(username)
+    await run_in_threadpool(ctx.throttle.succeeded, attempt, username)
     control.record_sign_in(ctx.safehold, principal)
     sid = await run_in_threadpool(
         ctx.accounts.open_session, principal, ctx.settings.session_ttl_seconds

@@ -9,6 +9,7 @@ SQLite, a transaction-scoped advisory lock on PostgreSQL.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from safehold.errors import StoreError
 from safehold.owner_only import private_file
 
 #: The newest migration; opening a store at this revision skips importing alembic at all.
-SCHEMA_REVISION = "0003_token_owner_sessions"
+SCHEMA_REVISION = "0004_multi_signin_failures"
 MIGRATIONS = Path(__file__).with_name("migrations")
 _WRITE_LOCK_KEY = 0x5AFE401D
 
@@ -63,8 +64,44 @@ class Store:
                     s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _WRITE_LOCK_KEY})
                 yield s
 
+    @contextmanager
+    def exclusive(self, job: str) -> Iterator[bool]:
+        """Whether this process may run the background `job` now.
+
+        Several servers share one PostgreSQL; a job such as expiring approvals, taking a
+        scheduled snapshot or signing a checkpoint must not run on two of them at once (two
+        snapshots, two alerts). On PostgreSQL this is a session advisory lock tried, not waited
+        for: True for exactly one process at a time, held until the block ends, and released by
+        the database when the holder's connection dies with it (a killed server frees it).
+        The block runs outside any transaction, so its own writes commit as usual. On SQLite,
+        one machine's database, it is always True: the jobs' write transactions serialise them."""
+        if self.dialect != "postgresql":
+            yield True
+            return
+        key = _job_key(job)
+        with self.engine.connect() as conn:
+            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
+            conn.commit()
+            if not got:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                try:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    conn.commit()
+                except SQLAlchemyError:
+                    conn.invalidate()  # a closed connection has released the lock already
+
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _job_key(job: str) -> int:
+    """A stable signed 64-bit advisory lock key for a job name."""
+    digest = hashlib.sha256(f"safehold job {job}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def open_store(url: str, settings: StoreSettings | None = None) -> Store:

@@ -258,3 +258,17 @@ class WebSession(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
     __table_args__ = (Index("ix_web_sessions_user", "user_id"),)
+
+
+class SignInFailure(Base):
+    """One failed dashboard sign-in, counted by username (`user:NAME`) and by address
+    (`addr:IP`). Kept in the store, not in one process, so every server behind a load balancer
+    counts the same failures."""
+
+    __tablename__ = "signin_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(300), nullable=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+    __table_args__ = (Index("ix_signin_failures_key_at", "key", "at"),)
