@@ -221,6 +221,21 @@ def test_failed_sign_ins_count_on_every_server(pair: Pair) -> None:
     )
 
 
+def test_a_burst_of_guesses_over_both_servers_gets_no_more_tries_than_the_limit(
+    pair: Pair,
+) -> None:
+    start = threading.Barrier(12)
+
+    def guess(n: int) -> int:
+        start.wait()
+        return _failed_sign_in(pair.a if n % 2 else pair.b, "pat").status_code
+
+    with ThreadPoolExecutor(12) as pool:
+        statuses = list(pool.map(guess, range(12)))
+    assert statuses.count(401) == 5, statuses
+    assert statuses.count(429) == 7
+
+
 def test_a_session_signed_in_on_one_server_works_and_ends_on_the_other(pair: Pair) -> None:
     with httpx.Client(base_url=pair.a.base, timeout=30) as on_a:
         csrf = csrf_of(on_a.get("/login").text)
