@@ -174,3 +174,43 @@ def test_errors_are_clear(service: DelayService) -> None:
         service.hold(action(), DELAYED, "")
     with pytest.raises(DelayError):
         service.list("bogus")
+
+
+@pytest.mark.postgres
+def test_two_servers_running_due_delays_at_once_run_each_once(
+    pg_server: object, clock: Clock
+) -> None:
+    """Every server's gateway loop runs due delays; on a shared PostgreSQL each queued action
+    is claimed by one of them and executed once."""
+    url = pg_server.create_database()  # type: ignore[attr-defined]
+    stores = [open_store(url), open_store(url)]
+    settings = DelaySettings(default_seconds=900, release_window_seconds=3600)
+    services = [DelayService(s, AuditLog(s, clock=clock), settings, clock=clock) for s in stores]
+    try:
+        held = {services[n % 2].hold(action(f"curl -X POST https://x/{n}"), DELAYED,
+                                     "token:agent").id for n in range(10)}
+        clock.advance(600)
+        ran: list[str] = []
+        lock = threading.Lock()
+
+        def execute(d: Delay) -> str:
+            with lock:
+                ran.append(d.id)
+            return "sent"
+
+        barrier = threading.Barrier(4)
+
+        def loop(service: DelayService) -> None:
+            barrier.wait()
+            service.run_due(execute)
+
+        threads = [threading.Thread(target=loop, args=(services[n % 2],)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(ran) == sorted(held), "each due delay runs exactly once"
+        assert all(services[0].get(i).state == "executed" for i in held)
+    finally:
+        for s in stores:
+            s.close()
