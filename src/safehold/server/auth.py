@@ -184,8 +184,8 @@ class SignInThrottle:
         since = now - timedelta(seconds=self.window)
         keys = self._keys(username, address)
         with self.store.write() as s:
-            s.execute(delete(SignInFailure).where(SignInFailure.key.in_(keys),
-                                                  SignInFailure.at <= since))
+            # every aged-out failure, not only these keys': names tried once are not kept
+            s.execute(delete(SignInFailure).where(SignInFailure.at <= since))
             waits = []
             for key in keys:
                 size = self._limits[key.partition(":")[0]]
