@@ -11,7 +11,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -138,18 +137,16 @@ def test_a_delay_due_while_its_server_is_down_is_released_once_by_the_other(
         assert [e.data["delay"] for e in sh.audit.tail(50, type="delay.released")] == [delay]
 
 
-def _load(pair: Pair, clients: int, seconds: float, *, midway: Any = None) -> list[str]:
-    """Decisions posted by `clients` threads over both servers for `seconds`; the tool-use ids
-    of those answered. `midway` runs once half-way through."""
+def _load(pair: Pair, clients: int, each: int, *, midway: Any = None) -> list[str]:
+    """`each` decisions from each of `clients` threads, alternating between the servers; the
+    tool-use ids of those answered. `midway` runs once half of them were answered."""
     answered: list[str] = []
     lock = threading.Lock()
-    stop = time.monotonic() + seconds
+    half = threading.Event()
 
     def client(n: int) -> None:
-        with httpx.Client(timeout=30) as http:
-            i = 0
-            while time.monotonic() < stop:
-                i += 1
+        with httpx.Client(timeout=60) as http:
+            for i in range(each):
                 server = pair.a if (n + i) % 2 else pair.b
                 tid = f"c{n}-{i}"
                 body = {"kind": "shell", "input": f"ls -la /tmp/dir{n}/{i}",
@@ -163,12 +160,14 @@ def _load(pair: Pair, clients: int, seconds: float, *, midway: Any = None) -> li
                     assert r.json()["decision"] == "allow"
                     with lock:
                         answered.append(tid)
+                        if len(answered) >= clients * each // 2:
+                            half.set()
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     for t in threads:
         t.start()
     if midway is not None:
-        time.sleep(seconds / 2)
+        half.wait(timeout=600)
         midway()
     for t in threads:
         t.join()
@@ -182,8 +181,8 @@ def _verify(config: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_audit_chain_verifies_after_interleaved_load_on_both_servers(pair: Pair) -> None:
-    answered = _load(pair, clients=8, seconds=4)
-    assert len(answered) > 50
+    answered = _load(pair, clients=8, each=15)
+    assert len(answered) == 8 * 15
     with pair.open() as sh:
         recorded = {e.tool_use_id for e in sh.audit.entries() if e.type == "decision"}
     assert set(answered) <= recorded
@@ -193,8 +192,9 @@ def test_the_audit_chain_verifies_after_interleaved_load_on_both_servers(pair: P
 
 
 def test_killing_one_server_mid_load_loses_no_answered_decision(pair: Pair) -> None:
-    answered = _load(pair, clients=8, seconds=4, midway=pair.a.kill)
+    answered = _load(pair, clients=8, each=30, midway=pair.a.kill)
     assert pair.a.proc is not None and pair.a.proc.returncode == -9
+    assert len(answered) >= 8 * 30 // 2
     with pair.open() as sh:
         recorded = {e.tool_use_id for e in sh.audit.entries() if e.type == "decision"}
     missing = set(answered) - recorded
