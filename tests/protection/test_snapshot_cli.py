@@ -99,6 +99,9 @@ def test_restore_over_the_original_waits_for_another_persons_approval(
     run("restore", snap, "--replace", "--to", str(db), cwd=tmp_path)
     with sqlite3.connect(db) as c:
         assert c.execute("SELECT count(*) FROM t").fetchone() == (10,)
+    with Safehold.open(parse_config_file(config), notify_in_background=False) as sh:
+        restored = sh.audit.tail(5, type="snapshot.restored")
+    assert len(restored) == 1 and snap in restored[0].payload, "a restore is on the record"
     # the approval was for one restore: a second needs a new one
     assert run("restore", snap, "--replace", "--to", str(db), cwd=tmp_path,
                check=False).returncode == 3

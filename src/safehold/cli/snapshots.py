@@ -12,6 +12,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -176,10 +177,19 @@ def restore_command(
         target = _with_credentials(target, cfg)
     if replace and cfg.path is not None:
         _approved_or_exit(cfg, snapshot_id, target, manifest)
+    started = time.monotonic()
     try:
         _, message = restore(holder, snapshot_id, target, replace=replace)
     except SafeholdError as exc:
         raise fail(str(exc)) from exc
+    if cfg.path is not None:  # a configured deployment keeps the story in its audit log
+        from safehold.service import Safehold
+
+        with Safehold.open(cfg, notify_in_background=False) as sh:
+            sh.audit.append("snapshot.restored", {
+                "id": snapshot_id, "source": manifest.source, "target": _shown(target),
+                "replace": replace, "seconds": round(time.monotonic() - started, 3),
+            }, actor=f"cli:{getpass.getuser()}", environment=manifest.environment)
     typer.echo(message)
 
 
