@@ -83,3 +83,54 @@ def test_no_store_means_nothing_is_released(tmp_path: Path) -> None:
     p = _plan(tmp_path, "psql postgresql://db.internal:5432/shop -c 'DROP TABLE orders'",
               store=False)
     assert not p.ok and "no snapshot store is configured" in p.why_not()  # type: ignore[attr-defined]
+
+
+VOLUME_CONFIG = """
+[environments.production]
+resource_ids = ["railway:volume:vol-prod-db"]
+databases = ["postgresql://app@db.internal:5432/shop"]
+paths = ["{prod}"]
+
+[snapshots.stores.offsite]
+kind = "directory"
+path = "/mnt/offsite"
+"""
+VOLUME_DELETE = {"method": "POST", "url": "https://backboard.railway.app/graphql/v2",
+                 "body": {"query": 'mutation { volumeDelete(volumeId: "vol-prod-db") }'}}
+
+
+def _volume_plan(tmp_path: Path, contents: str) -> object:
+    (tmp_path / "prod").mkdir(exist_ok=True)
+    config = parse_config(VOLUME_CONFIG.format(prod=tmp_path / "prod") + contents)
+    facts = Guard.from_config(config).decide(Action("http", VOLUME_DELETE)).facts
+    return plan(facts.to_dict(), {}, None, inventory=Inventory(config.environments),
+                settings=config.snapshots)
+
+
+def test_a_provider_volume_is_captured_through_what_the_inventory_says_lives_on_it(
+    tmp_path: Path,
+) -> None:
+    bare = _volume_plan(tmp_path, "")
+    assert not bare.ok and "no snapshot driver covers a volume" in bare.why_not()  # type: ignore[attr-defined]
+    held = _volume_plan(tmp_path, '[snapshots.contents]\n"railway:volume:vol-prod-db" = '
+                        f'["postgresql://db.internal:5432/shop", "{tmp_path / "prod"}"]\n')
+    assert held.ok, held.why_not()  # type: ignore[attr-defined]
+    kinds = sorted((i.capture.driver, i.capture.scope) for i in held.captures)  # type: ignore[attr-defined]
+    assert kinds == [("directory", "directory"), ("postgresql", "database")]
+    pg_item = next(i for i in held.captures if i.capture.driver == "postgresql")  # type: ignore[attr-defined]
+    assert pg_item.capture.source == "postgresql://app@db.internal:5432/shop"  # the inventory's
+
+
+def test_contents_naming_a_database_outside_the_inventory_is_not_released(tmp_path: Path) -> None:
+    p = _volume_plan(tmp_path, '[snapshots.contents]\n"vol-prod-db" = '
+                     '["postgresql://elsewhere:5432/other"]\n')
+    assert not p.ok and "not in the inventory" in p.why_not()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("bad", ['"vol-1" = "postgresql://x/y"', '"vol-1" = []',
+                                 '"vol-1" = [1]'])
+def test_contents_must_be_a_list_of_resources(bad: str) -> None:
+    from safehold.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="snapshots.contents.vol-1"):
+        parse_config(f"[snapshots.contents]\n{bad}\n")

@@ -31,6 +31,8 @@ TABLE_PARTS = frozenset({"column", "index", "constraint", "trigger", "policy", "
 PATH_KINDS = frozenset({"path", "file", "dir", "directory", "volume-path", "mount"})
 ROW_OPERATIONS = frozenset({"sql:delete", "sql:update"})
 DB_OPTIONS = ("database_url", "dsn")
+#: the operation a resource's declared contents are captured as (`[snapshots.contents]`)
+HELD: Mapping[str, Any] = {"id": "contents", "effect": "irreversible"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,10 +106,13 @@ def plan(
             if kind in TABLE_PARTS and has_table:
                 continue
             env = t.get("environment") or environment
-            item = _plan_target(op, kind, name, env, connection, options, cwd, inventory,
-                                settings)
-            key = (item.capture, item.store, item.problem and item.target)
-            items.setdefault(key, item)
+            held = settings.held_by(kind, name)
+            planned = [_plan_target(HELD, "path" if h.startswith("/") else "database", h, env,
+                                    None, {}, cwd, inventory, settings) for h in held] or [
+                _plan_target(op, kind, name, env, connection, options, cwd, inventory, settings)]
+            for item in planned:
+                key = (item.capture, item.store, item.problem and item.target)
+                items.setdefault(key, item)
     return Plan(_merge_tables(items.values()))
 
 

@@ -68,6 +68,16 @@ class SnapshotSettings:
     environment_stores: tuple[tuple[str, str], ...] = ()
     environment_retention: tuple[tuple[str, int], ...] = field(default_factory=tuple)
     schedules: tuple[ScheduleSettings, ...] = ()
+    #: provider resource -> what lives on it (database URLs, paths): a volume no driver can
+    #: read is captured through the database or directory it holds
+    contents: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def held_by(self, kind: str, name: str) -> tuple[str, ...]:
+        """What `[snapshots.contents]` says lives on the resource `kind` `name`."""
+        for key, held in self.contents:
+            if key == name or key == f"{kind}:{name}" or key.endswith(f":{kind}:{name}"):
+                return held
+        return ()
 
     def store(self, name: str) -> StoreSettings | None:
         return next((s for s in self.stores if s.name == name), None)
@@ -93,7 +103,8 @@ def _optional(r: Any, body: dict[str, Any], key: str) -> Callable[[str], str | N
 def parse_snapshot_settings(raw: dict[str, Any], reader: Any) -> SnapshotSettings:
     """`raw` is the `[snapshots]` table; `reader` the config reader that names file and key."""
     r = reader
-    r.known(raw, "snapshots", {"store", "retention", "stores", "environments", "schedules"})
+    r.known(raw, "snapshots", {"store", "retention", "stores", "environments", "schedules",
+                               "contents"})
     stores = []
     for name, body in r.table(raw, "stores").items():
         key = f"snapshots.stores.{name}"
@@ -141,8 +152,16 @@ def parse_snapshot_settings(raw: dict[str, Any], reader: Any) -> SnapshotSetting
         if "retention" in body:
             env_retention.append((env, r.duration(body, "retention", retention,
                                                   key=f"{key}.retention")))
+    contents = []
+    for resource, held in r.table(raw, "contents").items():
+        if not isinstance(held, list) or not held or not all(
+                isinstance(h, str) and h for h in held):
+            r.fail(f"snapshots.contents.{resource}",
+                   "must be a list of the database URLs or paths on it")
+        contents.append((resource, tuple(held)))
     return SnapshotSettings(tuple(stores), default, retention, tuple(env_stores),
-                            tuple(env_retention), _schedules(r, raw.get("schedules", [])))
+                            tuple(env_retention), _schedules(r, raw.get("schedules", [])),
+                            tuple(contents))
 
 
 def _schedules(r: Any, raw: Any) -> tuple[ScheduleSettings, ...]:
