@@ -1,6 +1,6 @@
 """Gateway overhead: latency added over calling the provider directly, throughput at 1, 8 and
 64 concurrent clients, and spurious denials over many allowed requests — same run, same fake
-provider (tests/fake_providers.py), `safehold serve` as a real process on SQLite.
+provider (safehold.replay.providers), `safehold serve` as a real process on SQLite.
 
 Prints figures; asserts nothing. Targets (DESIGN §10): <= 2 ms added at p50, <= 5 ms at p99,
 >= 0.7x direct throughput, zero spurious denials over 10,000 requests.
@@ -42,7 +42,7 @@ def serve_fake(port: int) -> None:
     """Child process: the fake Railway on `port`, until killed."""
     import uvicorn
 
-    from fake_providers import FakeRailway
+    from safehold.replay.providers import FakeRailway
 
     app = FakeRailway(RAILWAY_TOKEN, record=False).app
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")

@@ -9,11 +9,11 @@ import pytest
 from fastapi.testclient import TestClient
 from gateway_helpers import RAILWAY_TOKEN, REST_TOKEN, World, write_gateway_config
 
-from fake_providers import FakeRailway, FakeRest
 from safehold.capabilities.registry import Capabilities
 from safehold.config import parse_config_file
 from safehold.credentials.keys import key_dir_for
 from safehold.credentials.store import CredentialStore
+from safehold.replay.providers import FakeRailway, FakeRest
 from safehold.server.app import create_app
 from safehold.service import Safehold
 

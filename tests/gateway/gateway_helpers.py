@@ -12,8 +12,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from fake_providers import FakeRailway, FakeRest
 from safehold.config import Config
+from safehold.replay.providers import FakeRailway, FakeRest
 
 #: LiveServer and free_port live with the server tests.
 sys.path.insert(0, str(Path(__file__).parents[1] / "server"))

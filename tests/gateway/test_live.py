@@ -17,7 +17,7 @@ import pytest
 from gateway_helpers import PROJECTS, RAILWAY_TOKEN, VOLUME_DELETE, write_gateway_config
 from server_helpers import LiveServer
 
-from fake_providers import FakeRailway
+from safehold.replay.providers import FakeRailway
 
 SAFEHOLD = str(Path(sys.executable).with_name("safehold"))
 

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "safehold.cli.mcp",
     "safehold.cli.snapshots",
     "safehold.cli.pgproxy",
+    "safehold.cli.replay",
 )
 
 

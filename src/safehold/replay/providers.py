@@ -2,19 +2,28 @@
 
 `FakeRailway` serves a Railway-like GraphQL API executed by graphql-core: projects with their
 environments, services and volumes, each volume with its own backups; `volumeDelete` removes
-the volume *and* its backups, as the real one does. `FakeRest` is a small REST API of
-repositories. Both accept only the one token they were created with and record every request
-they receive (method, path, headers, body), so a test can prove what reached the provider.
+the volume *and* its backups, as the real one does. A volume may own a directory on this
+machine (`attach_volume`): its data (a PostgreSQL data directory, say) and its backups live
+there, and deleting the volume stops whatever runs on it and removes the directory.
+`FakeRest` is a small REST API of repositories. Both accept only the tokens they were created
+with and record every request they receive (method, path, headers, body), so a test — or
+`safehold replay` — can prove what reached the provider.
+
+They live in the package, not the test suite, because `safehold replay` runs the incident
+against them offline.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -52,6 +61,9 @@ class Received:
     path: str
     headers: dict[str, str]
     body: str
+    #: the provider accepted the request's token (and so acted on it)
+    authorized: bool = False
+    at: float = 0.0
 
 
 @dataclass
@@ -74,10 +86,25 @@ class RailwayState:
         )
 
 
+def _as_origin(app: Any) -> Any:
+    """Serve proxy-style requests too (`POST http://host/path`, what a client sends to an
+    `http_proxy`), so programs that address the real API's host reach this fake offline."""
+
+    async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        if scope.get("type") == "http" and "://" in path:
+            rest = path.split("://", 1)[1]
+            scope = {**scope, "path": "/" + rest.partition("/")[2],
+                     "raw_path": ("/" + rest.partition("/")[2]).encode()}
+        await app(scope, receive, send)
+
+    return wrapped
+
+
 class _Server:
     """A Starlette app under uvicorn in a thread, on a free loopback port."""
 
-    def __init__(self, app: Starlette):
+    def __init__(self, app: Any):
         self.app = app
         self._sock = socket.socket()
         self._sock.bind(("127.0.0.1", 0))
@@ -104,28 +131,34 @@ class _Server:
 
 
 class FakeRailway(_Server):
-    def __init__(self, token: str, *, record: bool = True):
+    def __init__(self, token: str, *, record: bool = True, other_tokens: tuple[str, ...] = ()):
         self.token = token
+        #: every token the provider honours; an account token reaches every project
+        self.tokens = frozenset((token, *other_tokens))
         self.record = record
+        #: volume id -> (directory it owns, what to stop before the directory goes)
+        self.volume_dirs: dict[str, tuple[Path, Callable[[], None] | None]] = {}
         self.state = RailwayState.seeded()
         self.received: list[Received] = []
         self.lock = threading.Lock()
         self.schema = build_schema(SDL)
-        super().__init__(Starlette(routes=[
+        super().__init__(_as_origin(Starlette(routes=[
             Route("/graphql/v2", self.graphql, methods=["POST", "GET"]),
             Route("/stream/{n:int}", self.stream, methods=["GET"]),
-        ]))
+        ])))
 
     def mutations(self, name: str) -> list[Received]:
         return [r for r in self.received if name in r.body]
 
     async def graphql(self, request: Request) -> Response:
         body = (await request.body()).decode()
+        authorized = self._authorized(request)
         if self.record:
             with self.lock:
                 self.received.append(Received(request.method, request.url.path,
-                                              dict(request.headers), body))
-        if request.headers.get("authorization") != f"Bearer {self.token}":
+                                              dict(request.headers), body, authorized,
+                                              time.time()))
+        if not authorized:
             return JSONResponse({"errors": [{"message": "Not Authorized"}]}, status_code=401)
         payload = json.loads(body or "{}")
         with self.lock:
@@ -136,6 +169,42 @@ class FakeRailway(_Server):
         if result.errors:
             out["errors"] = [{"message": e.message} for e in result.errors]
         return JSONResponse(out)
+
+    def _authorized(self, request: Request) -> bool:
+        header = request.headers.get("authorization", "")
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer" and value in self.tokens:
+            return True
+        return request.headers.get("project-access-token", "") in self.tokens
+
+    def attach_volume(self, volume_id: str, name: str, directory: Path,
+                      on_delete: Callable[[], None] | None = None) -> Path:
+        """A volume backed by `directory` (created); its backups are files in `backups/` on
+        it. `on_delete` runs before the directory is removed (stop the database on it)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "backups").mkdir(exist_ok=True)
+        with self.lock:
+            self.volume_dirs[volume_id] = (directory, on_delete)
+            self.state.volumes[volume_id] = {"id": volume_id, "name": name, "backups": []}
+        return directory
+
+    def add_backup(self, volume_id: str, backup_id: str, created_at: str, data: bytes) -> Path:
+        """A provider-kept backup: stored on the volume it protects, as Railway keeps them."""
+        directory, _ = self.volume_dirs[volume_id]
+        path = directory / "backups" / f"{backup_id}.dump"
+        path.write_bytes(data)
+        with self.lock:
+            self.state.volumes[volume_id]["backups"].append(
+                {"id": backup_id, "createdAt": created_at})
+        return path
+
+    def volume_exists(self, volume_id: str) -> bool:
+        with self.lock:
+            return volume_id in self.state.volumes
+
+    def accepted(self, name: str) -> list[Received]:
+        """Requests naming `name` that the provider authorised, i.e. acted on."""
+        return [r for r in self.mutations(name) if r.authorized]
 
     async def stream(self, request: Request) -> Response:
         if request.headers.get("authorization") != f"Bearer {self.token}":
@@ -162,6 +231,12 @@ class FakeRailway(_Server):
             if volumeId not in st.volumes:
                 raise ValueError(f"volume {volumeId} not found")
             del st.volumes[volumeId]  # the backups live on the volume and go with it
+            owned = self.volume_dirs.pop(volumeId, None)
+            if owned is not None:
+                directory, on_delete = owned
+                if on_delete is not None:
+                    on_delete()
+                shutil.rmtree(directory, ignore_errors=True)
             return True
 
         def service_create(input: dict[str, str]) -> dict[str, str]:
