@@ -375,6 +375,9 @@ class Run:
                 rows_after = restore_dump(self.template.old_copy, self.recovery, name)
                 where = f"the old independent dump {self.template.old_copy.name}"
             rto = time.time() - deleted_at
+            if self.store is not None and not self.approval_ids:
+                self.notes.append(f"the newest copy is the scheduled one; the {LATE_ROWS} "
+                                  "bookings since (hours, in a real shop) are what is lost")
         else:
             rows_after = world.count()
             where = "the volume (never deleted)"
