@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 _DESTINATION_LAST = frozenset({"cp", "install", "ln", "tee"})
 _SEARCH_SCOPES = frozenset({"outside", "critical", "protected"})
+#: searches that walk the working directory when no path is given (grep only with -r)
+_WALK_BY_DEFAULT = frozenset({"rg", "ag", "ack", "fd", "find"})
 
 
 def _candidates(name: str, args: Sequence[Arg]) -> list[str]:
@@ -70,11 +72,21 @@ def check_search(state: State, name: str, args: Sequence[Arg], scope: Scope, sou
     texts = [a.text for a in args if a.static]
     if not any(data.search_words.search(t) for t in texts):
         return
-    for t in texts:
-        if t.startswith("-") or data.search_words.search(t):
-            continue
+    paths = [t for t in texts if not t.startswith("-") and not data.search_words.search(t)]
+    if not paths and scope.cwd and _searches_cwd(name, texts):
+        paths = ["."]  # `rg token`, `grep -r token`: the working directory, as `.` would be
+    for t in paths:
         cls, _ = state.paths.classify(t, scope.cwd, workspace=scope.workspace)
         if cls in _SEARCH_SCOPES:
             state.credential("cred:secret-search",
                              f"{name} searches {t} for credentials (token, secret, key…)", source)
             return
+
+
+def _searches_cwd(name: str, texts: Sequence[str]) -> bool:
+    """Whether a search given no path searches the working directory (rather than stdin)."""
+    if name in _WALK_BY_DEFAULT:
+        return True
+    return any(t in ("--recursive", "--dereference-recursive")
+               or (t.startswith("-") and not t.startswith("--") and ("r" in t or "R" in t))
+               for t in texts)
