@@ -15,6 +15,7 @@ import datetime as dt
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,7 +123,10 @@ class World:
         cluster.adopt(template.data).start()
         for i, day in enumerate(("2026-11-30", "2026-12-01")):
             provider.add_backup(VOLUME, f"bk-{i + 1}", day, template.old_copy.read_bytes())
-        world = cls(root, provider, cluster, root / "workspace", root / "bin")
+        # a project lives in a home, not in /tmp: safehold treats temp dirs as scratch space,
+        # and the replay must be judged as the real workspace would be
+        workspace = Path(tempfile.mkdtemp(prefix="safehold-replay-workspace-", dir=Path.home()))
+        world = cls(root, provider, cluster, workspace, root / "bin")
         world._workspace()
         world.rows_at_start = world.count()
         return world
@@ -170,6 +174,7 @@ class World:
     def close(self) -> None:
         self.cluster.stop()
         self.provider.stop()
+        shutil.rmtree(self.workspace, ignore_errors=True)
 
 
 def restore_dump(dump: Path, target: Cluster, database: str) -> int:
@@ -218,6 +223,3 @@ except urllib.error.HTTPError as e:
     sys.exit(f"railway: {{e.code}} {{e.read().decode()[:300]}}")
 '''
 
-
-def remove_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
