@@ -132,5 +132,5 @@ def test_contents_naming_a_database_outside_the_inventory_is_not_released(tmp_pa
 def test_contents_must_be_a_list_of_resources(bad: str) -> None:
     from safehold.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="snapshots.contents.vol-1"):
+    with pytest.raises(ConfigError, match=r"snapshots\.contents\.vol-1"):
         parse_config(f"[snapshots.contents]\n{bad}\n")
