@@ -96,6 +96,10 @@ def replay(echo: Echo, *, without: tuple[str, ...] = (), matrix: bool = True,
                 echo(f"  {layers.label():<28} {f'{stopped}/{len(tries)}':<18} "
                      f"{'deleted' if r.volume_deleted else 'kept':<8} {r.lost:>9}  "
                      f"{L.verdict(r.lost, baseline.lost, r.unapproved)}")
+                held = sum(1 for o in tries if "held for a human" in o.verdict())
+                if held and L.PROTECTION not in layers:
+                    echo(f"  {'':<28} {held} of them held for a human who said no; a yes to "
+                         "any would delete the volume with nothing captured first")
                 through = [o for o in r.outcomes if _got_through(o)]
                 if through:
                     echo(f"  {'':<28} got through: {through[0].attempt.route}: "
