@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from safehold.errors import ConfigError
+from safehold.pgproxy.errors import PgProxyError
+from safehold.pgproxy.settings import ProxyDeclaration, parse_declarations
 from safehold.protection.settings import SnapshotSettings, parse_snapshot_settings
 
 CONFIG_NAME = "safehold.toml"
@@ -129,6 +131,7 @@ class Config:
     session_environment: str | None = None
     snapshots: SnapshotSettings = field(default_factory=SnapshotSettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
+    pgproxy: tuple[ProxyDeclaration, ...] = ()
 
     def environment(self, name: str) -> EnvironmentSettings | None:
         return next((e for e in self.environments if e.name == name), None)
@@ -249,6 +252,7 @@ def parse_config(
             "environments",
             "snapshots",
             "audit",
+            "pgproxy",
         },
     )
     database_url = r.string(raw, "database_url", defaults.database_url)
@@ -355,7 +359,16 @@ def parse_config(
         session_environment=session_environment,
         snapshots=parse_snapshot_settings(r.table(raw, "snapshots"), r),
         audit=audit,
+        pgproxy=_pgproxy(r, raw.get("pgproxy")),
     )
+
+
+def _pgproxy(r: _Reader, raw: Any) -> tuple[ProxyDeclaration, ...]:
+    try:
+        return parse_declarations(raw)
+    except PgProxyError as exc:
+        r.fail("pgproxy", str(exc))
+        raise
 
 
 def _proxies(r: _Reader, srv: dict[str, Any]) -> tuple[str, ...]:

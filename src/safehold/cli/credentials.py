@@ -224,9 +224,10 @@ def env(
         unknown = [n for n in names if n not in stored]
         if unknown:
             raise fail(f"no credential named {unknown[0]!r}")
-        _issued, token = caps.issue(agent, credentials=names, environment=environment,
-                                    actions=actions, ttl=parse_ttl(ttl))
+        issued, token = caps.issue(agent, credentials=names, environment=environment,
+                                   actions=actions, ttl=parse_ttl(ttl))
         public = caps.signer.public_key_hex
+        databases = _database_urls(cfg, caps, issued.id, token, [stored[n] for n in names])
     base = cfg.server.base_url.rstrip("/")
     lines = {
         "SAFEHOLD_GATEWAY": f"{base}/gateway",
@@ -243,8 +244,43 @@ def env(
                 lines.setdefault(var, token)
             for var in access.endpoint_env:
                 lines.setdefault(var, url)
+    lines.update(databases)
     for key, value in lines.items():
         typer.echo(f"export {key}={_quote(value)}")
+
+
+def _database_urls(cfg: Any, caps: Any, capability_id: str, token: str,
+                   infos: list[Any]) -> dict[str, str]:
+    """DATABASE_URL (and DATABASE_URL_<NAME> each) for the postgresql credentials that a
+    `[[pgproxy]]` serves: the proxy's address, a SCRAM login enrolled for this capability,
+    and the capability as the password. The database password itself is never printed."""
+    from urllib.parse import quote
+
+    from safehold.credentials.store import DATABASE_PROVIDER
+    from safehold.pgproxy.logins import enrol
+
+    served = {d.credential: d for d in cfg.pgproxy}
+    wanted = [i for i in infos if i.provider == DATABASE_PROVIDER]
+    for name in [i.name for i in wanted if i.name not in served]:
+        typer.echo(f"safehold: credential {name!r} is a database no proxy serves, so no "
+                   f"DATABASE_URL for it; add a [[pgproxy]] table with credential = {name!r} "
+                   "to safehold.toml", err=True)
+    wanted = [i for i in wanted if i.name in served]
+    if not wanted:
+        return {}
+    login = enrol(caps, capability_id, token)
+    out: dict[str, str] = {}
+    for info in wanted:
+        from safehold.pgproxy.upstream import UpstreamTarget
+
+        database = UpstreamTarget.from_url(info.upstream, lambda: None).database
+        host, port = served[info.name].address
+        host = f"[{host}]" if ":" in host else host
+        url = (f"postgresql://{login}:{quote(token, safe='')}@{host}:{port}/"
+               f"{quote(database, safe='')}")
+        out[f"DATABASE_URL_{_var(info.name)}"] = url
+        out.setdefault("DATABASE_URL", url)
+    return out
 
 
 def _var(name: str) -> str:

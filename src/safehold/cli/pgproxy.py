@@ -16,51 +16,64 @@ def register(app: typer.Typer) -> None:
 
 
 def pg_proxy(
-    upstream: str = typer.Option(..., "--upstream", help="postgresql://USER@HOST:PORT/DB"),
-    env: str = typer.Option(..., "--env", help="the environment this database belongs to"),
-    listen: str = typer.Option("127.0.0.1:6433", "--listen", help="loopback HOST:PORT"),
+    credential: str | None = typer.Option(
+        None, "--credential",
+        help="a postgresql credential in the credential store: the database, its environment "
+        "and its password (agents then log in with a capability for it)"),
+    upstream: str | None = typer.Option(None, "--upstream",
+                                        help="postgresql://USER@HOST:PORT/DB (with PGPASSWORD)"),
+    env: str | None = typer.Option(None, "--env", help="the environment of --upstream"),
+    listen: str = typer.Option("127.0.0.1:6433", "--listen", help="HOST:PORT to listen on"),
     config: Path | None = typer.Option(None, "--config", "-c", help="safehold.toml to use."),
     max_statement_bytes: int = typer.Option(
         256 * 1024, "--max-statement-bytes",
         help="larger SQL is not parsed and needs a human's approval",
     ),
 ) -> None:
-    """Serve the database to agents: they log in with an agent token as the password, every
-    statement is decided by policy and audited, and the proxy alone holds the database
-    password (PGPASSWORD)."""
+    """Serve the database to agents: they log in with a capability or agent token as the
+    password (SCRAM-SHA-256; in clear only from this machine), every statement is decided by
+    policy and audited, and the proxy alone holds the database password."""
     import asyncio
 
     from safehold.analysis.interface import Limits
     from safehold.config import load_config
     from safehold.decide import Guard
+    from safehold.pgproxy.assemble import stored_proxy
     from safehold.pgproxy.auth import store_token_verifier
     from safehold.pgproxy.listener import PgProxy, ProxySettings
+    from safehold.pgproxy.settings import ProxyDeclaration, split_listen
     from safehold.pgproxy.upstream import UpstreamTarget
     from safehold.service import Safehold
 
-    host, _, port = listen.rpartition(":")
-    if not host or not port.isdigit():
-        raise fail(f"--listen {listen!r} is not HOST:PORT", 2)
+    if (credential is None) == (upstream is None) or (upstream is not None and env is None):
+        raise fail("give --credential NAME, or --upstream URL with --env ENV", 2)
     password = os.environ.get("PGPASSWORD")
     try:
-        target = UpstreamTarget.from_url(upstream, lambda: password)
+        host, port = split_listen(listen)
+        target = UpstreamTarget.from_url(upstream, lambda: password) if upstream else None
         cfg = load_config(config)
         guard = Guard.from_config(cfg, limits=Limits(max_input_bytes=max_statement_bytes))
         sh = Safehold.open(cfg, guard=guard)
     except SafeholdError as exc:
         raise fail(str(exc), 2) from exc
     try:
-        settings = ProxySettings(host, int(port), env, max_statement_bytes)
-        proxy = PgProxy(settings, target, sh, store_token_verifier(sh.store))
+        if credential is not None:
+            proxy = stored_proxy(sh, cfg, ProxyDeclaration(credential, listen,
+                                                           max_statement_bytes))
+        else:
+            assert target is not None and env is not None
+            settings = ProxySettings(host, port, env, max_statement_bytes)
+            proxy = PgProxy(settings, target, sh, store_token_verifier(sh.store))
     except SafeholdError as exc:
         sh.close()
         raise fail(str(exc), 2) from exc
 
     async def main() -> None:
         bound = await proxy.start()
+        t = proxy.ctx.target
         typer.echo(
-            f"safehold: proxying {target.database} at {target.host}:{target.port} "
-            f"({env}) on {host}:{bound}", err=True,
+            f"safehold: proxying {t.database} at {t.host}:{t.port} "
+            f"({proxy.settings.environment}) on {host}:{bound}", err=True,
         )
         try:
             await proxy.serve_forever()

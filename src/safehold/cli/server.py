@@ -86,8 +86,10 @@ def serve(
         sh = Safehold.open(cfg)
     except SafeholdError as exc:
         raise fail(str(exc), 2) from exc
+    proxies = None
     try:
         _first_run(Accounts(sh.store, sh.audit, actor="serve/first-run"), config)
+        proxies = _start_pg_proxies(sh, cfg)
         app = create_app(sh, settings)
         if settings.host not in ("127.0.0.1", "localhost", "::1") and settings.base_url.startswith(
             "http://"
@@ -113,7 +115,29 @@ def serve(
             typer.echo(f"safehold: serving the API on {unix_socket} too", err=True)
             serve_sockets(app, settings.host, settings.port, str(unix_socket))
     finally:
+        if proxies is not None:
+            proxies.stop()
         sh.close()
+
+
+def _start_pg_proxies(sh: Any, cfg: Any) -> Any:
+    """The `[[pgproxy]]` proxies of safehold.toml, listening; None when none is declared.
+    One that cannot start stops the server: an agent must not find its database unguarded
+    or silently missing."""
+    if not cfg.pgproxy:
+        return None
+    from safehold.pgproxy.assemble import BackgroundProxies, stored_proxy
+
+    try:
+        running = BackgroundProxies([stored_proxy(sh, cfg, d) for d in cfg.pgproxy])
+        ports = running.start()
+    except (SafeholdError, OSError) as exc:
+        raise fail(f"cannot start the PostgreSQL proxies: {exc}", 2) from exc
+    for proxy, port in zip(running.proxies, ports, strict=True):
+        t = proxy.ctx.target
+        typer.echo(f"safehold: proxying {t.database} at {t.host}:{t.port} "
+                   f"({proxy.settings.environment}) on {proxy.settings.host}:{port}", err=True)
+    return running
 
 
 def _first_run(accounts: Any, config: Path | None) -> None:

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -188,7 +189,19 @@ def check_name(name: str, what: str) -> str:
     return name
 
 
+#: A database credential: the PostgreSQL proxy logs in with it, the gateway never sends it.
+DATABASE_PROVIDER = "postgresql"
+
+
 def _upstream(provider: str, upstream: str | None) -> str:
+    if provider == DATABASE_PROVIDER:
+        parts = urlsplit(upstream or "")
+        if parts.scheme not in ("postgresql", "postgres") or not parts.hostname \
+                or not parts.username or parts.password:
+            raise CredentialError(
+                "a postgresql credential needs --upstream postgresql://USER@HOST:PORT/DB "
+                "(the password is the credential's value, never in the URL)")
+        return upstream or ""
     known = providers().get(provider)
     if upstream:
         if not upstream.startswith(("https://", "http://")):

@@ -106,6 +106,13 @@ class StatementJudge:
 
     def _judge_one(self, sql: str, session: Session) -> Refusal | None:
         action = self.action(sql, session)
+        permit = session.client.permit
+        if permit is not None:
+            # what the capability grants bounds what may even be asked (as on the gateway):
+            # expired, revoked or too weak refuses before policy files an approval
+            why = permit(self.safehold.guard.analyze(action).effect)
+            if why is not None:
+                return self._not_permitted(action, sql, session, why)
         evaluation = self.safehold.evaluate(action, requester=session.client.identity)
         decision = evaluation.decision
         if decision.verdict is Verdict.ALLOW:
@@ -132,6 +139,16 @@ class StatementJudge:
             text = messages.refused(action, decision)
         first, _, rest = text.partition("\n")
         return Refusal(first, rest)
+
+    def _not_permitted(self, action: Action, sql: str, session: Session, why: str) -> Refusal:
+        self.safehold.audit.append(
+            "pgproxy.capability-refused", {"sql": sql, "session": session.key, "reason": why},
+            actor=session.client.identity, environment=self.environment,
+        )
+        return Refusal(
+            f"safehold refused this {messages.describe(action)}: {why}",
+            "Nothing ran. Ask the user for a capability that covers it (safehold env).",
+        )
 
     def _snapshot_first(self, action: Action, decision: Decision) -> Refusal | None:
         if not decision.snapshot_first:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from safehold.pgproxy.auth import TokenVerifier
+from safehold.pgproxy.auth import ScramLookup, TokenVerifier, no_scram_logins
 from safehold.pgproxy.errors import PgProxyError
 from safehold.pgproxy.judge import StatementJudge
 from safehold.pgproxy.session import ClientConnection, ProxyContext
@@ -31,27 +32,36 @@ class ProxySettings:
     max_statement_bytes: int = 256 * 1024
     #: Threads deciding and auditing at once; each client waits only for its own statement.
     workers: int = 16
+    #: Client addresses that may send a token in clear; any other must log in with SCRAM.
+    cleartext_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
 
 
-def check_loopback(host: str) -> None:
-    """Tokens arrive in clear text (see auth.py), so the proxy listens on loopback only."""
-    try:
-        if host == "localhost" or ipaddress.ip_address(host).is_loopback:
-            return
-    except ValueError:
-        pass
-    raise PgProxyError(
-        f"--listen {host!r} is not a loopback address; the proxy receives agent tokens as "
-        "passwords and serves loopback clients only"
-    )
+def cleartext_check(networks: tuple[str, ...]) -> Callable[[str], bool]:
+    """Whether a client address is inside `networks` (an IPv4-mapped IPv6 address counts as
+    its IPv4 address; anything unparsable is outside)."""
+    nets = [ipaddress.ip_network(n, strict=False) for n in networks]
+
+    def allowed(host: str) -> bool:
+        try:
+            addr = ipaddress.ip_address(host.split("%", 1)[0])
+        except ValueError:
+            return False
+        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+            addr = addr.ipv4_mapped
+        return any(addr.version == n.version and addr in n for n in nets)
+
+    return allowed
 
 
 class PgProxy:
     """A running proxy for one upstream database."""
 
     def __init__(self, settings: ProxySettings, target: UpstreamTarget, safehold: Any,
-                 verify: TokenVerifier):
-        check_loopback(settings.host)
+                 verify: TokenVerifier, scram: ScramLookup | None = None):
+        try:
+            allowed = cleartext_check(settings.cleartext_networks)
+        except ValueError as exc:
+            raise PgProxyError(f"cleartext networks: {exc}") from exc
         self.settings = settings
         self.executor = ThreadPoolExecutor(
             max_workers=settings.workers, thread_name_prefix="pgproxy-judge"
@@ -60,7 +70,8 @@ class PgProxy:
             safehold, environment=settings.environment,
             max_statement_bytes=settings.max_statement_bytes,
         )
-        self.ctx = ProxyContext(target, judge, verify, safehold.audit, self.executor)
+        self.ctx = ProxyContext(target, judge, verify, safehold.audit, self.executor,
+                                scram=scram or no_scram_logins, cleartext_allowed=allowed)
         self.server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 

@@ -17,12 +17,25 @@ import logging
 import secrets
 import struct
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from safehold.pgproxy import protocol
-from safehold.pgproxy.auth import AUTH_CLEARTEXT, AUTH_OK, Client, TokenVerifier
-from safehold.pgproxy.errors import ProtocolError, UpstreamError
+from safehold.pgproxy.auth import (
+    AUTH_CLEARTEXT,
+    AUTH_OK,
+    AUTH_SASL,
+    AUTH_SASL_CONTINUE,
+    AUTH_SASL_FINAL,
+    Client,
+    ScramLogin,
+    ScramLookup,
+    ScramServer,
+    TokenVerifier,
+    no_scram_logins,
+)
+from safehold.pgproxy.errors import AuthenticationFailed, ProtocolError, UpstreamError
 from safehold.pgproxy.judge import Refusal, Session, StatementJudge
 from safehold.pgproxy.upstream import Upstream, UpstreamTarget, connect
 
@@ -56,6 +69,9 @@ class ProxyContext:
     audit: Any
     executor: Any
     cancel_keys: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
+    scram: ScramLookup = no_scram_logins
+    #: Whether a client at this address may send a token in clear (loopback only).
+    cleartext_allowed: Callable[[str], bool] = lambda _host: False
 
 
 async def _read_startup(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -83,10 +99,12 @@ class ClientConnection:
         self.writer = writer
         peer = writer.get_extra_info("peername")
         self.address = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+        self.host = str(peer[0]) if isinstance(peer, tuple) else ""
         self.pending: OrderedDict[str, bytes] = OrderedDict()
         self.counters = Counters()
         self.session: Session | None = None
         self.key = (0, 0)
+        self.auth_method = ""
 
     async def run(self) -> None:
         upstream: Upstream | None = None
@@ -150,28 +168,75 @@ class ClientConnection:
             + protocol.ready_for_query(upstream.status)
         )
         await self.writer.drain()
-        await self._audit("pgproxy.connected", {})
+        await self._audit("pgproxy.connected", {"auth": self.auth_method})
         return upstream
 
     async def _authenticate(self, params: dict[str, str]) -> Client | None:
-        self.writer.write(protocol.authentication(AUTH_CLEARTEXT))
+        """SCRAM for a login that has a verifier; else the token in clear, asked for only
+        from a client allowed to send it so (loopback). Every refusal is audited."""
+        loop = asyncio.get_running_loop()
+        user = params.get("user", "")
+        try:
+            login = await loop.run_in_executor(self.ctx.executor, self.ctx.scram, user)
+            if login is not None:
+                self.auth_method = "scram-sha-256"
+                return await self._scram(login)
+            if not self.ctx.cleartext_allowed(self.host):
+                raise AuthenticationFailed(
+                    f"login {user!r} has no SCRAM verifier, and a token is accepted in clear "
+                    "only from this machine; connect with the DATABASE_URL `safehold env` "
+                    "prints (it logs in with SCRAM-SHA-256)")
+            self.auth_method = "password"
+            secret = (await self._password(AUTH_CLEARTEXT)).decode("utf-8", "replace")
+            client = await loop.run_in_executor(self.ctx.executor, self.ctx.verify, secret)
+            if client is None:
+                raise AuthenticationFailed(
+                    "the password is not a valid agent token (unknown, revoked or mistyped); "
+                    "ask the user for a token")
+            return client
+        except AuthenticationFailed as exc:
+            await self._audit("pgproxy.auth-failed", {
+                "user": user, "application_name": params.get("application_name", ""),
+                "reason": str(exc),
+            }, actor=None)
+            await self._fatal("28P01", f"safehold: {exc}")
+            return None
+
+    async def _scram(self, login: ScramLogin) -> Client:
+        """The server side of SCRAM-SHA-256 as PostgreSQL runs it (no channel binding)."""
+        server = ScramServer(login)
+        self.writer.write(protocol.authentication(AUTH_SASL, b"SCRAM-SHA-256\x00\x00"))
         await self.writer.drain()
+        initial = await self._password()
+        mechanism, pos = protocol.cstring(initial)
+        if mechanism != "SCRAM-SHA-256" or len(initial) < pos + 4:
+            raise AuthenticationFailed(f"SASL mechanism {mechanism!r} is not offered")
+        size = struct.unpack_from("!i", initial, pos)[0]
+        first = initial[pos + 4:pos + 4 + size] if size >= 0 else b""
+        try:
+            server_first = server.first(first.decode("utf-8"))
+            self.writer.write(protocol.authentication(AUTH_SASL_CONTINUE, server_first.encode()))
+            await self.writer.drain()
+            server_final = server.final((await self._password()).decode("utf-8"))
+        except UnicodeDecodeError:
+            raise AuthenticationFailed("the SCRAM messages are not UTF-8") from None
+        loop = asyncio.get_running_loop()
+        client = await loop.run_in_executor(self.ctx.executor, login.admit)
+        self.writer.write(protocol.authentication(AUTH_SASL_FINAL, server_final.encode()))
+        return client
+
+    async def _password(self, ask: int | None = None) -> bytes:
+        """The body of the client's next PasswordMessage (SASL messages share its tag);
+        with `ask`, first request it with that authentication code."""
+        if ask is not None:
+            self.writer.write(protocol.authentication(ask))
+            await self.writer.drain()
         header = await self.reader.readexactly(5)
         length = struct.unpack("!I", header[1:])[0]
         if header[:1] != b"p" or not 4 < length <= 8192:
             raise ProtocolError("expected a password message")
-        secret = protocol.cstring(await self.reader.readexactly(length - 4))[0]
-        loop = asyncio.get_running_loop()
-        client = await loop.run_in_executor(self.ctx.executor, self.ctx.verify, secret)
-        if client is None:
-            await self._audit("pgproxy.auth-failed", {
-                "user": params.get("user", ""),
-                "application_name": params.get("application_name", ""),
-            }, actor=None)
-            await self._fatal("28P01", "safehold: the password is not a valid agent token "
-                              "(unknown, revoked or mistyped); ask the user for a token")
-            return None
-        return client
+        body = await self.reader.readexactly(length - 4)
+        return body if ask is None else protocol.cstring(body)[0].encode("utf-8")
 
     async def _cancel(self, packet: bytes) -> None:
         if len(packet) < 8:

@@ -25,7 +25,7 @@ from safehold.errors import StoreError
 from safehold.owner_only import private_file
 
 #: The newest migration; opening a store at this revision skips importing alembic at all.
-SCHEMA_REVISION = "0004_multi_signin_failures"
+SCHEMA_REVISION = "0005_pgproxy_scram_logins"
 MIGRATIONS = Path(__file__).with_name("migrations")
 _WRITE_LOCK_KEY = 0x5AFE401D
 

@@ -217,6 +217,21 @@ class Capability(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
+class PgProxyLogin(Base):
+    """The SCRAM-SHA-256 verifier of one capability, so the PostgreSQL proxy can check a login
+    without ever holding the token (RFC 5802: the salted keys, never the secret)."""
+
+    __tablename__ = "pgproxy_logins"
+
+    login: Mapped[str] = mapped_column(String(64), primary_key=True)
+    capability_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    salt: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    iterations: Mapped[int] = mapped_column(Integer, nullable=False)
+    stored_key: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    server_key: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
 class CapabilityRevocation(Base):
     """A revoked capability block: every token carrying this revocation id is refused."""
 
