@@ -74,8 +74,29 @@ class StoredProxy:
         return self.safehold.audit.tail(500, type=type)
 
 
-def start_stored_proxy(tmp_path: Path, upstream: pg.PostgresServer, *,
-                       cleartext_networks: tuple[str, ...] | None = None) -> StoredProxy:
+@dataclass
+class Prepared:
+    """A database, the safehold store with its postgresql credentials, and the keys."""
+
+    safehold: Safehold
+    config: Config
+    database: str
+    db_url: str
+    credentials: CredentialStore
+    capabilities: Capabilities
+
+    def write_config(self, path: Path, proxy_port: int, server_port: int | None = None) -> Path:
+        server = f"port = {server_port}\n" if server_port else ""
+        path.write_text(
+            f'database_url = "{self.db_url}"\n'
+            f'[server]\nsecret_key = "{self.config.server.secret_key_path}"\n{server}'
+            f'[[pgproxy]]\ncredential = "{CREDENTIAL}"\nlisten = "127.0.0.1:{proxy_port}"\n'
+        )
+        os.chmod(path, 0o600)
+        return path
+
+
+def prepare(tmp_path: Path, upstream: pg.PostgresServer) -> Prepared:
     database = f"t_{secrets.token_hex(6)}"
     with direct(upstream, "postgres") as conn:
         conn.execute(f'CREATE DATABASE "{database}"')
@@ -89,27 +110,26 @@ def start_stored_proxy(tmp_path: Path, upstream: pg.PostgresServer, *,
     keys = key_dir_for(base)
     creds = CredentialStore.open(sh.store, sh.audit, keys)
     caps = Capabilities.open(sh.store, sh.audit, keys)
-    creds.add(CREDENTIAL, "postgresql", "production", UPSTREAM_PASSWORD,
-              f"postgresql://{pg.SUPERUSER}@127.0.0.1:{upstream.port}/{database}")
-    creds.add("staging-db", "postgresql", "staging", UPSTREAM_PASSWORD,
-              f"postgresql://{pg.SUPERUSER}@127.0.0.1:{upstream.port}/{database}")
-    creds.add("other-db", "postgresql", "production", UPSTREAM_PASSWORD,
-              f"postgresql://{pg.SUPERUSER}@127.0.0.1:{upstream.port}/{database}")
-    proxy = stored_proxy(sh, base, ProxyDeclaration(CREDENTIAL, "127.0.0.1:0"))
+    where = f"postgresql://{pg.SUPERUSER}@127.0.0.1:{upstream.port}/{database}"
+    creds.add(CREDENTIAL, "postgresql", "production", UPSTREAM_PASSWORD, where)
+    creds.add("staging-db", "postgresql", "staging", UPSTREAM_PASSWORD, where)
+    creds.add("other-db", "postgresql", "production", UPSTREAM_PASSWORD, where)
+    return Prepared(sh, base, database, db_url, creds, caps)
+
+
+def start_stored_proxy(tmp_path: Path, upstream: pg.PostgresServer, *,
+                       cleartext_networks: tuple[str, ...] | None = None) -> StoredProxy:
+    ready = prepare(tmp_path, upstream)
+    proxy = stored_proxy(ready.safehold, ready.config, ProxyDeclaration(CREDENTIAL, "127.0.0.1:0"))
     if cleartext_networks is not None:
         # what `ProxySettings.cleartext_networks` does, for a client that is not in them
         proxy.ctx.cleartext_allowed = cleartext_check(cleartext_networks)
     runner = ProxyThread(proxy)
     port = runner.start()
-    config_path = tmp_path / "safehold.toml"
-    config_path.write_text(
-        f'database_url = "{db_url}"\n'
-        f'[server]\nsecret_key = "{base.server.secret_key_path}"\n'
-        f'[[pgproxy]]\ncredential = "{CREDENTIAL}"\nlisten = "127.0.0.1:{port}"\n'
-    )
-    os.chmod(config_path, 0o600)
-    return StoredProxy(proxy, runner, port, sh, load_config(config_path), config_path, database,
-                       upstream, creds, caps)
+    config_path = ready.write_config(tmp_path / "safehold.toml", port)
+    return StoredProxy(proxy, runner, port, ready.safehold, load_config(config_path),
+                       config_path, ready.database, upstream, ready.credentials,
+                       ready.capabilities)
 
 
 def stop(running: StoredProxy) -> None:
@@ -117,4 +137,5 @@ def stop(running: StoredProxy) -> None:
     running.safehold.close()
 
 
-__all__ = ["CREDENTIAL", "StoredProxy", "start_stored_proxy", "stop", "timedelta"]
+__all__ = ["CREDENTIAL", "Prepared", "StoredProxy", "prepare", "start_stored_proxy", "stop",
+           "timedelta"]
