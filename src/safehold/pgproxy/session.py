@@ -37,6 +37,7 @@ from safehold.pgproxy.auth import (
 )
 from safehold.pgproxy.errors import AuthenticationFailed, ProtocolError, UpstreamError
 from safehold.pgproxy.judge import Refusal, Session, StatementJudge
+from safehold.pgproxy.prepared import PreparedState
 from safehold.pgproxy.upstream import Upstream, UpstreamTarget, connect
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,16 @@ class ProxyContext:
     cleartext_allowed: Callable[[str], bool] = lambda _host: False
 
 
+def _type_oids(rest: bytes) -> tuple[int, ...]:
+    """The parameter type OIDs at the end of a Parse message (0: the server infers it)."""
+    if len(rest) < 2:
+        return ()
+    (count,) = struct.unpack_from("!h", rest)
+    if count <= 0 or len(rest) < 2 + 4 * count:
+        return ()
+    return struct.unpack_from(f"!{count}I", rest, 2)
+
+
 async def _read_startup(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
                         ) -> tuple[int, bytes]:
     while True:
@@ -105,6 +116,7 @@ class ClientConnection:
         self.session: Session | None = None
         self.key = (0, 0)
         self.auth_method = ""
+        self.prepared = PreparedState(ctx.judge.max_statement_bytes)
 
     async def run(self) -> None:
         upstream: Upstream | None = None
@@ -278,28 +290,60 @@ class ClientConnection:
             for type, start, end in spans:
                 if type[0] not in FRONTEND_TYPES:
                     raise ProtocolError(f"unexpected message {type!r} from the client")
-                if type in (b"Q", b"P", b"F"):
+                if type in (b"Q", b"P", b"F", b"E"):
                     out += await self._judged(type, bytes(view[start + 5:end]))
-                else:
-                    out += view[start:end]
+                    continue
+                if type == b"B":
+                    self.prepared.bind(bytes(view[start + 5:end]))
+                elif type == b"C":
+                    self.prepared.close(bytes(view[start + 5:end]))
+                elif type == b"S":
+                    self.prepared.sync()
+                out += view[start:end]
             buf.take(spans[-1][2])
             upstream.writer.write(out)
             await upstream.writer.drain()
 
     async def _judged(self, type: bytes, body: bytes) -> bytes:
-        """The message to forward: the client's own, or a sentinel that fails in its place."""
+        """The message to forward: the client's own, or a sentinel that fails in its place.
+
+        A Query is judged statement by statement; an Execute is judged with the statement and
+        the values bound to its portal (prepared.py). A Parse runs nothing, so it is only
+        recorded: the statement it prepares is judged each time it is executed."""
         assert self.session is not None
-        self.counters.statements += 1
+        refusal: Refusal | None = None
         if type == b"F":
-            refusal: Refusal | None = Refusal(
+            self.counters.statements += 1
+            refusal = Refusal(
                 "safehold refused a FunctionCall message: a function called by its OID cannot "
                 "be judged", "Call the function with SELECT so the statement can be judged.")
+        elif type == b"P":
+            name, text, rest = protocol.parse_message(body)
+            if self.prepared.parse(name, text, _type_oids(rest)):
+                return protocol.encode(type, body)
+            refusal = Refusal(
+                f"prepared statement {name!r} already exists",
+                "Close it (or DEALLOCATE it) before preparing another statement under its name.",
+                "42P05")
         else:
-            sql = protocol.query_text(body) if type == b"Q" else protocol.parse_message(body)[1]
-            loop = asyncio.get_running_loop()
-            refusal = await loop.run_in_executor(
-                self.ctx.executor, self.ctx.judge.judge, sql, self.session
-            )
+            self.counters.statements += 1
+            sql: str | None = (protocol.query_text(body) if type == b"Q"
+                               else self.prepared.to_execute(body))
+            if sql is None:
+                refusal = Refusal(
+                    "safehold refused to execute this portal: it does not know which statement "
+                    "and values the portal holds (prepared with SQL PREPARE, declared as a "
+                    "cursor, or its Parse or Bind did not complete)",
+                    "Prepare and bind it again with Parse and Bind, or use EXECUTE/FETCH in SQL.")
+            else:
+                loop = asyncio.get_running_loop()
+                refusal = await loop.run_in_executor(
+                    self.ctx.executor, self.ctx.judge.judge, sql, self.session
+                )
+                if refusal is None:
+                    self.prepared.observe(sql)
+            if type == b"Q":
+                self.prepared.sync()
         if refusal is None:
             return protocol.encode(type, body)
         self.counters.refused += 1
@@ -309,9 +353,12 @@ class ClientConnection:
         )
         while len(self.pending) > _PENDING_LIMIT:
             self.pending.popitem(last=False)
-        if type == b"P":
-            return protocol.parse_bytes(protocol.parse_message(body)[0], nonce)
-        return protocol.query_bytes(nonce)
+        if type == b"Q":
+            return protocol.query_bytes(nonce)
+        # a Parse that fails in place of the refused message; for a Parse it keeps the name
+        # (a failed Parse creates nothing), otherwise a throwaway one
+        name = protocol.parse_message(body)[0] if type == b"P" else nonce
+        return protocol.parse_bytes(name, nonce)
 
     async def _from_upstream(self, upstream: Upstream) -> None:
         buf = protocol.MessageBuffer(limit=1 << 30)
@@ -324,6 +371,13 @@ class ClientConnection:
             if not spans:
                 continue
             view = buf.view()
+            for type, _, _ in spans:  # the server's answers settle the prepared state
+                if type == b"1":
+                    self.prepared.parse_complete()
+                elif type == b"2":
+                    self.prepared.bind_complete()
+                elif type == b"Z":
+                    self.prepared.ready()
             if self.pending or any(t in (b"E", b"C") for t, _, _ in spans):
                 out = bytearray()
                 for type, start, end in spans:
