@@ -155,3 +155,21 @@ def test_sql_prepare_and_a_reused_name_cannot_swap_what_runs(proxy: Running) -> 
     assert any("does not know which statement" in m for m in errors(answers)), answers
     client.sock.close()
     assert proxy.rows("SELECT count(*), min(owner) FROM accounts") == [(50, "owner1")]
+
+
+def test_rows_affected_are_audited_per_statement(proxy: Running) -> None:
+    with proxy.connect(autocommit=True) as conn:
+        conn.execute("UPDATE accounts SET balance = 1 WHERE id < 4; DELETE FROM accounts "
+                     "WHERE id = 10")
+        conn.execute("UPDATE accounts SET owner = %s WHERE id > %s", ("z", 45), prepare=True)
+        conn.execute("SELECT * FROM accounts")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("DELETE FROM accounts")
+    completed = [json.loads(e.payload) for e in proxy.audit("pgproxy.completed")]
+    got = [(c["sql"], c["tag"], c["rows_affected"]) for c in completed]
+    assert got == [
+        ("UPDATE accounts SET balance = 1 WHERE id < 4", "UPDATE 3", 3),
+        ("DELETE FROM accounts WHERE id = 10", "DELETE 1", 1),
+        ("UPDATE accounts SET owner = 'z' WHERE id > 45", "UPDATE 5", 5),
+    ]
+    assert all(c["session"] == "pgproxy/agent1" for c in completed)

@@ -16,7 +16,7 @@ import asyncio
 import logging
 import secrets
 import struct
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -117,6 +117,9 @@ class ClientConnection:
         self.key = (0, 0)
         self.auth_method = ""
         self.prepared = PreparedState(ctx.judge.max_statement_bytes)
+        #: Statements forwarded and not yet complete, in order; None marks a ReadyForQuery.
+        self.running: deque[str | None] = deque()
+        self._audits: set[asyncio.Future[None]] = set()
 
     async def run(self) -> None:
         upstream: Upstream | None = None
@@ -130,6 +133,8 @@ class ClientConnection:
             self.ctx.cancel_keys.pop(self.key, None)
             if upstream is not None:
                 upstream.close()
+            if self._audits:
+                await asyncio.gather(*self._audits, return_exceptions=True)
             if self.session is not None:
                 await self._audit("pgproxy.disconnected", {
                     "statements": self.counters.statements,
@@ -299,6 +304,7 @@ class ClientConnection:
                     self.prepared.close(bytes(view[start + 5:end]))
                 elif type == b"S":
                     self.prepared.sync()
+                    self.running.append(None)
                 out += view[start:end]
             buf.take(spans[-1][2])
             upstream.writer.write(out)
@@ -342,8 +348,11 @@ class ClientConnection:
                 )
                 if refusal is None:
                     self.prepared.observe(sql)
+                    self.running.extend(self.ctx.judge.statements(sql) if type == b"Q"
+                                        else [sql])
             if type == b"Q":
                 self.prepared.sync()
+                self.running.append(None)
         if refusal is None:
             return protocol.encode(type, body)
         self.counters.refused += 1
@@ -371,29 +380,42 @@ class ClientConnection:
             if not spans:
                 continue
             view = buf.view()
-            for type, _, _ in spans:  # the server's answers settle the prepared state
-                if type == b"1":
+            # rewritten only when an answer must be replaced; otherwise forwarded as one slice
+            out = bytearray() if self.pending or any(t == b"E" for t, _, _ in spans) else None
+            for type, start, end in spans:  # in order: the answers settle the session's state
+                if type == b"C":
+                    self._completed(bytes(view[start + 5:end]))
+                elif type == b"1":
                     self.prepared.parse_complete()
                 elif type == b"2":
                     self.prepared.bind_complete()
                 elif type == b"Z":
                     self.prepared.ready()
-            if self.pending or any(t in (b"E", b"C") for t, _, _ in spans):
-                out = bytearray()
-                for type, start, end in spans:
+                    while self.running and self.running.popleft() is not None:
+                        continue
+                elif type in (b"I", b"s") and self.running and self.running[0] is not None:
+                    self.running.popleft()
+                if out is not None:
                     if type == b"E" and self.pending:
                         out += self._substitute(bytes(view[start:end]))
-                        continue
-                    if type == b"C":
-                        rows = protocol.command_rows(bytes(view[start + 5:end]))
-                        if rows is not None and not view[start + 5:end].startswith(b"SELECT"):
-                            self.counters.rows += rows
-                    out += view[start:end]
-                self.writer.write(out)
-            else:
-                self.writer.write(bytes(view[:spans[-1][2]]))
+                    else:
+                        out += view[start:end]
+            self.writer.write(bytes(view[:spans[-1][2]]) if out is None else out)
             buf.take(spans[-1][2])
             await self.writer.drain()
+
+    def _completed(self, body: bytes) -> None:
+        """A CommandComplete: the statement it ends, and the rows it changed, to the audit."""
+        sql = self.running.popleft() if self.running and self.running[0] is not None else None
+        rows = protocol.command_rows(body)
+        tag = body.rstrip(b"\x00").decode("ascii", "replace")
+        if rows is None or tag.startswith(("SELECT", "FETCH", "MOVE")):
+            return
+        self.counters.rows += rows
+        task = asyncio.ensure_future(self._audit("pgproxy.completed", {
+            "sql": sql if sql is not None else "", "tag": tag, "rows_affected": rows}))
+        self._audits.add(task)
+        task.add_done_callback(self._audits.discard)
 
     def _substitute(self, raw: bytes) -> bytes:
         text = protocol.error_fields(raw[5:]).get("M", "")
