@@ -29,6 +29,9 @@ def pg_proxy(
         256 * 1024, "--max-statement-bytes",
         help="larger SQL is not parsed and needs a human's approval",
     ),
+    hold: float = typer.Option(
+        0.0, "--hold", min=0, max=3600,
+        help="seconds a statement that needs approval waits for it (0: refuse at once)"),
 ) -> None:
     """Serve the database to agents: they log in with a capability or agent token as the
     password (SCRAM-SHA-256; in clear only from this machine), every statement is decided by
@@ -58,11 +61,11 @@ def pg_proxy(
         raise fail(str(exc), 2) from exc
     try:
         if credential is not None:
-            proxy = stored_proxy(sh, cfg, ProxyDeclaration(credential, listen,
-                                                           max_statement_bytes))
+            proxy = stored_proxy(sh, cfg, ProxyDeclaration(
+                credential, listen, max_statement_bytes, hold_seconds=hold))
         else:
             assert target is not None and env is not None
-            settings = ProxySettings(host, port, env, max_statement_bytes)
+            settings = ProxySettings(host, port, env, max_statement_bytes, hold_seconds=hold)
             proxy = PgProxy(settings, target, sh, store_token_verifier(sh.store))
     except SafeholdError as exc:
         sh.close()

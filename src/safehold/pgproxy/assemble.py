@@ -62,7 +62,8 @@ def stored_proxy(sh: Any, config: Any, declaration: ProxyDeclaration) -> PgProxy
     target, environment = stored_target(creds, declaration.credential)
     verify, scram = logins(sh.store, caps, declaration.credential, environment)
     host, port = declaration.host_port
-    settings = ProxySettings(host, port, environment, declaration.max_statement_bytes)
+    settings = ProxySettings(host, port, environment, declaration.max_statement_bytes,
+                             hold_seconds=declaration.hold_seconds)
     return PgProxy(settings, target, sh, verify, scram)
 
 

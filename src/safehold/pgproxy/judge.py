@@ -49,6 +49,9 @@ class Refusal:
     message: str
     detail: str = ""
     code: str = REFUSED
+    #: The approval request a held statement waits on, and where a human answers it.
+    approval_id: str | None = None
+    approval_url: str | None = None
 
 
 #: Takes a snapshot of what an allowed statement is about to change; raises when it cannot.
@@ -133,12 +136,20 @@ class StatementJudge:
                     expires_at=info["expires_at"],
                 )
             text = messages.needs_approval(action, decision, hold)
+            first, _, rest = text.partition("\n")
+            if hold is not None and hold.state == "pending":
+                return Refusal(first, rest, approval_id=hold.id, approval_url=hold.url)
+            return Refusal(first, rest)
         elif decision.verdict is Verdict.DELAY:
             text = messages.delayed(action, decision.reasons)
         else:
             text = messages.refused(action, decision)
         first, _, rest = text.partition("\n")
         return Refusal(first, rest)
+
+    def approval_state(self, approval_id: str) -> str:
+        """The state of an approval request (pending, approved, denied, expired, used)."""
+        return str(self.safehold.approvals.get(approval_id).state)
 
     def _not_permitted(self, action: Action, sql: str, session: Session, why: str) -> Refusal:
         self.safehold.audit.append(

@@ -34,6 +34,8 @@ class ProxySettings:
     workers: int = 16
     #: Client addresses that may send a token in clear; any other must log in with SCRAM.
     cleartext_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    #: Seconds a statement that needs approval is held waiting for it (0: answer at once).
+    hold_seconds: float = 0.0
 
 
 def cleartext_check(networks: tuple[str, ...]) -> Callable[[str], bool]:
@@ -71,7 +73,8 @@ class PgProxy:
             max_statement_bytes=settings.max_statement_bytes,
         )
         self.ctx = ProxyContext(target, judge, verify, safehold.audit, self.executor,
-                                scram=scram or no_scram_logins, cleartext_allowed=allowed)
+                                scram=scram or no_scram_logins, cleartext_allowed=allowed,
+                                hold_seconds=max(0.0, settings.hold_seconds))
         self.server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 

@@ -150,6 +150,13 @@ def error_response(
     return encode(b"E", body + b"\x00")
 
 
+def notice_response(message: str) -> bytes:
+    """A NoticeResponse, which a client may receive at any time (psql prints it at once)."""
+    body = b"".join(tag + value.encode("utf-8") + b"\x00" for tag, value in (
+        (b"S", "NOTICE"), (b"V", "NOTICE"), (b"C", "00000"), (b"M", message)))
+    return encode(b"N", body + b"\x00")
+
+
 def ready_for_query(status: bytes) -> bytes:
     return encode(b"Z", status)
 

@@ -51,6 +51,7 @@ FORWARDED_PARAMETERS = (
 #: Frontend message types after startup; any other is a protocol error.
 FRONTEND_TYPES = frozenset(b"QPBDESCHFdcfX")
 _PENDING_LIMIT = 256
+HOLD_POLL_SECONDS = 0.25
 
 
 @dataclass(slots=True)
@@ -73,6 +74,8 @@ class ProxyContext:
     scram: ScramLookup = no_scram_logins
     #: Whether a client at this address may send a token in clear (loopback only).
     cleartext_allowed: Callable[[str], bool] = lambda _host: False
+    #: How long a statement that needs approval waits for it; 0 answers at once.
+    hold_seconds: float = 0.0
 
 
 def _type_oids(rest: bytes) -> tuple[int, ...]:
@@ -346,6 +349,8 @@ class ClientConnection:
                 refusal = await loop.run_in_executor(
                     self.ctx.executor, self.ctx.judge.judge, sql, self.session
                 )
+                if refusal is not None and refusal.approval_id and self.ctx.hold_seconds > 0:
+                    refusal = await self._hold(sql, refusal)
                 if refusal is None:
                     self.prepared.observe(sql)
                     self.running.extend(self.ctx.judge.statements(sql) if type == b"Q"
@@ -368,6 +373,35 @@ class ClientConnection:
         # (a failed Parse creates nothing), otherwise a throwaway one
         name = protocol.parse_message(body)[0] if type == b"P" else nonce
         return protocol.parse_bytes(name, nonce)
+
+    async def _hold(self, sql: str, refusal: Refusal) -> Refusal | None:
+        """Keep the statement until a human answers its approval request (at most
+        `hold_seconds`), telling the client with a notice where to approve it. Approved: the
+        statement is judged again, which uses the approval, so it runs exactly once."""
+        assert self.session is not None and refusal.approval_id is not None
+        self.writer.write(protocol.notice_response(
+            f"safehold is holding this statement for a human's approval (up to "
+            f"{self.ctx.hold_seconds:g} s): {refusal.approval_url or refusal.approval_id}"))
+        await self.writer.drain()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.ctx.hold_seconds
+        state = "pending"
+        while loop.time() < deadline:
+            await asyncio.sleep(min(HOLD_POLL_SECONDS, max(0.0, deadline - loop.time())))
+            state = await loop.run_in_executor(
+                self.ctx.executor, self.ctx.judge.approval_state, refusal.approval_id)
+            if state != "pending":
+                break
+        if state == "approved":
+            return await loop.run_in_executor(
+                self.ctx.executor, self.ctx.judge.judge, sql, self.session)
+        if state == "pending":
+            return Refusal(
+                f"safehold held this statement {self.ctx.hold_seconds:g} s and nobody answered "
+                f"approval request {refusal.approval_id}; nothing ran",
+                refusal.detail, approval_id=refusal.approval_id)
+        return Refusal(f"approval request {refusal.approval_id} was {state}; nothing ran",
+                       refusal.detail)
 
     async def _from_upstream(self, upstream: Upstream) -> None:
         buf = protocol.MessageBuffer(limit=1 << 30)

@@ -7,6 +7,7 @@ credential = "shop-db"          # a postgresql credential (safehold credentials 
 listen = "0.0.0.0:6433"         # clients off this machine must log in with SCRAM
 advertise = "db-proxy.internal:6433"   # what `safehold env` puts in DATABASE_URL
 max_statement_bytes = 262144
+hold_seconds = 120              # a statement that needs approval waits this long for it
 ```
 """
 
@@ -29,6 +30,8 @@ class ProxyDeclaration:
     max_statement_bytes: int = DEFAULT_MAX_STATEMENT_BYTES
     #: HOST:PORT agents reach the listener at, when not `listen` (a wildcard or NAT address).
     advertise: str | None = None
+    #: Seconds a statement that needs approval waits for it before it is refused.
+    hold_seconds: float = 0.0
 
     @property
     def address(self) -> tuple[str, int]:
@@ -58,7 +61,8 @@ def parse_declarations(raw: Any, where: str = "pgproxy") -> tuple[ProxyDeclarati
     out = []
     for i, table in enumerate(raw):
         key = f"{where}[{i}]"
-        unknown = set(table) - {"credential", "listen", "max_statement_bytes", "advertise"}
+        unknown = set(table) - {"credential", "listen", "max_statement_bytes", "advertise",
+                                "hold_seconds"}
         if unknown:
             raise PgProxyError(f"{key}: unknown key {sorted(unknown)[0]!r}")
         cred, listen = table.get("credential"), table.get("listen", "127.0.0.1:6433")
@@ -75,5 +79,8 @@ def parse_declarations(raw: Any, where: str = "pgproxy") -> tuple[ProxyDeclarati
         split_listen(listen)
         if advertise is not None:
             split_listen(advertise)
-        out.append(ProxyDeclaration(cred, listen, limit, advertise))
+        hold = table.get("hold_seconds", 0)
+        if not isinstance(hold, int | float) or isinstance(hold, bool) or not 0 <= hold <= 3600:
+            raise PgProxyError(f"{key}.hold_seconds: a number of seconds from 0 to 3600")
+        out.append(ProxyDeclaration(cred, listen, limit, advertise, float(hold)))
     return tuple(out)
