@@ -104,7 +104,7 @@ class ProxyThread:
 def start_proxy(
     tmp_path: Path, upstream: pg.PostgresServer, *, port: int | None = None,
     password: str | None = UPSTREAM_PASSWORD, max_statement_bytes: int = 256 * 1024,
-    safehold: Any = None, hold_seconds: float = 0.0,
+    safehold: Any = None, hold_seconds: float = 0.0, **settings: Any,
 ) -> tuple[Running, ProxyThread]:
     database = f"t_{secrets.token_hex(6)}"
     with direct(upstream, "postgres") as conn:
@@ -122,9 +122,9 @@ def start_proxy(
     target = UpstreamTarget(
         "127.0.0.1", port or upstream.port, pg.SUPERUSER, database, lambda: password
     )
-    settings = ProxySettings("127.0.0.1", 0, "production", max_statement_bytes,
-                             hold_seconds=hold_seconds)
-    proxy = PgProxy(settings, target, safehold or sh, store_token_verifier(sh.store))
+    proxy = PgProxy(ProxySettings("127.0.0.1", 0, "production", max_statement_bytes,
+                                  hold_seconds=hold_seconds, **settings),
+                    target, safehold or sh, store_token_verifier(sh.store))
     runner = ProxyThread(proxy)
     bound = runner.start()
     return Running(proxy, bound, sh, token, database, upstream), runner

@@ -32,6 +32,8 @@ def pg_proxy(
     hold: float = typer.Option(
         0.0, "--hold", min=0, max=3600,
         help="seconds a statement that needs approval waits for it (0: refuse at once)"),
+    tls_cert: Path | None = typer.Option(None, "--tls-cert", help="PEM certificate for clients"),
+    tls_key: Path | None = typer.Option(None, "--tls-key", help="its PEM private key"),
 ) -> None:
     """Serve the database to agents: they log in with a capability or agent token as the
     password (SCRAM-SHA-256; in clear only from this machine), every statement is decided by
@@ -62,10 +64,14 @@ def pg_proxy(
     try:
         if credential is not None:
             proxy = stored_proxy(sh, cfg, ProxyDeclaration(
-                credential, listen, max_statement_bytes, hold_seconds=hold))
+                credential, listen, max_statement_bytes, hold_seconds=hold,
+                tls_cert=str(tls_cert) if tls_cert else None,
+                tls_key=str(tls_key) if tls_key else None))
         else:
             assert target is not None and env is not None
-            settings = ProxySettings(host, port, env, max_statement_bytes, hold_seconds=hold)
+            settings = ProxySettings(host, port, env, max_statement_bytes, hold_seconds=hold,
+                                     tls_cert=str(tls_cert) if tls_cert else None,
+                                     tls_key=str(tls_key) if tls_key else None)
             proxy = PgProxy(settings, target, sh, store_token_verifier(sh.store))
     except SafeholdError as exc:
         sh.close()

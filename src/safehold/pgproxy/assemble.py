@@ -63,7 +63,8 @@ def stored_proxy(sh: Any, config: Any, declaration: ProxyDeclaration) -> PgProxy
     verify, scram = logins(sh.store, caps, declaration.credential, environment)
     host, port = declaration.host_port
     settings = ProxySettings(host, port, environment, declaration.max_statement_bytes,
-                             hold_seconds=declaration.hold_seconds)
+                             hold_seconds=declaration.hold_seconds,
+                             tls_cert=declaration.tls_cert, tls_key=declaration.tls_key)
     return PgProxy(settings, target, sh, verify, scram)
 
 

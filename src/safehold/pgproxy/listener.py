@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import ssl
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -36,6 +37,25 @@ class ProxySettings:
     cleartext_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
     #: Seconds a statement that needs approval is held waiting for it (0: answer at once).
     hold_seconds: float = 0.0
+    #: PEM certificate chain and key for TLS towards clients (sslmode=require); none: no TLS.
+    tls_cert: str | None = None
+    tls_key: str | None = None
+
+
+def server_tls(cert: str | None, key: str | None) -> ssl.SSLContext | None:
+    """The TLS context for clients, TLS 1.2 at least; None when no certificate is set."""
+    if not cert and not key:
+        return None
+    if not cert or not key:
+        raise PgProxyError("TLS needs both a certificate and its key")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise PgProxyError(f"cannot load the TLS certificate {cert!r} and key {key!r}: {exc}"
+                           ) from exc
+    return context
 
 
 def cleartext_check(networks: tuple[str, ...]) -> Callable[[str], bool]:
@@ -74,7 +94,8 @@ class PgProxy:
         )
         self.ctx = ProxyContext(target, judge, verify, safehold.audit, self.executor,
                                 scram=scram or no_scram_logins, cleartext_allowed=allowed,
-                                hold_seconds=max(0.0, settings.hold_seconds))
+                                hold_seconds=max(0.0, settings.hold_seconds),
+                                tls=server_tls(settings.tls_cert, settings.tls_key))
         self.server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 

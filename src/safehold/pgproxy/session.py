@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import ssl
 import struct
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -76,6 +77,8 @@ class ProxyContext:
     cleartext_allowed: Callable[[str], bool] = lambda _host: False
     #: How long a statement that needs approval waits for it; 0 answers at once.
     hold_seconds: float = 0.0
+    #: Server-side TLS for clients that send an SSLRequest; None declines it.
+    tls: ssl.SSLContext | None = None
 
 
 def _type_oids(rest: bytes) -> tuple[int, ...]:
@@ -86,21 +89,6 @@ def _type_oids(rest: bytes) -> tuple[int, ...]:
     if count <= 0 or len(rest) < 2 + 4 * count:
         return ()
     return struct.unpack_from(f"!{count}I", rest, 2)
-
-
-async def _read_startup(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-                        ) -> tuple[int, bytes]:
-    while True:
-        length = struct.unpack("!i", await reader.readexactly(4))[0]
-        if length < 8 or length > protocol.MAX_STARTUP:
-            raise ProtocolError(f"startup packet of length {length}")
-        packet = await reader.readexactly(length - 4)
-        code = struct.unpack_from("!i", packet)[0]
-        if code in (protocol.SSL_REQUEST, protocol.GSSENC_REQUEST):
-            writer.write(b"N")
-            await writer.drain()
-            continue
-        return code, packet[4:]
 
 
 class ClientConnection:
@@ -119,6 +107,7 @@ class ClientConnection:
         self.session: Session | None = None
         self.key = (0, 0)
         self.auth_method = ""
+        self.tls = False
         self.prepared = PreparedState(ctx.judge.max_statement_bytes)
         #: Statements forwarded and not yet complete, in order; None marks a ReadyForQuery.
         self.running: deque[str | None] = deque()
@@ -147,7 +136,7 @@ class ClientConnection:
             self.writer.close()
 
     async def _start(self) -> Upstream | None:
-        code, packet = await _read_startup(self.reader, self.writer)
+        code, packet = await self._read_startup()
         if code == protocol.CANCEL_REQUEST:
             await self._cancel(packet)
             return None
@@ -188,8 +177,32 @@ class ClientConnection:
             + protocol.ready_for_query(upstream.status)
         )
         await self.writer.drain()
-        await self._audit("pgproxy.connected", {"auth": self.auth_method})
+        await self._audit("pgproxy.connected", {"auth": self.auth_method, "tls": self.tls})
         return upstream
+
+    async def _read_startup(self) -> tuple[int, bytes]:
+        """The startup packet; an SSLRequest is answered with TLS when the proxy has a
+        certificate (then the packet is read inside it), a GSS request is declined."""
+        while True:
+            length = struct.unpack("!i", await self.reader.readexactly(4))[0]
+            if length < 8 or length > protocol.MAX_STARTUP:
+                raise ProtocolError(f"startup packet of length {length}")
+            packet = await self.reader.readexactly(length - 4)
+            code = struct.unpack_from("!i", packet)[0]
+            if code == protocol.SSL_REQUEST and self.ctx.tls is not None and not self.tls:
+                if self.reader._buffer:  # type: ignore[attr-defined]
+                    # bytes sent before the answer would bypass TLS (CVE-2021-23214's shape)
+                    raise ProtocolError("data after an SSLRequest, before the TLS handshake")
+                self.writer.write(b"S")
+                await self.writer.drain()
+                await self.writer.start_tls(self.ctx.tls)
+                self.tls = True
+                continue
+            if code in (protocol.SSL_REQUEST, protocol.GSSENC_REQUEST):
+                self.writer.write(b"N")
+                await self.writer.drain()
+                continue
+            return code, packet[4:]
 
     async def _authenticate(self, params: dict[str, str]) -> Client | None:
         """SCRAM for a login that has a verifier; else the token in clear, asked for only
@@ -201,11 +214,12 @@ class ClientConnection:
             if login is not None:
                 self.auth_method = "scram-sha-256"
                 return await self._scram(login)
-            if not self.ctx.cleartext_allowed(self.host):
+            if not (self.tls or self.ctx.cleartext_allowed(self.host)):
                 raise AuthenticationFailed(
                     f"login {user!r} has no SCRAM verifier, and a token is accepted in clear "
-                    "only from this machine; connect with the DATABASE_URL `safehold env` "
-                    "prints (it logs in with SCRAM-SHA-256)")
+                    "only from this machine or over TLS; connect with the DATABASE_URL "
+                    "`safehold env` prints (it logs in with SCRAM-SHA-256), or with "
+                    "sslmode=require when the proxy has a certificate")
             self.auth_method = "password"
             secret = (await self._password(AUTH_CLEARTEXT)).decode("utf-8", "replace")
             client = await loop.run_in_executor(self.ctx.executor, self.ctx.verify, secret)

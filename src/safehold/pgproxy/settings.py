@@ -8,6 +8,8 @@ listen = "0.0.0.0:6433"         # clients off this machine must log in with SCRA
 advertise = "db-proxy.internal:6433"   # what `safehold env` puts in DATABASE_URL
 max_statement_bytes = 262144
 hold_seconds = 120              # a statement that needs approval waits this long for it
+tls_cert = "/etc/safehold/pgproxy.crt"  # TLS for clients (sslmode=require)
+tls_key = "/etc/safehold/pgproxy.key"
 ```
 """
 
@@ -32,6 +34,9 @@ class ProxyDeclaration:
     advertise: str | None = None
     #: Seconds a statement that needs approval waits for it before it is refused.
     hold_seconds: float = 0.0
+    #: PEM certificate chain and key: clients may then connect with sslmode=require.
+    tls_cert: str | None = None
+    tls_key: str | None = None
 
     @property
     def address(self) -> tuple[str, int]:
@@ -62,7 +67,7 @@ def parse_declarations(raw: Any, where: str = "pgproxy") -> tuple[ProxyDeclarati
     for i, table in enumerate(raw):
         key = f"{where}[{i}]"
         unknown = set(table) - {"credential", "listen", "max_statement_bytes", "advertise",
-                                "hold_seconds"}
+                                "hold_seconds", "tls_cert", "tls_key"}
         if unknown:
             raise PgProxyError(f"{key}: unknown key {sorted(unknown)[0]!r}")
         cred, listen = table.get("credential"), table.get("listen", "127.0.0.1:6433")
@@ -82,5 +87,10 @@ def parse_declarations(raw: Any, where: str = "pgproxy") -> tuple[ProxyDeclarati
         hold = table.get("hold_seconds", 0)
         if not isinstance(hold, int | float) or isinstance(hold, bool) or not 0 <= hold <= 3600:
             raise PgProxyError(f"{key}.hold_seconds: a number of seconds from 0 to 3600")
-        out.append(ProxyDeclaration(cred, listen, limit, advertise, float(hold)))
+        cert, tls_key = table.get("tls_cert"), table.get("tls_key")
+        if not all(v is None or isinstance(v, str) for v in (cert, tls_key)) or (
+            (cert is None) != (tls_key is None)
+        ):
+            raise PgProxyError(f"{key}: tls_cert and tls_key are two file paths, given together")
+        out.append(ProxyDeclaration(cred, listen, limit, advertise, float(hold), cert, tls_key))
     return tuple(out)
