@@ -173,3 +173,19 @@ def test_rows_affected_are_audited_per_statement(proxy: Running) -> None:
         ("UPDATE accounts SET owner = 'z' WHERE id > 45", "UPDATE 5", 5),
     ]
     assert all(c["session"] == "pgproxy/agent1" for c in completed)
+
+
+def test_a_binary_value_of_unknown_type_is_not_judged_as_a_bare_parameter(
+    proxy: Running,
+) -> None:
+    """`WHERE id > $1 OR $2` reads as a restricted DELETE; with $2 = true it deletes every
+    row. Sent in binary with no type and no Describe, the proxy cannot see the value."""
+    client = RawClient(proxy)
+    body = b"\x00\x00" + struct.pack("!h", 1) + struct.pack("!h", 1)  # all binary
+    body += struct.pack("!h", 2) + struct.pack("!i", 4) + struct.pack("!i", 0)
+    body += struct.pack("!i", 1) + b"\x01" + struct.pack("!h", 0)
+    answers = client.send(parse("", "DELETE FROM accounts WHERE id > $1::int OR $2::bool"),
+                          protocol.encode(b"B", body), execute(), SYNC)
+    assert any("does not know which statement" in m for m in errors(answers)), answers
+    client.sock.close()
+    assert proxy.rows("SELECT count(*) FROM accounts") == [(50,)]

@@ -29,7 +29,9 @@ from safehold.pgproxy.protocol import cstring
 #: Binary parameter formats the proxy can show as literals (type OID → decoder).
 _INT = {21: "!h", 23: "!i", 20: "!q", 26: "!I"}
 _FLOAT = {700: "!f", 701: "!d"}
-_TEXT = {25, 1043, 1042, 19, 705}
+_TEXT = {25, 1043, 1042, 19, 705, 114}
+#: A binary value whose type is unknown to the proxy (no OID in Parse, no Describe seen).
+_UNTYPED = "\x00untyped"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +42,10 @@ class Statement:
     types: tuple[int, ...]
     params: tuple[tuple[int, int, int], ...] | None  # (start, end, number); None: unparsable
 
-    def render(self, values: list[bytes | None], formats: list[int]) -> str:
-        """The text with each `$n` replaced by its bound value as a literal (a value that
-        cannot be shown stays `$n`, judged as the bare statement was)."""
+    def render(self, values: list[bytes | None], formats: list[int]) -> str | None:
+        """The text with each `$n` replaced by its bound value as a literal. A binary value of
+        a type the proxy does not decode stays `$n`; one whose type it does not even know
+        (it could be a boolean that widens a WHERE) makes the whole text None: unjudgeable."""
         if not self.params:
             return self.sql
         raw = self.sql.encode("utf-8")
@@ -50,6 +53,8 @@ class Statement:
         for start, end, number in self.params:
             out += raw[pos:start]
             literal = _literal(number, values, formats, self.types)
+            if literal is _UNTYPED:
+                return None
             out += (literal if literal is not None else raw[start:end].decode()).encode()
             pos = end
         out += raw[pos:]
@@ -113,6 +118,24 @@ class PreparedState:
         kind, name = body[:1], cstring(body, 1)[0]
         (self.statements if kind == b"S" else self.portals).pop(name, None)
 
+    def describe(self, body: bytes) -> None:
+        """A Describe: for a statement, the server's ParameterDescription names the types."""
+        if body[:1] == b"S":
+            self._pending.append(("describe", cstring(body, 1)[0]))
+
+    def parameter_types(self, body: bytes) -> None:
+        """A ParameterDescription from the server: the types of the statement described."""
+        name = self._confirm("describe")
+        statement = self.statements.get(name) if name is not None else None
+        if name is None or statement is None or len(body) < 2:
+            return
+        (count,) = struct.unpack_from("!h", body)
+        if count < 0 or len(body) < 2 + 4 * count:
+            return
+        types = struct.unpack_from(f"!{count}I", body, 2)
+        known = tuple(t or s for t, s in zip(statement.types + (0,) * count, types, strict=False))
+        self.statements[name] = Statement(statement.sql, known, statement.params)
+
     def sync(self) -> None:
         self._pending.append(("sync", ""))
 
@@ -157,13 +180,14 @@ class PreparedState:
     def bind_complete(self) -> None:
         self._confirm("bind")
 
-    def _confirm(self, kind: str) -> None:
-        for i, (k, _) in enumerate(self._pending):
+    def _confirm(self, kind: str) -> str | None:
+        for i, (k, name) in enumerate(self._pending):
             if k == kind:
                 del self._pending[i]
-                return
+                return name
             if k == "sync":
-                return
+                return None
+        return None
 
     def ready(self) -> None:
         """ReadyForQuery: every Parse and Bind of the batch not confirmed was skipped or
@@ -174,6 +198,8 @@ class PreparedState:
                 return
             if kind == "bind":
                 self.portals[name] = None
+            elif kind == "describe":
+                continue
             elif name:
                 self.statements.pop(name, None)
             else:  # the server kept its previous unnamed statement
@@ -212,6 +238,8 @@ def _literal(number: int, values: list[bytes | None], formats: list[int],
     if fmt == 0:
         return _quote(value.decode("utf-8", "replace"))
     oid = types[number - 1] if number <= len(types) else 0
+    if oid == 0:
+        return _UNTYPED
     if oid == 16 and len(value) == 1:
         return "true" if value[0] else "false"
     if oid in _INT and len(value) == struct.calcsize(_INT[oid]):

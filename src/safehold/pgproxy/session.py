@@ -319,6 +319,8 @@ class ClientConnection:
                     self.prepared.bind(bytes(view[start + 5:end]))
                 elif type == b"C":
                     self.prepared.close(bytes(view[start + 5:end]))
+                elif type == b"D":
+                    self.prepared.describe(bytes(view[start + 5:end]))
                 elif type == b"S":
                     self.prepared.sync()
                     self.running.append(None)
@@ -356,8 +358,10 @@ class ClientConnection:
                 refusal = Refusal(
                     "safehold refused to execute this portal: it does not know which statement "
                     "and values the portal holds (prepared with SQL PREPARE, declared as a "
-                    "cursor, or its Parse or Bind did not complete)",
-                    "Prepare and bind it again with Parse and Bind, or use EXECUTE/FETCH in SQL.")
+                    "cursor, its Parse or Bind did not complete, or a value was sent in binary "
+                    "with no type given in Parse or learnt from Describe)",
+                    "Prepare and bind it again with Parse (with parameter types) and Bind, or "
+                    "use EXECUTE/FETCH in SQL.")
             else:
                 loop = asyncio.get_running_loop()
                 refusal = await loop.run_in_executor(
@@ -437,6 +441,8 @@ class ClientConnection:
                     self.prepared.parse_complete()
                 elif type == b"2":
                     self.prepared.bind_complete()
+                elif type == b"t":
+                    self.prepared.parameter_types(bytes(view[start + 5:end]))
                 elif type == b"Z":
                     self.prepared.ready()
                     while self.running and self.running.popleft() is not None:
