@@ -84,6 +84,8 @@ class PreparedState:
         self.max_statement_bytes = max_statement_bytes
         self.statements: dict[str, Statement | None] = {}
         self.portals: dict[str, str | None] = {}
+        #: Portals whose execution a row limit suspended: a further Execute continues it.
+        self.suspended: set[str] = set()
         #: Parses and syncs sent upstream and not yet answered, in order.
         self._pending: deque[tuple[str, str]] = deque()
 
@@ -103,6 +105,7 @@ class PreparedState:
         portal, pos = cstring(body)
         name, pos = cstring(body, pos)
         self._pending.append(("bind", portal))
+        self.suspended.discard(portal)
         statement = self.statements.get(name)
         if statement is None:
             self.portals[portal] = None
@@ -117,6 +120,8 @@ class PreparedState:
     def close(self, body: bytes) -> None:
         kind, name = body[:1], cstring(body, 1)[0]
         (self.statements if kind == b"S" else self.portals).pop(name, None)
+        if kind != b"S":
+            self.suspended.discard(name)
 
     def describe(self, body: bytes) -> None:
         """A Describe: for a statement, the server's ParameterDescription names the types."""
@@ -149,6 +154,7 @@ class PreparedState:
             # too large to parse (it ran because a human approved it): vouch for nothing
             self.statements = dict.fromkeys(self.statements)
             self.portals = dict.fromkeys(self.portals)
+            self.suspended.clear()
             return
         if not any(w in sql.upper() for w in ("PREPARE", "DEALLOCATE", "DISCARD", "DECLARE")):
             return  # none of these statements can be written without its keyword
@@ -169,8 +175,10 @@ class PreparedState:
             if node.get("target") == "DISCARD_ALL":
                 self.statements.clear()
                 self.portals.clear()
+                self.suspended.clear()
         for node in _nodes(tree, "DeclareCursorStmt"):
             self.portals[node.get("portalname", "")] = None
+            self.suspended.discard(node.get("portalname", ""))
 
     # -- server answers ---------------------------------------------------------------------
 
@@ -189,15 +197,19 @@ class PreparedState:
                 return None
         return None
 
-    def ready(self) -> None:
+    def ready(self, status: bytes = b"I") -> None:
         """ReadyForQuery: every Parse and Bind of the batch not confirmed was skipped or
-        failed, so what the server holds under its name is no longer what the proxy judged."""
+        failed, so what the server holds under its name is no longer what the proxy judged.
+        Outside a healthy transaction no portal survives, so none can be continued."""
+        if status != b"T":
+            self.suspended.clear()
         while self._pending:
             kind, name = self._pending.popleft()
             if kind == "sync":
                 return
             if kind == "bind":
                 self.portals[name] = None
+                self.suspended.discard(name)
             elif kind == "describe":
                 continue
             elif name:

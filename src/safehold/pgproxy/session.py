@@ -81,6 +81,13 @@ class ProxyContext:
     tls: ssl.SSLContext | None = None
 
 
+def cstring_or_none(body: bytes) -> str | None:
+    try:
+        return protocol.cstring(body)[0]
+    except ProtocolError:
+        return None
+
+
 def _type_oids(rest: bytes) -> tuple[int, ...]:
     """The parameter type OIDs at the end of a Parse message (0: the server infers it)."""
     if len(rest) < 2:
@@ -110,7 +117,9 @@ class ClientConnection:
         self.tls = False
         self.prepared = PreparedState(ctx.judge.max_statement_bytes)
         #: Statements forwarded and not yet complete, in order; None marks a ReadyForQuery.
-        self.running: deque[str | None] = deque()
+        #: (statement, portal) forwarded and not yet complete, in order; None marks where a
+        #: ReadyForQuery is due.
+        self.running: deque[tuple[str, str | None] | None] = deque()
         self._audits: set[asyncio.Future[None]] = set()
 
     async def run(self) -> None:
@@ -351,6 +360,12 @@ class ClientConnection:
                 "Close it (or DEALLOCATE it) before preparing another statement under its name.",
                 "42P05")
         else:
+            portal = cstring_or_none(body) if type == b"E" else None
+            if portal is not None and portal in self.prepared.suspended:
+                # more rows of an execution already judged (a row limit suspended it)
+                self.prepared.suspended.discard(portal)
+                self.running.append((self.prepared.portals.get(portal) or "", portal))
+                return protocol.encode(type, body)
             self.counters.statements += 1
             sql: str | None = (protocol.query_text(body) if type == b"Q"
                                else self.prepared.to_execute(body))
@@ -371,8 +386,10 @@ class ClientConnection:
                     refusal = await self._hold(sql, refusal)
                 if refusal is None:
                     self.prepared.observe(sql)
-                    self.running.extend(self.ctx.judge.statements(sql) if type == b"Q"
-                                        else [sql])
+                    if type == b"Q":
+                        self.running.extend((p, None) for p in self.ctx.judge.statements(sql))
+                    else:
+                        self.running.append((sql, portal))
             if type == b"Q":
                 self.prepared.sync()
                 self.running.append(None)
@@ -444,11 +461,13 @@ class ClientConnection:
                 elif type == b"t":
                     self.prepared.parameter_types(bytes(view[start + 5:end]))
                 elif type == b"Z":
-                    self.prepared.ready()
+                    self.prepared.ready(bytes(view[start + 5:start + 6]))
                     while self.running and self.running.popleft() is not None:
                         continue
                 elif type in (b"I", b"s") and self.running and self.running[0] is not None:
-                    self.running.popleft()
+                    entry = self.running.popleft()
+                    if type == b"s" and entry is not None and entry[1] is not None:
+                        self.prepared.suspended.add(entry[1])
                 if out is not None:
                     if type == b"E" and self.pending:
                         out += self._substitute(bytes(view[start:end]))
@@ -460,7 +479,8 @@ class ClientConnection:
 
     def _completed(self, body: bytes) -> None:
         """A CommandComplete: the statement it ends, and the rows it changed, to the audit."""
-        sql = self.running.popleft() if self.running and self.running[0] is not None else None
+        entry = self.running.popleft() if self.running and self.running[0] is not None else None
+        sql = entry[0] if entry is not None else None
         rows = protocol.command_rows(body)
         tag = body.rstrip(b"\x00").decode("ascii", "replace")
         if rows is None or tag.startswith(("SELECT", "FETCH", "MOVE")):
