@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import secrets
+import socket
+import struct
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -138,3 +140,26 @@ def proxy(tmp_path: Path, scram_pg: pg.PostgresServer) -> Iterator[Running]:
     finally:
         runner.stop()
         running.safehold.close()
+
+
+class Wire:
+    """A client socket that reads whole protocol messages, for tests that speak it by hand."""
+
+    def __init__(self, port: int):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=20)
+
+    def read(self) -> tuple[bytes, bytes]:
+        head = self._exact(5)
+        return head[:1], self._exact(struct.unpack("!I", head[1:])[0] - 4)
+
+    def _exact(self, n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            chunk = self.sock.recv(n - len(data))
+            if not chunk:
+                raise ConnectionError("closed")
+            data += chunk
+        return data
+
+    def close(self) -> None:
+        self.sock.close()

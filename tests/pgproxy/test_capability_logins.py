@@ -7,7 +7,6 @@ import base64
 import json
 import os
 import shutil
-import socket
 import struct
 import subprocess
 import time
@@ -18,7 +17,7 @@ import psycopg
 import pytest
 import scramp
 from capability_fixtures import StoredProxy, start_stored_proxy, stop, timedelta
-from pgproxy_fixtures import UPSTREAM_PASSWORD
+from pgproxy_fixtures import UPSTREAM_PASSWORD, Wire
 
 import pg
 from safehold.pgproxy import protocol
@@ -87,25 +86,12 @@ def test_a_wrong_token_for_a_scram_login_is_refused_and_audited(stored: StoredPr
     assert stored.audit("pgproxy.connected") == []
 
 
-class RawScram:
+class RawScram(Wire):
     """A client speaking the startup and SASL messages by hand, to replay and forge them."""
 
     def __init__(self, port: int, user: str, database: str):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=20)
+        super().__init__(port)
         self.sock.sendall(protocol.startup_message({"user": user, "database": database}))
-
-    def read(self) -> tuple[bytes, bytes]:
-        head = self._exact(5)
-        return head[:1], self._exact(struct.unpack("!I", head[1:])[0] - 4)
-
-    def _exact(self, n: int) -> bytes:
-        data = b""
-        while len(data) < n:
-            chunk = self.sock.recv(n - len(data))
-            if not chunk:
-                raise ConnectionError("closed")
-            data += chunk
-        return data
 
     def send_first(self, first: str) -> str:
         kind, body = self.read()
@@ -120,9 +106,6 @@ class RawScram:
     def send_final(self, final: str) -> tuple[bytes, bytes]:
         self.sock.sendall(protocol.encode(b"p", final.encode()))
         return self.read()
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 def test_replayed_and_forged_scram_proofs_are_refused(stored: StoredProxy) -> None:

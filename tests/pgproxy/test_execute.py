@@ -4,12 +4,11 @@ and the proxy's account of prepared statements cannot be steered away from the s
 from __future__ import annotations
 
 import json
-import socket
 import struct
 
 import psycopg
 import pytest
-from pgproxy_fixtures import Running
+from pgproxy_fixtures import Running, Wire
 
 from safehold.pgproxy import protocol
 
@@ -60,30 +59,17 @@ def test_an_approval_covers_one_execute_not_the_prepared_statement(proxy: Runnin
     assert proxy.rows("SELECT balance FROM accounts WHERE id = 1") == [(107,)]
 
 
-class RawClient:
+class RawClient(Wire):
     """The wire protocol by hand, logged in with the token in clear (loopback)."""
 
     def __init__(self, proxy: Running):
-        self.sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=20)
+        super().__init__(proxy.port)
         self.sock.sendall(protocol.startup_message(
             {"user": "agent", "database": proxy.database}))
         kind, _ = self.read()
         assert kind == b"R"
         self.sock.sendall(protocol.encode(b"p", proxy.token.encode() + b"\x00"))
         self.until_ready()
-
-    def read(self) -> tuple[bytes, bytes]:
-        head = self._exact(5)
-        return head[:1], self._exact(struct.unpack("!I", head[1:])[0] - 4)
-
-    def _exact(self, n: int) -> bytes:
-        data = b""
-        while len(data) < n:
-            chunk = self.sock.recv(n - len(data))
-            if not chunk:
-                raise ConnectionError("closed")
-            data += chunk
-        return data
 
     def until_ready(self) -> list[tuple[bytes, bytes]]:
         got = []
