@@ -218,6 +218,24 @@ class PreparedState:
                 self.statements[""] = None
 
 
+def portal_name(body: bytes) -> str | None:
+    """The portal an Execute names; None for a malformed one."""
+    try:
+        return cstring(body)[0]
+    except ProtocolError:
+        return None
+
+
+def parameter_oids(rest: bytes) -> tuple[int, ...]:
+    """The parameter type OIDs at the end of a Parse message (0: the server infers it)."""
+    if len(rest) < 2:
+        return ()
+    (count,) = struct.unpack_from("!h", rest)
+    if count <= 0 or len(rest) < 2 + 4 * count:
+        return ()
+    return struct.unpack_from(f"!{count}I", rest, 2)
+
+
 def _bind_values(body: bytes, pos: int) -> tuple[list[int], list[bytes | None]]:
     (nformats,) = struct.unpack_from("!h", body, pos)
     pos += 2
