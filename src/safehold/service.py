@@ -18,6 +18,7 @@ from safehold.approvals import Approval, ApprovalService, approval_url, decision
 from safehold.audit.log import AuditLog
 from safehold.audit.recorder import record_decision
 from safehold.config import Config
+from safehold.credentials.for_stores import store_secrets
 from safehold.delays import Delay, DelayService
 from safehold.errors import AuditError, SafeholdError
 from safehold.inventory import Inventory
@@ -25,6 +26,7 @@ from safehold.model import Action, Decision, Verdict
 from safehold.notify import Notifier, summarize_action
 from safehold.protection.first import Protection, SnapshotFirst
 from safehold.protection.schedule import Scheduler
+from safehold.protection.stores import store_opener
 from safehold.store.db import Store, open_store
 from safehold.store.models import iso
 
@@ -113,7 +115,8 @@ class Safehold:
         self.snapshot_first = snapshot_first or SnapshotFirst(config.snapshots, inventory,
                                                               audit=audit)
         self.scheduler = Scheduler(config.snapshots, inventory, audit, notifier,
-                                   clock=self.snapshot_first.clock)
+                                   clock=self.snapshot_first.clock,
+                                   stores=self.snapshot_first.stores)
 
     @classmethod
     def open(
@@ -138,7 +141,9 @@ class Safehold:
             approvals = ApprovalService(
                 store, audit, config.approvals, protected=inventory.protected, clock=clock
             )
-            snapshot_first = SnapshotFirst(config.snapshots, inventory, audit=audit, clock=clock)
+            snapshot_first = SnapshotFirst(config.snapshots, inventory, audit=audit, clock=clock,
+                                           stores=store_opener(
+                                               store_secrets(config, store, audit)))
             delays = DelayService(store, audit, config.delays, clock=clock,
                                   before_run=snapshot_first.before_delay_runs)
             notifier = Notifier(

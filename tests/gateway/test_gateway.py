@@ -348,3 +348,19 @@ def test_oversized_bodies_are_refused_even_without_a_length(
     r = client.post(URL, content=chunks(), headers=bearer(token))
     assert r.status_code == 413
     assert world.railway.received == []
+
+
+def test_a_snapshot_stores_keys_are_never_forwarded_even_when_granted(
+    client: TestClient, caps: Capabilities, world: World, sh: Safehold,
+) -> None:
+    from safehold.credentials.keys import key_dir_for
+    from safehold.credentials.store import CredentialStore
+
+    CredentialStore.open(sh.store, sh.audit, key_dir_for(world.config)).add(
+        "vault-keys", "snapshot-store", "production", "AKIAVAULT:vault-secret-value",
+        world.railway.url)
+    _, token = caps.issue("claude", credentials=["vault-keys"])
+    r = client.post("/gateway/vault-keys/graphql/v2", json=gql(PROJECTS), headers=bearer(token))
+    assert r.status_code == 403, r.text
+    assert "snapshot store's keys" in r.text and "vault-secret-value" not in r.text
+    assert world.railway.received == []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,25 +16,6 @@ from safehold.protection.settings import StoreSettings
 from safehold.protection.snapshot import restore, take
 
 KEYS = {"AWS_KEY": "testing", "AWS_SECRET": "testing"}
-
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[tuple[str, Any]]:
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
-    client.create_bucket(Bucket="locked", ObjectLockEnabledForBucket=True)
-    client.create_bucket(Bucket="plain")
-    try:
-        yield endpoint, client
-    finally:
-        server.stop()
 
 
 def _store(endpoint: str, bucket: str) -> S3Store:
@@ -91,18 +71,23 @@ def test_missing_keys_are_a_clear_error(s3: tuple[str, Any], tmp_path: Path) -> 
              S3Store(settings, environ={}), retention_seconds=60)
 
 
-def test_keys_come_from_the_secret_lookup_when_given(s3: tuple[str, Any], tmp_path: Path) -> None:
+def test_a_named_credential_comes_from_the_lookup_and_never_from_the_environment(
+    s3: tuple[str, Any], tmp_path: Path
+) -> None:
     endpoint, _ = s3
     asked: list[str] = []
 
     def lookup(name: str) -> str | None:
         asked.append(name)
-        return "testing"
+        return "testing:testing"
 
     settings = StoreSettings("vault", "s3", bucket="locked", endpoint_url=endpoint,
-                             access_key_id_env="vault/key", secret_access_key_env="vault/secret")
+                             credential="vault-keys")
     from safehold.protection.stores import open_store
 
     m = take(Capture("sqlite", str(_db(tmp_path / "d.db")), "file"), driver_named("sqlite"),
              open_store(settings, secret=lookup), retention_seconds=60)
-    assert m.locked and asked == ["vault/key", "vault/secret"]
+    assert m.locked and asked == ["vault-keys"]
+    with pytest.raises(SnapshotStoreError, match="credential store is not open here"):
+        take(Capture("sqlite", str(_db(tmp_path / "e.db")), "file"), driver_named("sqlite"),
+             open_store(settings), retention_seconds=60)

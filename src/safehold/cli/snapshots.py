@@ -45,14 +45,21 @@ def _config(path: Path | None) -> Any:
 
 def _stores(config: Any, store: Path | None, *, required: bool = False) -> list[Any]:
     from safehold.protection.local_store import LocalStore
-    from safehold.protection.stores import open_store
 
     if store is not None:
         return [LocalStore("cli", store)]
-    stores = [open_store(s) for s in config.snapshots.stores]
+    stores = [_open(config, s) for s in config.snapshots.stores]
     if required and not stores:
         raise fail("no store: pass --store DIR, or configure [snapshots] in safehold.toml")
     return stores
+
+
+def _open(config: Any, settings: Any) -> Any:
+    """A configured store, its keys (if it names a credential) from the credential store."""
+    from safehold.credentials.for_stores import store_secrets_for
+    from safehold.protection.stores import open_store
+
+    return open_store(settings, secret=store_secrets_for(config))
 
 
 def _shown(resource: str) -> str | None:
@@ -87,7 +94,6 @@ def snapshot(
     from safehold.config import parse_duration
     from safehold.protection.drivers import driver_named
     from safehold.protection.snapshot import take
-    from safehold.protection.stores import open_store
 
     cfg = _config(config)
     capture = capture_for(source, cfg, table)
@@ -97,7 +103,7 @@ def snapshot(
         settings = cfg.snapshots.store_for(capture.environment)
         if settings is None:
             raise fail("no store: pass --store DIR, or configure [snapshots] in safehold.toml")
-        target_store = open_store(settings)
+        target_store = _open(cfg, settings)
     try:
         seconds = (parse_duration(retention) if retention
                    else cfg.snapshots.retention_for(capture.environment))

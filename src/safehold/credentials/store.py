@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from safehold.audit.log import AuditLog
 from safehold.catalog.gatewaydata import providers
+from safehold.credentials.for_stores import STORE_PROVIDER
 from safehold.credentials.keys import load_or_create, random_key
 from safehold.errors import CredentialError
 from safehold.store.db import Store
@@ -203,6 +204,8 @@ def _upstream(provider: str, upstream: str | None) -> str:
                 "(the password is the credential's value, never in the URL)")
         return upstream or ""
     known = providers().get(provider)
+    if provider == STORE_PROVIDER and not upstream:
+        return ""  # a snapshot store's keys: its endpoint is in safehold.toml
     if upstream:
         if not upstream.startswith(("https://", "http://")):
             raise CredentialError(f"upstream {upstream!r} must be an http:// or https:// URL")

@@ -25,6 +25,7 @@ from safehold.analysis.http import catalog as http_catalog
 from safehold.capabilities.registry import Capabilities
 from safehold.capabilities.tokens import Grant, Request
 from safehold.catalog.gatewaydata import ProviderAccess, generic, providers
+from safehold.credentials.for_stores import STORE_PROVIDER
 from safehold.credentials.keys import key_dir_for
 from safehold.credentials.store import CredentialInfo, CredentialStore
 from safehold.delays import Delay
@@ -109,6 +110,10 @@ class Gateway:
             return self._refused(404, "unknown_credential",
                                  f"no credential named {name!r} behind this gateway",
                                  name, method, path)
+        if cred.provider == STORE_PROVIDER:
+            return self._refused(403, "unknown_credential",
+                                 f"credential {name!r} holds a snapshot store's keys; the "
+                                 "gateway never forwards it", name, method, path)
         access = providers().get(cred.provider) or generic(cred.provider, cred.upstream)
         shape = access.errors
         try:

@@ -4,7 +4,9 @@ with the store's own credentials.
 
 Objects live under `PREFIX/ID/PART`; the manifest is written last. An object is never
 overwritten: a key that exists is refused (`IfNoneMatch`, and a HEAD first for services that
-ignore it). Keys come from the named environment variables, or from boto3's own chain.
+ignore it). Keys come from the credential store when the store names a credential (its value
+is `ACCESS_KEY_ID:SECRET_ACCESS_KEY`), else from the named environment variables, else from
+boto3's own chain. No key is ever part of an error message.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from safehold.errors import SnapshotNotFound, SnapshotStoreError
+from safehold.errors import SafeholdError, SnapshotNotFound, SnapshotStoreError
 from safehold.protection.interface import HashingWriter, Manifest, SnapshotStore
 from safehold.protection.settings import StoreSettings
 
@@ -31,15 +33,15 @@ class S3Store(SnapshotStore):
     def __init__(self, settings: StoreSettings, *, client: Any = None,
                  environ: Mapping[str, str] | None = None,
                  secret: Callable[[str], str | None] | None = None):
-        """`secret(name)` resolves a named secret (the credential store, when configured);
-        without it the names are environment variables."""
+        """`secret(name)` opens a credential of the credential store (the server's lookup);
+        `environ` holds the variables `*_env` settings name."""
         self.name = settings.name
         self.settings = settings
         self.bucket = settings.bucket
         self.prefix = settings.prefix.strip("/")
         self._client = client
-        env = os.environ if environ is None else environ
-        self._lookup = secret or env.get
+        self._environ = os.environ if environ is None else environ
+        self._credential_lookup = secret
         self._lock: bool | None = None
 
     @property
@@ -53,6 +55,8 @@ class S3Store(SnapshotStore):
 
             s = self.settings
             keys: dict[str, Any] = {}
+            if s.credential:
+                keys["aws_access_key_id"], keys["aws_secret_access_key"] = self._stored_keys()
             if s.access_key_id_env:
                 keys["aws_access_key_id"] = self._secret(s.access_key_id_env)
             if s.secret_access_key_env:
@@ -62,10 +66,28 @@ class S3Store(SnapshotStore):
         return self._client
 
     def _secret(self, var: str) -> str:
-        value = self._lookup(var)
+        value = self._environ.get(var)
         if not value:
             raise SnapshotStoreError(f"store {self.name}: ${var} is not set")
         return value
+
+    def _stored_keys(self) -> tuple[str, str]:
+        name = self.settings.credential
+        if self._credential_lookup is None:
+            raise SnapshotStoreError(
+                f"store {self.name}: its keys are credential {name!r}, and the credential store "
+                "is not open here (run this where the server's key directory is readable)")
+        try:
+            value = self._credential_lookup(name or "")
+        except SafeholdError as exc:
+            raise SnapshotStoreError(f"store {self.name}: {exc}") from None
+        key_id, sep, secret = (value or "").partition(":")
+        if not sep or not key_id.strip() or not secret.strip():
+            raise SnapshotStoreError(
+                f"store {self.name}: credential {name!r} must hold "
+                "ACCESS_KEY_ID:SECRET_ACCESS_KEY (rotate it with: safehold credentials rotate "
+                f"{name})")
+        return key_id.strip(), secret.strip()
 
     @property
     def locks(self) -> bool:

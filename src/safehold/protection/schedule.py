@@ -19,10 +19,10 @@ from safehold.errors import SafeholdError
 from safehold.protection.drill import newest, run_drill
 from safehold.protection.drivers import driver_named
 from safehold.protection.first import snapshot_record
-from safehold.protection.interface import display_source
+from safehold.protection.interface import SnapshotStore, display_source
 from safehold.protection.plan import capture_of_source
 from safehold.protection.posture import age_label
-from safehold.protection.settings import ScheduleSettings, SnapshotSettings
+from safehold.protection.settings import ScheduleSettings, SnapshotSettings, StoreSettings
 from safehold.protection.snapshot import take
 from safehold.protection.stores import open_store
 
@@ -40,6 +40,7 @@ class Scheduler:
         *,
         clock: Callable[[], datetime] | None = None,
         min_interval: float = MIN_INTERVAL,
+        stores: Callable[[StoreSettings], SnapshotStore] = open_store,
     ):
         self.settings = settings
         self.inventory = inventory
@@ -47,6 +48,7 @@ class Scheduler:
         self.notifier = notifier
         self._now = clock or (lambda: datetime.now(UTC))
         self.min_interval = min_interval
+        self.stores = stores
         self._last = -float("inf")
 
     def tick(self, *, force: bool = False) -> dict[str, int]:
@@ -72,7 +74,7 @@ class Scheduler:
             self._alert("backup.rpo-exceeded", sched, f"no snapshot store is configured for "
                         f"{shown}: there is no copy", counts)
             return
-        store = open_store(store_settings)
+        store = self.stores(store_settings)
         found = newest([store], shown)
         age = None if found is None else self._age(found[1].created_at)
         if sched.every_seconds and (age is None or age >= sched.every_seconds):

@@ -13,15 +13,16 @@ path = "/mnt/backup/safehold"  # must be on another device than the data
 kind = "s3"
 bucket = "safehold-snapshots"
 endpoint_url = "https://s3.example.com"   # optional, for S3-compatible services
-access_key_id_env = "SAFEHOLD_S3_ACCESS_KEY_ID"
-secret_access_key_env = "SAFEHOLD_S3_SECRET_ACCESS_KEY"
+credential = "vault-keys"      # in the credential store: ACCESS_KEY_ID:SECRET_ACCESS_KEY
 
 [snapshots.environments.production]
 store = "vault"
 retention = "90d"
 ```
-Secrets are never written in the file: an S3 store names the environment variables that hold
-its keys (or uses boto3's own credential chain).
+Secrets are never written in the file: an S3 store names a credential in the credential store
+(`safehold credentials add vault-keys --provider snapshot-store`), or the server's environment
+variables that hold its keys, or uses boto3's own credential chain. A key written in clear is
+refused with a message saying where it goes instead.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 STORE_KINDS = ("directory", "s3")
+# keys that would put a store's secret in the file in clear
+CLEAR_SECRETS = ("access_key_id", "secret_access_key", "session_token", "aws_access_key_id",
+                 "aws_secret_access_key", "aws_session_token", "password", "secret", "token")
 LOCK_MODES = ("COMPLIANCE", "GOVERNANCE")
 
 
@@ -46,6 +50,7 @@ class StoreSettings:
     region: str | None = None
     access_key_id_env: str | None = None
     secret_access_key_env: str | None = None
+    credential: str | None = None
     lock_mode: str = "COMPLIANCE"
 
 
@@ -121,9 +126,19 @@ def parse_snapshot_settings(raw: dict[str, Any], reader: Any) -> SnapshotSetting
             stores.append(StoreSettings(name, kind, path=r.path(body, "path", key=f"{key}.path"),
                                         allow_same_device=same))
             continue
-        r.known(body, key, {"kind", "bucket", "prefix", "endpoint_url", "region",
+        for clear in CLEAR_SECRETS:
+            if clear in body:
+                r.fail(f"{key}.{clear}", "a store's secret never goes in safehold.toml; add it "
+                       "to the credential store (printf '%s:%s' ACCESS_KEY_ID SECRET_ACCESS_KEY "
+                       "| safehold credentials add NAME --provider snapshot-store --env ENV) "
+                       "and name it here with credential = \"NAME\"")
+        r.known(body, key, {"kind", "bucket", "prefix", "endpoint_url", "region", "credential",
                             "access_key_id_env", "secret_access_key_env", "lock_mode"})
         opt = _optional(r, body, key)
+        if opt("credential") is not None and (opt("access_key_id_env")
+                                               or opt("secret_access_key_env")):
+            r.fail(f"{key}.credential", "give the store's keys one way: credential, or the "
+                   "*_env variables, not both")
         mode = (opt("lock_mode") or "COMPLIANCE").upper()
         if mode not in LOCK_MODES:
             r.fail(f"{key}.lock_mode", f"must be one of {', '.join(LOCK_MODES)}")
@@ -131,7 +146,8 @@ def parse_snapshot_settings(raw: dict[str, Any], reader: Any) -> SnapshotSetting
             name, kind, bucket=r.string(body, "bucket", "", key=f"{key}.bucket"),
             prefix=(opt("prefix") or "").strip("/"), endpoint_url=opt("endpoint_url"),
             region=opt("region"), access_key_id_env=opt("access_key_id_env"),
-            secret_access_key_env=opt("secret_access_key_env"), lock_mode=mode,
+            secret_access_key_env=opt("secret_access_key_env"), credential=opt("credential"),
+            lock_mode=mode,
         ))
     names = {s.name for s in stores}
     default = r.string(raw, "store", "", key="snapshots.store") if "store" in raw else None

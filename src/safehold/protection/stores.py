@@ -25,3 +25,10 @@ def open_store(
 
         return S3Store(settings, secret=secret)
     raise SnapshotStoreError(f"store {settings.name}: unknown kind {settings.kind!r}")
+
+
+def store_opener(
+    secret: Callable[[str], str | None] | None,
+) -> Callable[[StoreSettings], SnapshotStore]:
+    """`open_store` with the credential lookup bound, for code that opens stores by settings."""
+    return lambda settings: open_store(settings, secret=secret)

@@ -266,10 +266,8 @@ def inventory(config: Config, protected: frozenset[str]) -> list[dict[str, Any]]
 def backups(sh: Any, protected: frozenset[str]) -> list[Any]:
     """The backup posture of every production resource (protection/posture.py)."""
     from safehold.protection.posture import posture
-    from safehold.protection.stores import open_store
-
     settings = sh.config.snapshots
-    stores = {s.name: open_store(s) for s in settings.stores}
+    stores = {s.name: sh.snapshot_first.stores(s) for s in settings.stores}
     drills = sorted(sh.audit.tail(500, type="drill.completed")
                     + sh.audit.tail(500, type="drill.failed"), key=lambda e: e.seq)
     payloads = [{**as_mapping(e.data), "at": e.ts.isoformat()} for e in drills]
