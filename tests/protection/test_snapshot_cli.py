@@ -76,35 +76,109 @@ def test_directory_snapshot_rm_rf_restore_and_a_corrupt_part(tmp_path: Path,
     assert missing.returncode == 1 and "no snapshot snap_nope" in missing.stderr
 
 
-def test_restore_over_the_original_waits_for_another_persons_approval(
-    tmp_path: Path, offsite: Path
-) -> None:
+def run_in(*args: str, cwd: Path, stdin: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "XDG_CONFIG_HOME": str(cwd / "xdg"), "SAFEHOLD_CONFIG": ""}
+    return subprocess.run([SAFEHOLD, *args], cwd=cwd, capture_output=True, text=True,
+                          env=env, timeout=120, input=stdin)
+
+
+def _restore_setup(tmp_path: Path, offsite: Path, policy: str = "") -> tuple[Path, str]:
+    """A SQLite database, a config with a store (and a policy file when given), two dashboard
+    people (ann, admin; bob, approver), a snapshot of the database, then its rows deleted."""
     db = tmp_path / "app.db"
     with sqlite3.connect(db) as c:
         c.execute("CREATE TABLE t (x)")
         c.executemany("INSERT INTO t VALUES (?)", [(i,) for i in range(10)])
     config = tmp_path / "safehold.toml"
-    config.write_text(f'database_url = "sqlite:///{tmp_path / "safehold.db"}"\n\n'
-                      f'[snapshots.stores.offsite]\nkind = "directory"\npath = "{offsite}"\n')
+    head = f'database_url = "sqlite:///{tmp_path / "safehold.db"}"\n'
+    if policy:
+        (tmp_path / "policy.cedar").write_text(policy)
+        head += 'policy = "policy.cedar"\n'
+    config.write_text(head + f'\n[snapshots.stores.offsite]\nkind = "directory"\n'
+                      f'path = "{offsite}"\n')
+    for name, role in (("ann", "admin"), ("bob", "approver")):
+        r = run_in("users", "add", name, "--role", role, "--password-stdin", cwd=tmp_path,
+                   stdin=f"{name}-password-long-enough\n")
+        assert r.returncode == 0, r.stderr
     snap = run("snapshot", str(db), cwd=tmp_path).stdout.strip()
     with sqlite3.connect(db) as c:
         c.execute("DELETE FROM t")
-    first = run("restore", snap, "--replace", "--to", str(db), cwd=tmp_path, check=False)
+    return db, snap
+
+
+def _rows(db: Path) -> int:
+    with sqlite3.connect(db) as c:
+        return int(c.execute("SELECT count(*) FROM t").fetchone()[0])
+
+
+def test_restore_over_the_original_is_decided_by_the_policy_and_another_person_approves(
+    tmp_path: Path, offsite: Path
+) -> None:
+    from safehold.errors import SelfApprovalError
+
+    db, snap = _restore_setup(tmp_path, offsite)
+    restore = ("restore", snap, "--replace", "--to", str(db), "--as", "ann")
+    ann, bob = "ann-password-long-enough\n", "bob-password-long-enough\n"
+    assert run("restore", snap, "--replace", "--to", str(db), cwd=tmp_path,
+               check=False).returncode == 2, "who is asking must be said"
+    wrong = run_in(*restore, cwd=tmp_path, stdin="not-her-password\n")
+    assert wrong.returncode != 0 and _rows(db) == 0
+    first = run_in(*restore, cwd=tmp_path, stdin=ann)
     assert first.returncode == 3, first.stderr
+    assert "another person approves this exact restore" in first.stderr
     approval = first.stderr.split("request ")[1].split(".")[0]
-    with sqlite3.connect(db) as c:
-        assert c.execute("SELECT count(*) FROM t").fetchone() == (0,)
-    with Safehold.open(parse_config_file(config), notify_in_background=False) as sh:
-        sh.vote(approval, "user:ann", True)
-    run("restore", snap, "--replace", "--to", str(db), cwd=tmp_path)
-    with sqlite3.connect(db) as c:
-        assert c.execute("SELECT count(*) FROM t").fetchone() == (10,)
-    with Safehold.open(parse_config_file(config), notify_in_background=False) as sh:
+    assert _rows(db) == 0
+    # the requester cannot approve her own restore, from the terminal or the service
+    own = run_in("approvals", "approve", approval, "--as", "ann", cwd=tmp_path, stdin=ann)
+    assert own.returncode != 0, own.stdout
+    with Safehold.open(parse_config_file(tmp_path / "safehold.toml"),
+                       notify_in_background=False) as sh:
+        with pytest.raises(SelfApprovalError):
+            sh.vote(approval, "user/ANN", True)
+        assert sh.approvals.get(approval).state == "pending"
+        decided = sh.audit.tail(50, type="decision")
+        assert any("restore-over-original" in str(e.data) for e in decided)
+    assert run_in(*restore, cwd=tmp_path, stdin=ann).returncode == 3
+    assert _rows(db) == 0
+    # bob approves; the same restore by the same requester now runs, once
+    approved = run_in("approvals", "approve", approval, "--as", "bob", cwd=tmp_path, stdin=bob)
+    assert approved.returncode == 0, approved.stderr
+    # another person cannot spend ann's approval
+    assert run_in("restore", snap, "--replace", "--to", str(db), "--as", "bob", cwd=tmp_path,
+                  stdin=bob).returncode == 3
+    done = run_in(*restore, cwd=tmp_path, stdin=ann)
+    assert done.returncode == 0, done.stderr
+    assert _rows(db) == 10
+    with Safehold.open(parse_config_file(tmp_path / "safehold.toml"),
+                       notify_in_background=False) as sh:
         restored = sh.audit.tail(5, type="snapshot.restored")
     assert len(restored) == 1 and snap in restored[0].payload, "a restore is on the record"
-    # the approval was for one restore: a second needs a new one
-    assert run("restore", snap, "--replace", "--to", str(db), cwd=tmp_path,
-               check=False).returncode == 3
+    again = run_in(*restore, cwd=tmp_path, stdin=ann)
+    assert again.returncode == 3, "the approval was for one restore"
+
+
+def test_a_policy_that_forbids_restoring_over_the_original_is_honoured(
+    tmp_path: Path, offsite: Path
+) -> None:
+    policy = """
+@id("no-restore-over-data")
+@reason("this team restores into a new target and swaps by hand")
+forbid (principal, action == Action::"restore", resource)
+when { context.operations.contains("restore:replace") };
+"""
+    db, snap = _restore_setup(tmp_path, offsite, policy)
+    r = run_in("restore", snap, "--replace", "--to", str(db), "--as", "ann", cwd=tmp_path,
+               stdin="ann-password-long-enough\n")
+    assert r.returncode == 1, r.stderr
+    assert "refused" in r.stderr and "restores into a new target" in r.stderr
+    assert _rows(db) == 0
+    with Safehold.open(parse_config_file(tmp_path / "safehold.toml"),
+                       notify_in_background=False) as sh:
+        assert sh.approvals.list("pending") == []
+    # a restore into a new target is not what the rule forbids
+    copy = tmp_path / "copy.db"
+    run("restore", snap, "--to", str(copy), cwd=tmp_path)
+    assert _rows(copy) == 10
 
 
 @pytest.mark.postgres

@@ -25,6 +25,7 @@ ANALYZERS: dict[str, str] = {
     "http": "safehold.analysis.http.analyzer:HttpAnalyzer",
     "mcp": "safehold.analysis.mcp.analyzer:McpAnalyzer",
     "file": "safehold.analysis.file.analyzer:FileAnalyzer",
+    "restore": "safehold.analysis.restore.analyzer:RestoreAnalyzer",
 }
 
 class Registry:

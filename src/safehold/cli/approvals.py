@@ -52,7 +52,7 @@ def _safehold(config: Path | None) -> Iterator[Any]:
         app.close()
 
 
-def _identity(app: Any, username: str) -> str:
+def person_identity(app: Any, username: str) -> str:
     """`user:NAME` once NAME's password checks out and the role may decide."""
     from safehold.server.accounts import Accounts
 
@@ -149,7 +149,7 @@ def _vote(
     approval_id: str, config: Path | None, who: str, approve: bool, comment: str | None
 ) -> None:
     with _safehold(config) as app:
-        identity = _identity(app, who)
+        identity = person_identity(app, who)
         a = app.vote(approval_id, identity, approve, comment)
         typer.echo(f"{a.id}: {a.state} ({len(a.approvers)}/{a.required_approvals} approvals)")
 
@@ -212,7 +212,7 @@ def list_delays(
 def cancel(delay_id: str, config: Path | None = ConfigOption, who: str = AsOption) -> None:
     """Stop a delayed action for good."""
     with _safehold(config) as app:
-        d = app.delays.cancel(delay_id, _identity(app, who))
+        d = app.delays.cancel(delay_id, person_identity(app, who))
         typer.echo(f"{d.id}: cancelled")
 
 
@@ -220,5 +220,5 @@ def cancel(delay_id: str, config: Path | None = ConfigOption, who: str = AsOptio
 def run_now(delay_id: str, config: Path | None = ConfigOption, who: str = AsOption) -> None:
     """End the grace period now."""
     with _safehold(config) as app:
-        d = app.delays.run_now(delay_id, _identity(app, who))
+        d = app.delays.run_now(delay_id, person_identity(app, who))
         typer.echo(f"{d.id}: due now")

@@ -3,8 +3,8 @@
 They work ad hoc (`--store DIR`, a URL or path, no config file) and with `safehold.toml`
 (the store configured for the source's environment, the inventory's own connection). A
 restore goes to a new database or path; over the original only with `--replace`, and when a
-server is configured (a config file exists) a person other than the one restoring approves it
-first, like any other destructive action.
+server is configured (a config file exists) the policy decides it, like any other destructive
+action: built in, a person other than the one restoring approves it first.
 """
 
 from __future__ import annotations
@@ -164,7 +164,10 @@ def restore_command(
     snapshot_id: str = typer.Argument(..., metavar="ID"),
     to: str = typer.Option("", "--to", help="New database URL or path to restore into."),
     replace: bool = typer.Option(False, "--replace", help="Restore over an existing target "
-                                 "(the original): needs an approval when a server is configured."),
+                                 "(the original): decided by the policy when a server is "
+                                 "configured."),
+    who: str = typer.Option("", "--as", help="Your dashboard username: with --replace and a "
+                            "configuration, the person requesting the restore."),
     store: Path | None = StoreOption,
     config: Path | None = ConfigOption,
 ) -> None:
@@ -182,7 +185,10 @@ def restore_command(
     if "://" in target:
         target = _with_credentials(target, cfg)
     if replace and cfg.path is not None:
-        _approved_or_exit(cfg, snapshot_id, target, manifest)
+        if not who:
+            raise fail("--replace with a configuration: say who you are with --as NAME (your "
+                       "dashboard user); another person approves the restore", 2)
+        _decided_or_exit(cfg, snapshot_id, target, manifest, who)
     started = time.monotonic()
     try:
         _, message = restore(holder, snapshot_id, target, replace=replace)
@@ -231,35 +237,46 @@ def _with_credentials(url: str, cfg: Any) -> str:
     return url
 
 
-def _approved_or_exit(cfg: Any, snapshot_id: str, target: str, manifest: Any) -> None:
-    """Restoring over the original is destructive: a person other than the one restoring
-    approves this exact restore first (dashboard or `safehold approvals approve`)."""
-    from safehold.approvals import decision_digest
-    from safehold.model import Action, Decision, Effect, Facts, Operation, Target, Verdict
+def restore_action(snapshot_id: str, target: str, manifest: Any, *, replace: bool) -> Any:
+    """The restore as an action for the one decision path (analysis/restore)."""
+    from safehold.model import Action
     from safehold.protection.interface import display_source
+
+    return Action("restore", {
+        "snapshot": snapshot_id, "source": manifest.source, "target": display_source(target),
+        "target_kind": "database" if "://" in target else "path", "replace": replace,
+    }, environment=manifest.environment)
+
+
+def _decided_or_exit(cfg: Any, snapshot_id: str, target: str, manifest: Any,
+                     who: str) -> None:
+    """Restoring over existing data is decided by the policy like any destructive action
+    (built in: `restore-over-original`, another person approves this exact restore; in a
+    protected environment what is there is captured first). The requester is a person who
+    signs in (`--as`), so the same person cannot approve their own restore."""
+    from safehold.cli.approvals import person_identity
+    from safehold.model import Verdict
     from safehold.service import Safehold
 
-    shown = display_source(target)
-    kind = "database" if "://" in target else "path"
-    env = manifest.environment
-    action = Action("shell", f"safehold restore {snapshot_id} --to {shown} --replace",
-                    environment=env)
-    reason = (f"restoring snapshot {snapshot_id} ({manifest.scope} of {manifest.source}, "
-              f"{manifest.created_at}) over {shown} replaces the data there now")
-    op = Operation("safehold:restore-replace", Effect.DESTRUCTIVE, reason, action.input_text(),
-                   (Target(kind, shown, env),))
-    decision = Decision(Verdict.ASK, (reason,), ("restore-replace",),
-                        Facts("shell", (op,), environment=env))
-    requester = f"cli:{getpass.getuser()}"
-    digest = decision_digest(action, decision)
+    action = restore_action(snapshot_id, target, manifest, replace=True)
     with Safehold.open(cfg, notify_in_background=False) as sh:
-        if sh.approvals.consume(digest, requester=requester) is not None:
-            return
-        approval, _ = sh.approvals.file(action, decision, requester,
-                                        "restore over the original", digest=digest)
-    typer.echo(f"safehold: restoring over {shown} needs an approval: request {approval.id}. "
-               "Once another person approves it (dashboard, or `safehold approvals approve "
-               f"{approval.id} --as NAME`), run the same command again.", err=True)
+        requester = person_identity(sh, who)
+        ev = sh.evaluate(action, requester=requester, stated_reason="restore over the original")
+    verdict, reasons = ev.decision.verdict, "; ".join(ev.decision.reasons)
+    if verdict is Verdict.ALLOW:
+        typer.echo(f"safehold: allowed ({reasons})", err=True)
+        return
+    if verdict is Verdict.DENY:
+        raise fail(f"restore over {action.input['target']} refused: {reasons}")
+    if verdict is Verdict.ASK and ev.approval is not None:
+        typer.echo(f"safehold: restoring over {action.input['target']} needs an approval "
+                   f"({reasons}): request {ev.approval.id}. Once another person approves it "
+                   f"(dashboard, or `safehold approvals approve {ev.approval.id} --as NAME`), "
+                   "run the same command again.", err=True)
+    elif verdict is Verdict.DELAY and ev.delay is not None:
+        typer.echo(f"safehold: {reasons}", err=True)
+    else:
+        raise fail(f"restore over {action.input['target']} not released: {reasons}")
     raise typer.Exit(3)
 
 

@@ -1,0 +1,1 @@
+"""Restores of safehold's own snapshots, as actions the policy decides."""
