@@ -19,7 +19,14 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from safehold.audit.log import AuditLog
-from safehold.capabilities.tokens import DEFAULT_TTL, MAX_TTL, Signer
+from safehold.capabilities.tokens import (
+    ACTION_LEVELS,
+    DEFAULT_TTL,
+    MAX_LIFETIME,
+    MAX_RENEWALS,
+    MAX_TTL,
+    Signer,
+)
 from safehold.credentials.keys import load_or_create, random_key
 from safehold.credentials.store import check_name
 from safehold.errors import CapabilityError, CredentialError
@@ -95,7 +102,7 @@ class Capabilities:
         session = session or f"cap-{cid}"
         token, revocation_id = self.signer.issue(
             id=cid, agent=agent, session=session, environment=env, credentials=creds,
-            actions=actions, expires_at=now + ttl,
+            actions=actions, expires_at=now + ttl, origin=now, term=ttl,
         )
         row = Capability(id=cid, name=name, agent=agent, session=session, environment=env,
                          credentials=json.dumps(list(creds)), actions=actions,
@@ -110,6 +117,73 @@ class Capabilities:
                 "expires_at": issued.expires_at.isoformat(), "revocation_id": revocation_id,
             }, env)
         return issued, token
+
+    def renew(self, token: str, *, ttl: timedelta | None = None, by: str | None = None,
+              now: datetime | None = None) -> tuple[IssuedCapability, str]:
+        """A fresh token granting exactly what `token` grants, for another term.
+
+        Refused for a token that is forged, expired, revoked (itself or any capability it was
+        renewed from), attenuated (renewing would drop its restrictions: its holder renews
+        the parent and attenuates again), not issued by this registry, or at the end of its
+        maximum lifetime (`MAX_LIFETIME` after the first issue). The new token carries its
+        ancestors' revocation ids, so revoking any of them refuses it too."""
+        now = (now or datetime.now(UTC)).replace(microsecond=0)
+        parsed = self.signer.parse(token)
+        if parsed.block_count() > 1:
+            raise CapabilityError(
+                "an attenuated capability is not renewed (a renewal would drop its "
+                "restrictions): renew the capability it was narrowed from and attenuate again")
+        grant = self.signer.read(parsed)
+        if self.revoked([*parsed.revocation_ids, *grant.lineage]):
+            raise CapabilityError("the capability was revoked; it cannot be renewed")
+        if now >= grant.expires_at:
+            raise CapabilityError(f"the capability expired at {grant.expires_at.isoformat()}; "
+                                  "an expired capability is not renewed: issue a new one")
+        with self.store.session() as s:
+            row = s.get(Capability, grant.id)
+            if row is None or row.revocation_id != parsed.revocation_ids[0]:
+                raise CapabilityError("this capability is not one this server issued")
+            name, actions = row.name, row.actions
+            origin = grant.origin or _aware(row.created_at)
+            term = grant.term or (_aware(row.expires_at) - _aware(row.created_at))
+        if set(ACTION_LEVELS.get(actions, ())) != set(grant.effects):
+            raise CapabilityError("the capability's grants do not match what was issued")
+        if ttl is not None and (ttl <= timedelta(0) or ttl > term):
+            raise CapabilityError(f"a renewal gives at most the capability's own term "
+                                  f"({int(term.total_seconds())}s)")
+        if len(grant.lineage) >= MAX_RENEWALS:
+            raise CapabilityError(f"the capability was renewed {MAX_RENEWALS} times; issue a "
+                                  "new one")
+        limit = origin + MAX_LIFETIME
+        expires = min(now + (ttl or term), limit)
+        if grant.expires_at >= limit:
+            raise CapabilityError(
+                f"the capability has reached its maximum lifetime ({_hours(MAX_LIFETIME)} after "
+                f"it was first issued, {limit.isoformat()}); issue a new one")
+        cid = secrets.token_hex(8)
+        lineage = tuple(sorted({*grant.lineage, parsed.revocation_ids[0]}))
+        new_token, revocation_id = self.signer.issue(
+            id=cid, agent=grant.agent, session=grant.session, environment=grant.environment,
+            credentials=grant.credentials, actions=actions, expires_at=expires, origin=origin,
+            term=term, lineage=lineage,
+        )
+        new = Capability(id=cid, name=name, agent=grant.agent, session=grant.session,
+                         environment=grant.environment,
+                         credentials=json.dumps(list(grant.credentials)), actions=actions,
+                         revocation_id=revocation_id, created_at=now, expires_at=expires)
+        with self.store.write() as s:
+            s.add(new)
+            s.flush()
+            issued = _issued(new, revoked=False)
+            self._record(s, "capability.renewed", {
+                "capability": cid, "renewed_from": grant.id, "name": name,
+                "agent": grant.agent, "session": grant.session,
+                "environment": grant.environment, "credential_names": list(grant.credentials),
+                "actions": actions, "expires_at": expires.isoformat(),
+                "origin": origin.isoformat(), "revocation_id": revocation_id,
+                "renewals": len(lineage), "by": by or self._actor,
+            }, grant.environment, actor=by)
+        return issued, new_token
 
     def revoke(self, name_or_id: str, *, by: str | None = None) -> list[str]:
         """Revoke by revocation id (any block's, so one attenuated token can be cut off), by
@@ -148,9 +222,9 @@ class Capabilities:
             return [_issued(r, revoked=r.revocation_id in revoked) for r in rows]
 
     def _record(self, s: Session, type: str, payload: dict[str, object],
-                environment: str | None) -> None:
+                environment: str | None, *, actor: str | None = None) -> None:
         if self.audit is not None:
-            self.audit.append(type, payload, within=s, actor=self._actor,
+            self.audit.append(type, payload, within=s, actor=actor or self._actor,
                               environment=environment)
 
 
@@ -158,3 +232,12 @@ def _issued(r: Capability, *, revoked: bool) -> IssuedCapability:
     return IssuedCapability(r.id, r.name, r.agent, r.session, r.environment,
                             tuple(json.loads(r.credentials)), r.actions, r.revocation_id,
                             r.created_at, r.expires_at, revoked)
+
+
+def _aware(t: datetime) -> datetime:
+    """A stored time as UTC (SQLite gives back naive datetimes)."""
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+
+
+def _hours(d: timedelta) -> str:
+    return f"{d.total_seconds() / 3600:g}h"

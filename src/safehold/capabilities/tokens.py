@@ -30,6 +30,10 @@ _rt: Any = bis
 PREFIX = "shc_"
 DEFAULT_TTL = timedelta(minutes=15)
 MAX_TTL = timedelta(days=30)
+#: A renewed capability never outlives its first issue by more than this, and a chain of
+#: renewals is at most this long (each renewal carries its ancestors' revocation ids).
+MAX_LIFETIME = timedelta(hours=12)
+MAX_RENEWALS = 96
 
 #: Action classes a capability may grant, and the effects each lets the agent ask for. The
 #: policy still decides every request; `destructive` only lets the agent *ask*, and the gateway
@@ -82,6 +86,11 @@ class Grant:
     expires_at: datetime
     revocation_ids: tuple[str, ...]
     blocks: int
+    #: revocation ids of the capabilities this one was renewed from: revoking any refuses it
+    lineage: tuple[str, ...] = ()
+    #: when the first capability of the chain was issued, and the lifetime each renewal gives
+    origin: datetime | None = None
+    term: timedelta | None = None
 
     @property
     def identity(self) -> str:
@@ -103,8 +112,11 @@ class Signer:
         return bytes(self._keys.public_key.to_bytes()).hex()
 
     def issue(self, *, id: str, agent: str, session: str, environment: str,
-              credentials: tuple[str, ...], actions: str, expires_at: datetime) -> tuple[str, str]:
-        """A signed token and its revocation id."""
+              credentials: tuple[str, ...], actions: str, expires_at: datetime,
+              origin: datetime | None = None, term: timedelta | None = None,
+              lineage: tuple[str, ...] = ()) -> tuple[str, str]:
+        """A signed token and its revocation id. A renewal passes the chain's `origin`, the
+        `term` each renewal gives, and the `lineage` of revocation ids it descends from."""
         effects = ACTION_LEVELS.get(actions)
         if effects is None:
             raise CapabilityError(f"unknown action class {actions!r}; expected one of "
@@ -121,12 +133,28 @@ class Signer:
             builder.add_fact(bis.Fact("credential({c})", {"c": cred}))
         for effect in effects:
             builder.add_fact(bis.Fact("effect({e})", {"e": effect}))
+        if origin is not None:
+            builder.add_fact(bis.Fact("origin({t})", {"t": origin}))
+        if term is not None:
+            builder.add_fact(bis.Fact("term({s})", {"s": int(term.total_seconds())}))
+        for rid in lineage:
+            builder.add_fact(bis.Fact("renewed_from({r})", {"r": rid}))
         token = builder.build(self._keys.private_key)
         return PREFIX + token.to_base64(), token.revocation_ids[0]
 
     def parse(self, token: str) -> bis.Biscuit:
         """The token, its signature checked; CapabilityError for anything else."""
         return parse(token, self._keys.public_key)
+
+    def read(self, token: bis.Biscuit) -> Grant:
+        """What the first block grants, without deciding any request (for renewal)."""
+        builder: Any = bis.AuthorizerBuilder("")
+        limits = builder.limits()
+        limits.max_facts = MAX_FACTS
+        limits.max_iterations = MAX_ITERATIONS
+        limits.max_time = MAX_TIME
+        builder.set_limits(limits)
+        return _grant(builder.build(token), token)
 
     def authorize(self, token: bis.Biscuit, request: Request) -> Grant:
         """The grant, when every block's checks and the allow policy pass for `request`."""
@@ -228,6 +256,11 @@ def _grant(authorizer: bis.Authorizer, token: bis.Biscuit) -> Grant:
     expires = one("x($t) <- expires($t)")
     if not isinstance(expires, datetime):
         raise CapabilityError("the capability carries no expiry")
+    origins, terms = values("x($t) <- origin($t)"), values("x($s) <- term($s)")
+    if len(origins) > 1 or len(terms) > 1:
+        raise CapabilityError("the capability's first block is not one safehold issues")
+    origin = origins[0] if origins and isinstance(origins[0], datetime) else None
+    term = timedelta(seconds=terms[0]) if terms and isinstance(terms[0], int) else None
     return Grant(
         id=str(one("x($i) <- capability($i)")),
         agent=str(one("x($a) <- agent($a)")),
@@ -238,6 +271,9 @@ def _grant(authorizer: bis.Authorizer, token: bis.Biscuit) -> Grant:
         expires_at=expires,
         revocation_ids=tuple(token.revocation_ids),
         blocks=token.block_count(),
+        lineage=tuple(sorted(str(v) for v in values("x($r) <- renewed_from($r)"))),
+        origin=origin,
+        term=term,
     )
 
 

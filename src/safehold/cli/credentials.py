@@ -146,6 +146,20 @@ def issue_capability(name: str, credentials: list[str], env: str | None, ttl: st
     typer.echo(token)
 
 
+def renew_capability(ttl: str | None, config: Path | None) -> None:
+    """`safehold tokens renew`: the token is read like a secret (stdin, or the variable
+    `safehold env` sets), never from the command line."""
+    token = os.environ.get("SAFEHOLD_CAPABILITY", "") if sys.stdin.isatty() else sys.stdin.read()
+    if not token.strip():
+        raise fail("no capability on standard input or in $SAFEHOLD_CAPABILITY")
+    with opened(config) as (_cfg, _creds, caps):
+        issued, new = caps.renew(token.strip(), ttl=parse_ttl(ttl) if ttl else None,
+                                 by=f"cli/{getpass.getuser()}")
+    typer.echo(f"renewed capability {issued.name!r} ({issued.id}) for {issued.environment}: "
+               f"expires {issued.expires_at:%Y-%m-%d %H:%M:%S} UTC", err=True)
+    typer.echo(new)
+
+
 @capabilities_app.command("list")
 def capabilities_list(config: Path | None = ConfigOption) -> None:
     with opened(config) as (_cfg, _creds, caps):

@@ -285,6 +285,19 @@ def tokens_create(
     typer.echo(issued.secret)
 
 
+@tokens_app.command("renew")
+def tokens_renew(
+    ttl: str | None = typer.Option(None, "--ttl", help="A shorter term than the capability's "
+                                   "own."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Renew the agent capability on standard input (or $SAFEHOLD_CAPABILITY) before it
+    expires: the new token, granting exactly the same, alone on standard output."""
+    from safehold.cli.credentials import renew_capability
+
+    renew_capability(ttl, config)
+
+
 @tokens_app.command("list")
 def tokens_list(
     all_: bool = typer.Option(False, "--all", help="Include revoked tokens."),

@@ -127,6 +127,8 @@ class Gateway:
         try:
             grant = self.capabilities.signer.authorize(
                 parsed, Request(cred.name, cred.environment, facts.effect, datetime.now(UTC)))
+            if grant.lineage and self.capabilities.revoked(grant.lineage):
+                raise CapabilityError("the capability this one was renewed from was revoked")
         except CapabilityError as exc:
             return self._refused(403, "capability", str(exc), name, method, out.url, shape)
         action = Action(kind="http", input=out.action_input(), environment=cred.environment,
@@ -229,7 +231,7 @@ class Gateway:
             s.add(GatewayRequest(
                 delay_id=delay_id, credential=credential, method=out.method, url=out.url,
                 headers=out.to_json(), body=out.body,
-                revocation_ids=json.dumps(list(grant.revocation_ids)),
+                revocation_ids=json.dumps([*grant.revocation_ids, *grant.lineage]),
                 created_at=datetime.now(UTC),
             ))
 

@@ -271,6 +271,42 @@ def create_token(body: TokenRequest, request: Request, who: Annotated[Principal,
             "token": issued.secret}
 
 
+class RenewRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    capability: str = Field(..., max_length=16 * 1024, description="the shc_ token to renew")
+    ttl: str | None = Field(None, max_length=16,
+                            description="a shorter term than the capability's own, e.g. 10m")
+
+
+@router.post("/capabilities/renew", tags=["capabilities"])
+def renew_capability(body: RenewRequest, request: Request, who: Caller) -> dict[str, Any]:
+    """A fresh capability granting exactly what the given one grants, for another term: for
+    the hook (an agent token) or an admin, before the capability expires. Expired, revoked,
+    attenuated and foreign capabilities are refused, and no chain outlives its maximum
+    lifetime. Audited as `capability.renewed`."""
+    from datetime import timedelta
+
+    from safehold.config import parse_duration
+    from safehold.errors import SafeholdError
+
+    if not ((who.kind == "token" and who.role == "agent") or (who.kind == "user" and who.is_admin)):
+        raise HTTPException(403, "renewing a capability is for the hook (an agent token) or an "
+                            "admin")
+    gateway = getattr(request.app.state, "gateway", None)
+    if gateway is None:
+        raise HTTPException(503, getattr(request.app.state, "gateway_problem",
+                                         "the gateway is off"))
+    try:
+        ttl = timedelta(seconds=parse_duration(body.ttl)) if body.ttl else None
+        issued, token = gateway.capabilities.renew(body.capability, ttl=ttl, by=who.identity)
+    except (SafeholdError, ValueError) as exc:
+        raise HTTPException(403, str(exc)) from None
+    return {"capability": token, "id": issued.id, "agent": issued.agent,
+            "environment": issued.environment, "credentials": list(issued.credentials),
+            "actions": issued.actions, "expires_at": issued.expires_at.isoformat()}
+
+
 @router.get("/audit", tags=["audit"])
 def audit(
     request: Request,
