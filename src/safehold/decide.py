@@ -116,9 +116,12 @@ class Guard:
             facts = self.resolver(action, facts)
         return facts
 
-    def decide(self, action: Action) -> Decision:
+    def decide(self, action: Action, facts: Facts | None = None) -> Decision:
+        """The decision for `action`; `facts` when the caller already analysed this very
+        action (the gateway, which checks the capability against them first)."""
         try:
-            decision = self.engine.decide(action, self.analyze(action))
+            decision = self.engine.decide(
+                action, facts if facts is not None else self.analyze(action))
         except Exception as exc:  # the path must answer, and never with allow
             log.exception("decision path failed")
             decision = internal_error_decision(action, exc, self.engine.version)

@@ -22,7 +22,7 @@ from safehold.credentials.for_stores import store_secrets
 from safehold.delays import Delay, DelayService
 from safehold.errors import AuditError, SafeholdError
 from safehold.inventory import Inventory
-from safehold.model import Action, Decision, Verdict
+from safehold.model import Action, Decision, Facts, Verdict
 from safehold.notify import Notifier, summarize_action
 from safehold.protection.first import Protection, SnapshotFirst
 from safehold.protection.schedule import Scheduler
@@ -181,10 +181,15 @@ class Safehold:
         tool_use_id: str | None = None,
         parent_session: str | None = None,
         request_approval: bool = True,
+        facts: Facts | None = None,
     ) -> Evaluation:
+        """Decide `action` on the one path. `facts`: the caller's analysis of this exact
+        action (same kind, input, options, cwd and environment), so it is not done twice."""
         if action.environment is None and self.config.session_environment:
             action = replace(action, environment=self.config.session_environment)
-        policy = self.guard.decide(action)
+            facts = None
+        policy = (self.guard.decide(action) if facts is None
+                  else self.guard.decide(action, facts=facts))
         digest = decision_digest(action, policy)
         decision, approval, delay = policy, None, None
 

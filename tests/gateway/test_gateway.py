@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 
 import biscuit_auth as bis
+import pytest
 from fastapi.testclient import TestClient
 from gateway_helpers import PROJECTS, RAILWAY_TOKEN, VOLUME_DELETE, World, bearer, gql
 
@@ -364,3 +365,24 @@ def test_a_snapshot_stores_keys_are_never_forwarded_even_when_granted(
     assert r.status_code == 403, r.text
     assert "snapshot store's keys" in r.text and "vault-secret-value" not in r.text
     assert world.railway.received == []
+
+
+def test_each_request_is_analysed_once(
+    client: TestClient, caps: Capabilities, world: World, sh: Safehold,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The capability check and the policy share one analysis of the exact request."""
+    seen: list[object] = []
+    analyze = sh.guard.analyze
+
+    def counted(action: object) -> object:
+        seen.append(action)
+        return analyze(action)
+
+    monkeypatch.setattr(sh.guard, "analyze", counted)
+    _, token = caps.issue("claude", credentials=["rw-prod"], actions="destructive")
+    assert client.post(URL, json=gql(PROJECTS), headers=bearer(token)).status_code == 200
+    assert len(seen) == 1
+    r = client.post(URL, json=gql(VOLUME_DELETE), headers=bearer(token))
+    assert r.status_code == 403 and len(seen) == 2
+    assert "irreversible-in-production" in r.text

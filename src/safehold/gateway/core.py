@@ -14,7 +14,7 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -131,10 +131,9 @@ class Gateway:
                 raise CapabilityError("the capability this one was renewed from was revoked")
         except CapabilityError as exc:
             return self._refused(403, "capability", str(exc), name, method, out.url, shape)
-        action = Action(kind="http", input=out.action_input(), environment=cred.environment,
-                        session=grant.session, agent=grant.agent,
-                        options={"provider": cred.provider})
-        ev = self.sh.evaluate(action, requester=grant.identity)
+        # the same request with its holder named: analysis reads neither, so it is reused
+        action = replace(action, session=grant.session, agent=grant.agent)
+        ev = self.sh.evaluate(action, requester=grant.identity, facts=facts)
         outcome = Outcome(200, "forward", "", shape, outgoing=out, credential=cred,
                           access=access, grant=grant, evaluation=ev)
         verdict = ev.decision.verdict
