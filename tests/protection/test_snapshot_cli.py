@@ -62,11 +62,18 @@ def test_directory_snapshot_rm_rf_restore_and_a_corrupt_part(tmp_path: Path,
     subprocess.run(["rm", "-rf", str(data)], check=True)
     run("restore", snap, "--store", str(offsite), "--to", str(data), cwd=tmp_path)
     assert (data / "x" / "a.bin").read_bytes() == before
-    part = offsite / snap / "files.tar"
-    part.chmod(0o644)
-    with part.open("r+b") as f:
+    [chunk] = [p for p in (offsite / ".chunks").rglob("*") if p.is_file()]
+    chunk.chmod(0o644)
+    with chunk.open("r+b") as f:
         f.seek(1000)
         f.write(b"\xff\xfe")
+    bad = run("restore", snap, "--store", str(offsite), "--to", str(tmp_path / "other"),
+              cwd=tmp_path, check=False)
+    assert bad.returncode == 1 and "is corrupt" in bad.stderr and "a.bin" in bad.stderr
+    assert not (tmp_path / "other").exists()
+    tree = offsite / snap / "tree.json"
+    tree.chmod(0o644)
+    tree.write_text(tree.read_text().replace("a.bin", "b.bin"))
     bad = run("restore", snap, "--store", str(offsite), "--to", str(tmp_path / "other"),
               cwd=tmp_path, check=False)
     assert bad.returncode == 1 and "does not match its manifest" in bad.stderr

@@ -1,5 +1,6 @@
-"""Directory and volume-path snapshots: one streaming tar, and a content manifest listing every
-file's size and sha256, hashed as it is archived (each file is read once).
+"""Directory and volume-path snapshots, deduplicated: file contents go to the store as chunks
+addressed by sha256 (`chunks.py`), and the snapshot's one part is the tree that lists them.
+Snapshots taken before chunking (one streaming tar plus a content manifest) still restore.
 
 Symbolic links are archived as links, never followed; sockets, fifos and devices are skipped
 and named in the manifest's warnings. A restore verifies the archive against the store's
@@ -22,10 +23,18 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from safehold.errors import CorruptSnapshot, SnapshotError
+from safehold.protection.chunks import (
+    CHUNK_SIZE,
+    ChunkSource,
+    ChunkWriter,
+    capture_tree,
+    restore_tree,
+)
 from safehold.protection.interface import CHUNK, Capture, Manifest, PartOpener, SnapshotDriver
 
 ARCHIVE = "files.tar"
 CONTENT = "content.json"
+TREE = "tree.json"
 
 
 class _HashingReader:
@@ -43,14 +52,30 @@ class _HashingReader:
 
 class DirectoryDriver(SnapshotDriver):
     name = "directory"
+    uses_chunks = True
 
     def local_paths(self, capture: Capture) -> list[str]:
         return [capture.source]
 
-    def capture(self, capture: Capture, open_part: PartOpener) -> dict[str, Any]:
+    def capture(self, capture: Capture, open_part: PartOpener, *,
+                chunks: ChunkWriter | None = None) -> dict[str, Any]:
         root = Path(capture.source)
         if not root.exists() and not root.is_symlink():
             raise SnapshotError(f"{root} does not exist: nothing to capture")
+        if chunks is None:
+            return self._capture_tar(root, open_part)
+        entries, warnings = capture_tree(root, _walk(root), chunks)
+        with open_part(TREE) as sink:
+            sink.write(json.dumps({"root": str(root), "single_file": root.is_file(),
+                                   "chunk_size": CHUNK_SIZE, "entries": entries}).encode())
+        files = [e for e in entries if e["type"] == "file"]
+        total = sum(e["size"] for e in files)
+        return {"files": len(files), "bytes": total, "chunk_bytes": total,
+                "new_chunks": chunks.new_chunks, "new_bytes": chunks.new_bytes,
+                "reused_bytes": chunks.reused_bytes, "warnings": warnings}
+
+    def _capture_tar(self, root: Path, open_part: PartOpener) -> dict[str, Any]:
+        """The format before chunking, for a store that holds no chunks."""
         files: list[dict[str, Any]] = []
         warnings: list[str] = []
         with open_part(ARCHIVE) as sink, tarfile.open(fileobj=sink, mode="w|",  # type: ignore[call-overload]
@@ -81,20 +106,29 @@ class DirectoryDriver(SnapshotDriver):
                 "warnings": warnings}
 
     def restore(
-        self, manifest: Manifest, parts: Mapping[str, Path], to: str, *, replace: bool
+        self, manifest: Manifest, parts: Mapping[str, Path], to: str, *, replace: bool,
+        chunks: ChunkSource | None = None,
     ) -> str:
         target = Path(to)
         if (target.exists() or target.is_symlink()) and not replace:
             raise SnapshotError(f"{target} exists; restore to a new path, or pass --replace")
-        content = json.loads(parts[CONTENT].read_text())
+        chunked = TREE in parts
+        if chunked and chunks is None:
+            raise SnapshotError(f"snapshot {manifest.id} is chunked; restore it from its store")
+        content = json.loads(parts[TREE if chunked else CONTENT].read_text())
+        listed = content["entries"] if chunked else content["files"]
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.restore-", dir=target.parent))
         try:
-            with tarfile.open(parts[ARCHIVE], mode="r:") as tar:
-                tar.extractall(staging, filter="data")
-            _check_content(staging, content["files"])
-            produced = staging / (content["files"][0]["path"] if content.get("single_file")
-                                  else ".")
+            if chunked:
+                assert chunks is not None
+                count = restore_tree(listed, staging, chunks)
+            else:
+                with tarfile.open(parts[ARCHIVE], mode="r:") as tar:
+                    tar.extractall(staging, filter="data")
+                _check_content(staging, listed)
+                count = sum(1 for f in listed if "sha256" in f)
+            produced = staging / (listed[0]["path"] if content.get("single_file") else ".")
             if target.exists() or target.is_symlink():
                 aside = target.with_name(f".{target.name}.replaced-{os.getpid()}")
                 os.rename(target, aside)
@@ -104,7 +138,6 @@ class DirectoryDriver(SnapshotDriver):
                 os.rename(produced, target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        count = sum(1 for f in content["files"] if "sha256" in f)
         return f"restored {count} files to {target}"
 
 

@@ -90,7 +90,9 @@ class Manifest:
 
     @property
     def size(self) -> int:
-        return sum(p.size for p in self.parts)
+        """Bytes the snapshot holds: its parts, plus the content chunks it refers to (shared
+        with other snapshots of the same data, so stored once)."""
+        return sum(p.size for p in self.parts) + int(self.details.get("chunk_bytes") or 0)
 
     def part(self, name: str) -> Part:
         for p in self.parts:
@@ -146,9 +148,11 @@ PartOpener = Callable[[str], AbstractContextManager[HashingWriter]]
 
 
 class SnapshotDriver(ABC):
-    """Captures one kind of source into parts, and restores them to a new target."""
+    """Captures one kind of source into parts, and restores them to a new target. A driver
+    with `uses_chunks` also takes and restores content chunks through the store."""
 
     name: str
+    uses_chunks = False
 
     @abstractmethod
     def capture(self, capture: Capture, open_part: PartOpener) -> dict[str, Any]:
@@ -201,6 +205,15 @@ class SnapshotStore(ABC):
     @abstractmethod
     def discard(self, snapshot_id: str) -> None:
         """Remove what an unfinished snapshot left behind (best effort)."""
+
+    @abstractmethod
+    def put_chunk(self, digest: str, data: bytes, retention_until: str | None) -> bool:
+        """Keep `data` under its sha256 `digest` unless already kept (then make sure it is kept
+        at least until `retention_until`); True when it was written now."""
+
+    @abstractmethod
+    def get_chunk(self, digest: str) -> bytes:
+        """The bytes kept under `digest`; CorruptSnapshot when there are none."""
 
     @property
     def locks(self) -> bool:

@@ -4,21 +4,25 @@ The incident's backups died with the volume they sat on. So before a snapshot is
 store compares its own filesystem (`st_dev`) with the source's: the same device is refused,
 unless the store is configured with `allow_same_device = true`, in which case every manifest
 carries a co-location warning the Backups page shows. Parts are written to a temp name, flushed
-to disk and renamed; finished parts and manifests are made read-only.
+to disk and renamed; finished parts and manifests are made read-only. Content chunks of
+directory snapshots live once each under `.chunks/`, shared by every snapshot that holds them.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from safehold.errors import SnapshotNotFound, SnapshotStoreError
+from safehold.errors import CorruptSnapshot, SnapshotNotFound, SnapshotStoreError
+from safehold.protection.chunks import check_digest
 from safehold.protection.interface import HashingWriter, Manifest, SnapshotStore
 
 MANIFEST = "manifest.json"
+CHUNKS = ".chunks"
 
 
 class LocalStore(SnapshotStore):
@@ -134,3 +138,40 @@ class LocalStore(SnapshotStore):
 
     def discard(self, snapshot_id: str) -> None:
         shutil.rmtree(self._dir(snapshot_id), ignore_errors=True)
+
+    # -- content chunks, shared by snapshots: `.chunks/ab/abcd…`, written once, read-only ------
+
+    def _chunk(self, digest: str) -> Path:
+        return self.root / CHUNKS / check_digest(digest)[:2] / digest
+
+    def put_chunk(self, digest: str, data: bytes, retention_until: str | None) -> bool:
+        path = self._chunk(digest)
+        if path.is_file():
+            return False
+        tmp = path.with_name(f".{digest}.{os.getpid()}.{threading.get_ident()}.partial")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tmp.open("xb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            tmp.chmod(0o444)
+            os.link(tmp, path)  # never replaces a chunk already there
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            raise SnapshotStoreError(
+                f"store {self.name}: writing chunk {digest[:12]}… failed: {exc}") from exc
+        finally:
+            tmp.unlink(missing_ok=True)
+        return True
+
+    def get_chunk(self, digest: str) -> bytes:
+        try:
+            return self._chunk(digest).read_bytes()
+        except FileNotFoundError:
+            raise CorruptSnapshot(f"chunk {digest[:12]}… is missing from store {self.name}; "
+                                  "nothing restored") from None
+        except OSError as exc:
+            raise SnapshotStoreError(
+                f"store {self.name}: cannot read chunk {digest[:12]}…: {exc}") from exc

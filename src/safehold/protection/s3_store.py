@@ -19,11 +19,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from safehold.errors import SafeholdError, SnapshotNotFound, SnapshotStoreError
+from safehold.errors import CorruptSnapshot, SafeholdError, SnapshotNotFound, SnapshotStoreError
+from safehold.protection.chunks import check_digest
 from safehold.protection.interface import HashingWriter, Manifest, SnapshotStore
 from safehold.protection.settings import StoreSettings
 
 MANIFEST = "manifest.json"
+CHUNKS = "chunks"
 SPOOL = 64 << 20
 
 
@@ -186,6 +188,54 @@ class S3Store(SnapshotStore):
             raise SnapshotStoreError(f"store {self.name}: cannot list {self.location}: "
                                      f"{exc}") from exc
         return sorted(found)
+
+    # -- content chunks, shared by snapshots: `PREFIX/chunks/DIGEST` ---------------------------
+
+    def _chunk_key(self, digest: str) -> str:
+        return "/".join(p for p in (self.prefix, CHUNKS, check_digest(digest)) if p)
+
+    def put_chunk(self, digest: str, data: bytes, retention_until: str | None) -> bool:
+        key = self._chunk_key(digest)
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+        except Exception as exc:
+            if getattr(exc, "response", {}).get("Error", {}).get("Code") not in ("404",
+                                                                              "NoSuchKey"):
+                raise SnapshotStoreError(f"store {self.name}: cannot check chunk "
+                                         f"{digest[:12]}…: {exc}") from exc
+        else:
+            self._keep_until(key, head, retention_until)
+            return False
+        self._put(key, data, retention_until)
+        return True
+
+    def _keep_until(self, key: str, head: Mapping[str, Any], retention_until: str | None) -> None:
+        """A chunk a newer snapshot also holds stays locked at least as long as that one."""
+        if not (self.locks and retention_until):
+            return
+        wanted = datetime.fromisoformat(retention_until)
+        held = head.get("ObjectLockRetainUntilDate")
+        if held is not None and held >= wanted:
+            return
+        try:
+            self.client.put_object_retention(
+                Bucket=self.bucket, Key=key,
+                Retention={"Mode": self.settings.lock_mode, "RetainUntilDate": wanted})
+        except Exception as exc:
+            raise SnapshotStoreError(f"store {self.name}: cannot extend the lock of {key}: "
+                                     f"{exc}") from exc
+
+    def get_chunk(self, digest: str) -> bytes:
+        try:
+            return bytes(self.client.get_object(Bucket=self.bucket,
+                                                Key=self._chunk_key(digest))["Body"].read())
+        except Exception as exc:
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+            if code in ("404", "NoSuchKey"):
+                raise CorruptSnapshot(f"chunk {digest[:12]}… is missing from store "
+                                      f"{self.name}; nothing restored") from exc
+            raise SnapshotStoreError(f"store {self.name}: reading chunk {digest[:12]}… "
+                                     f"failed: {exc}") from exc
 
     def discard(self, snapshot_id: str) -> None:
         prefix = self._key(snapshot_id, "") + "/"

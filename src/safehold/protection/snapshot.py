@@ -58,7 +58,13 @@ def take(
 
     opener: Callable[[str], AbstractContextManager[HashingWriter]] = open_part
     try:
-        details = driver.capture(capture, opener)
+        if driver.uses_chunks:
+            from safehold.protection.chunks import ChunkWriter
+
+            details = driver.capture(capture, opener,  # type: ignore[call-arg]
+                                     chunks=ChunkWriter(store, retention_until))
+        else:
+            details = driver.capture(capture, opener)
         if not parts:
             raise SnapshotError(f"{driver.name} wrote nothing for {capture.label}")
         with tempfile.TemporaryDirectory(prefix="safehold-verify-") as work:
@@ -132,4 +138,7 @@ def restore(
     with tempfile.TemporaryDirectory(prefix="safehold-restore-") as work:
         manifest, parts = verify(store, snapshot_id, Path(work))
         driver = (drivers or driver_named)(manifest.driver)
+        if driver.uses_chunks:
+            return manifest, driver.restore(manifest, parts, to, replace=replace,  # type: ignore[call-arg]
+                                            chunks=store)
         return manifest, driver.restore(manifest, parts, to, replace=replace)

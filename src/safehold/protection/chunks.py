@@ -1,0 +1,180 @@
+"""Deduplicated directory snapshots: file contents cut into fixed-size chunks, each stored once
+in the store under its sha256, and a tree part listing every entry and the chunks of each file.
+
+A second snapshot of a mostly unchanged tree writes only the chunks it has not seen (like
+restic, with fixed chunks: a change inside a file costs the chunks it touches). Each new chunk
+is read back from the store and its digest checked before the snapshot is recorded. A restore
+fetches every chunk, checks its size and sha256 and then each file's sha256, all into a fresh
+directory beside the target; any corrupt or missing chunk is an error naming it, and the target
+is not touched. Paths are checked (relative, no `..`), files are created exclusively without
+following links, and links are made last and only when they stay inside the tree — the same
+rules as tarfile's `data` filter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+from safehold.errors import CorruptSnapshot, SnapshotError
+
+CHUNK_SIZE = 1 << 20
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+
+
+class ChunkSink(Protocol):
+    def put(self, digest: str, data: bytes) -> None: ...
+
+
+class ChunkSource(Protocol):
+    def get_chunk(self, digest: str) -> bytes: ...
+
+
+def check_digest(digest: str) -> str:
+    if not isinstance(digest, str) or not _DIGEST.match(digest):
+        raise CorruptSnapshot(f"{digest!r} is not a chunk digest")
+    return digest
+
+
+class ChunkWriter:
+    """Puts chunks into a store once, verifies each new one by reading it back, and counts
+    what was new and what was already there."""
+
+    def __init__(self, store: Any, retention_until: str | None):
+        self.store = store
+        self.retention_until = retention_until
+        self.new_chunks = self.new_bytes = self.reused_bytes = 0
+        self._seen: set[str] = set()
+
+    def put(self, digest: str, data: bytes) -> None:
+        if digest in self._seen:
+            self.reused_bytes += len(data)
+            return
+        self._seen.add(digest)
+        if not self.store.put_chunk(digest, data, self.retention_until):
+            self.reused_bytes += len(data)
+            return
+        back = self.store.get_chunk(digest)
+        if len(back) != len(data) or hashlib.sha256(back).hexdigest() != digest:
+            raise CorruptSnapshot(f"chunk {digest[:12]}… did not read back as written")
+        self.new_chunks += 1
+        self.new_bytes += len(data)
+
+
+def capture_tree(root: Path, walk: list[tuple[Path, str]], sink: ChunkSink
+                 ) -> tuple[list[dict[str, Any]], list[str]]:
+    """The tree's entries (files with their chunks) and warnings for what was skipped."""
+    entries: list[dict[str, Any]] = []
+    warnings: list[str] = []
+    for path, rel in walk:
+        try:
+            st = os.lstat(path)
+        except OSError as exc:
+            raise SnapshotError(f"cannot read {path}: {exc}") from exc
+        if stat.S_ISDIR(st.st_mode):
+            entries.append({"path": rel, "type": "dir", "mode": stat.S_IMODE(st.st_mode)})
+        elif stat.S_ISLNK(st.st_mode):
+            entries.append({"path": rel, "type": "link", "link": os.readlink(path)})
+        elif stat.S_ISREG(st.st_mode):
+            entries.append(_capture_file(path, rel, st, sink))
+        else:
+            warnings.append(f"skipped {rel}: not a file, directory or link")
+    return entries, warnings
+
+
+def _capture_file(path: Path, rel: str, st: os.stat_result, sink: ChunkSink) -> dict[str, Any]:
+    whole = hashlib.sha256()
+    chunks: list[list[Any]] = []
+    size = 0
+    try:
+        with path.open("rb") as f:
+            while data := f.read(CHUNK_SIZE):
+                whole.update(data)
+                digest = hashlib.sha256(data).hexdigest()
+                sink.put(digest, data)
+                chunks.append([digest, len(data)])
+                size += len(data)
+    except OSError as exc:
+        raise SnapshotError(f"cannot read {path}: {exc}") from exc
+    if size != st.st_size:
+        raise SnapshotError(f"{path} changed size while it was captured")
+    return {"path": rel, "type": "file", "mode": stat.S_IMODE(st.st_mode), "size": size,
+            "sha256": whole.hexdigest(), "mtime": st.st_mtime, "chunks": chunks}
+
+
+def restore_tree(entries: list[dict[str, Any]], into: Path, source: ChunkSource) -> int:
+    """Write every entry under `into` (an empty directory), verifying each chunk and file;
+    the number of files written."""
+    for e in entries:
+        _check_path(e.get("path"))
+    try:
+        return _write_tree(entries, into, source)
+    except OSError as exc:
+        raise SnapshotError(f"cannot restore the tree: {exc}; nothing restored") from exc
+
+
+def _write_tree(entries: list[dict[str, Any]], into: Path, source: ChunkSource) -> int:
+    files = 0
+    for e in _ordered(entries, "dir"):
+        (into / e["path"]).mkdir(parents=True, exist_ok=True)
+    for e in _ordered(entries, "file"):
+        _restore_file(e, into / e["path"], source)
+        files += 1
+    for e in _ordered(entries, "link"):
+        link = str(e.get("link", ""))
+        inside = os.path.normpath(os.path.join(os.path.dirname(e["path"]), link))
+        if not link or os.path.isabs(link) or inside == ".." or inside.startswith("../"):
+            raise SnapshotError(f"link {e['path']} -> {link} points outside the restored tree; "
+                                "nothing restored")
+        dest = into / e["path"]
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(link, dest)
+    for e in sorted(_ordered(entries, "dir"), key=lambda e: -e["path"].count("/")):
+        os.chmod(into / e["path"], (int(e.get("mode", 0o755)) & 0o755) | 0o700)
+    return files
+
+
+def _restore_file(e: dict[str, Any], dest: Path, source: ChunkSource) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    whole = hashlib.sha256()
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        for digest, size in _chunk_list(e):
+            data = source.get_chunk(digest)
+            if len(data) != size or hashlib.sha256(data).hexdigest() != digest:
+                raise CorruptSnapshot(f"chunk {digest[:12]}… of {e['path']} is corrupt (its "
+                                      "sha256 does not match); nothing restored")
+            whole.update(data)
+            out.write(data)
+    if whole.hexdigest() != e.get("sha256"):
+        raise CorruptSnapshot(f"restored {e['path']} does not match its recorded sha256; "
+                              "nothing restored")
+    os.chmod(dest, (int(e.get("mode", 0o644)) & 0o755) | 0o600)
+    if isinstance(e.get("mtime"), int | float):
+        os.utime(dest, (e["mtime"], e["mtime"]))
+
+
+def _chunk_list(e: dict[str, Any]) -> Iterator[tuple[str, int]]:
+    chunks = e.get("chunks")
+    if not isinstance(chunks, list):
+        raise CorruptSnapshot(f"the tree lists no chunks for {e.get('path')!r}")
+    for item in chunks:
+        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[1], int)):
+            raise CorruptSnapshot(f"unreadable chunk entry for {e.get('path')!r}")
+        yield check_digest(item[0]), item[1]
+
+
+def _ordered(entries: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return sorted((e for e in entries if e.get("type") == kind),
+                  key=lambda e: (e["path"].count("/"), e["path"]))
+
+
+def _check_path(path: Any) -> None:
+    parts = Path(path).parts if isinstance(path, str) and path else ()
+    if not parts or os.path.isabs(path) or any(p in ("..", "") for p in parts) or "\0" in path:
+        raise CorruptSnapshot(f"the tree holds an unsafe path {path!r}; nothing restored")
