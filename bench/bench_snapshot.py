@@ -3,7 +3,8 @@
 - table snapshot (driver + store + read-back verification) vs plain `pg_dump -Fc` of it;
 - row snapshot of a `DELETE … WHERE` touching N rows vs a raw `COPY (SELECT …) TO STDOUT` of them;
 - restore (checksums verified first) vs plain `pg_restore` into a fresh database;
-- directory snapshot vs `tar -cf` of the same tree.
+- directory snapshot (deduplicated: a first one, then one after 1% of the files changed) vs
+  `tar -cf` of the same tree.
 
 Figures only (median of --repeat runs), no asserts. The store is on /dev/shm, a filesystem
 other than the cluster's, as the same-device check requires; pg_dump writes to /dev/shm too.
@@ -110,23 +111,50 @@ def main() -> None:
         theirs = timed(plain_restore, args.repeat)
         line("restore of the table snapshot", ours, theirs, "createdb + pg_restore")
 
-        tree = Path(tempfile.mkdtemp(prefix="safehold-bench-tree-"))
+    finally:
+        server.stop()
+    try:
+        directories(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def directories(args: argparse.Namespace, work: Path) -> None:
+    """First snapshot of a tree (every chunk new, a fresh store each run), then a second one
+    after changing 1% of the files (only their chunks new), each against `tar -cf`."""
+    tree = Path(tempfile.mkdtemp(prefix="safehold-bench-tree-"))
+    try:
         for i in range(args.files):
             d = tree / f"d{i % 40}"
             d.mkdir(exist_ok=True)
             (d / f"f{i}.bin").write_bytes(os.urandom(4096 + (i % 7) * 8192))
         cap = Capture("directory", str(tree), "directory")
-        ours = timed(lambda: take(cap, driver_named("directory"), store,
-                                  retention_seconds=3600), args.repeat)
+        runs = iter(range(1000))
+        first = timed(lambda: take(cap, driver_named("directory"),
+                                   LocalStore("bench", work / f"dir-{next(runs)}"),
+                                   retention_seconds=3600), args.repeat)
         theirs = timed(lambda: subprocess.run(["tar", "-cf", str(work / "plain.tar"), "-C",
                                                str(tree), "."], check=True), args.repeat)
         size = sum(p.stat().st_size for p in tree.rglob("*") if p.is_file())
-        line(f"directory snapshot ({args.files} files, {size >> 20} MiB)", ours, theirs,
-             "tar -cf")
-        shutil.rmtree(tree, ignore_errors=True)
+        line(f"directory snapshot, first ({args.files} files, {size >> 20} MiB)", first,
+             theirs, "tar -cf")
+        store = LocalStore("bench", work / "dir-dedup")
+        take(cap, driver_named("directory"), store, retention_seconds=3600)
+        changed = iter(range(10_000))
+
+        def again() -> None:
+            for _ in range(max(1, args.files // 100)):
+                i = next(changed) % args.files
+                (tree / f"d{i % 40}" / f"f{i}.bin").write_bytes(os.urandom(4096))
+            m = take(cap, driver_named("directory"), store, retention_seconds=3600)
+            stored.append(m.details["new_bytes"])
+
+        stored: list[int] = []
+        second = timed(again, args.repeat)
+        line(f"directory snapshot, second after 1% changed (stored {stored[-1] >> 10} KiB of "
+             f"{size >> 20} MiB)", second, theirs, "tar -cf")
     finally:
-        server.stop()
-        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(tree, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -94,8 +94,11 @@ def _capture_file(path: Path, rel: str, st: os.stat_result, sink: ChunkSink) -> 
     try:
         with path.open("rb") as f:
             while data := f.read(CHUNK_SIZE):
-                whole.update(data)
+                if chunks and chunks[-1][1] < CHUNK_SIZE:  # a short read, then more: it grew
+                    raise SnapshotError(f"{path} changed size while it was captured")
                 digest = hashlib.sha256(data).hexdigest()
+                if size or len(data) == CHUNK_SIZE:  # a one-chunk file's digest is the file's
+                    whole.update(data)
                 sink.put(digest, data)
                 chunks.append([digest, len(data)])
                 size += len(data)
@@ -103,8 +106,10 @@ def _capture_file(path: Path, rel: str, st: os.stat_result, sink: ChunkSink) -> 
         raise SnapshotError(f"cannot read {path}: {exc}") from exc
     if size != st.st_size:
         raise SnapshotError(f"{path} changed size while it was captured")
+    one = len(chunks) == 1 and size < CHUNK_SIZE
     return {"path": rel, "type": "file", "mode": stat.S_IMODE(st.st_mode), "size": size,
-            "sha256": whole.hexdigest(), "mtime": st.st_mtime, "chunks": chunks}
+            "sha256": chunks[0][0] if one else whole.hexdigest(), "mtime": st.st_mtime,
+            "chunks": chunks}
 
 
 def restore_tree(entries: list[dict[str, Any]], into: Path, source: ChunkSource) -> int:
