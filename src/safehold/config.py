@@ -116,6 +116,15 @@ class NotificationSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionSettings:
+    """How long a session stays careful after a refusal (0: never), and where each session's
+    refusals are kept (beside the database, read by every hook process, daemon and server)."""
+
+    caution_seconds: int = 900
+    directory: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """Everything safehold is configured with. `path` is None when the defaults are in force."""
 
@@ -132,6 +141,17 @@ class Config:
     snapshots: SnapshotSettings = field(default_factory=SnapshotSettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
     pgproxy: tuple[ProxyDeclaration, ...] = ()
+    sessions: SessionSettings = field(default_factory=SessionSettings)
+
+    def sessions_directory(self) -> str:
+        """Where each session's refusals are kept: as configured, else beside a SQLite
+        database, else in the data directory."""
+        if self.sessions.directory:
+            return self.sessions.directory
+        url = self.database_url
+        if url.startswith("sqlite:///") and ":memory:" not in url:
+            return str(Path(url[len("sqlite:///"):]).parent / "sessions")
+        return str(data_dir() / "sessions")
 
     def environment(self, name: str) -> EnvironmentSettings | None:
         return next((e for e in self.environments if e.name == name), None)
@@ -198,6 +218,7 @@ def default_config(environ: Mapping[str, str] | None = None) -> Config:
         database_url=f"sqlite:///{home / 'safehold.db'}",
         server=ServerSettings(secret_key_path=str(home / "secret.key")),
         audit=_audit_defaults(home),
+        sessions=SessionSettings(directory=str(home / "sessions")),
     )
 
 
@@ -253,6 +274,7 @@ def parse_config(
             "snapshots",
             "audit",
             "pgproxy",
+            "sessions",
         },
     )
     database_url = r.string(raw, "database_url", defaults.database_url)
@@ -360,6 +382,22 @@ def parse_config(
         snapshots=parse_snapshot_settings(r.table(raw, "snapshots"), r),
         audit=audit,
         pgproxy=_pgproxy(r, raw.get("pgproxy")),
+        sessions=_sessions(r, r.table(raw, "sessions"), database_url, defaults.sessions),
+    )
+
+
+def _sessions(r: _Reader, t: dict[str, Any], database_url: str, defaults: SessionSettings
+              ) -> SessionSettings:
+    r.known(t, "sessions", {"caution", "directory"})
+    directory = ""  # beside the database (Config.sessions_directory)
+    if "directory" in t:
+        directory = r.path(t, "directory", key="sessions.directory")
+    elif not database_url.startswith("sqlite:///") or ":memory:" in database_url:
+        directory = defaults.directory
+    return SessionSettings(
+        caution_seconds=0 if t.get("caution") in (0, "0", "off") else
+        r.duration(t, "caution", 900, key="sessions.caution"),
+        directory=directory,
     )
 
 
