@@ -69,6 +69,19 @@ class EnvironmentSettings:
     paths: tuple[str, ...] = ()
     urls: tuple[str, ...] = ()
     git_remotes: tuple[str, ...] = ()
+    #: A read-only connection to this environment's database, asked how many rows a
+    #: DELETE/UPDATE would touch (blast_radius.py). Never used to change anything.
+    readonly_database_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BlastRadiusSettings:
+    """Above `rows` rows or `share` of the table (the database's own estimate), a DELETE or
+    UPDATE is destructive; the estimate is given up after `timeout_seconds` (then: unknown)."""
+
+    rows: int = 1000
+    share: float = 0.2
+    timeout_seconds: float = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +155,7 @@ class Config:
     audit: AuditSettings = field(default_factory=AuditSettings)
     pgproxy: tuple[ProxyDeclaration, ...] = ()
     sessions: SessionSettings = field(default_factory=SessionSettings)
+    blast_radius: BlastRadiusSettings = field(default_factory=BlastRadiusSettings)
 
     def sessions_directory(self) -> str:
         """Where each session's refusals are kept: as configured, else beside a SQLite
@@ -275,6 +289,7 @@ def parse_config(
             "audit",
             "pgproxy",
             "sessions",
+            "blast_radius",
         },
     )
     database_url = r.string(raw, "database_url", defaults.database_url)
@@ -383,7 +398,21 @@ def parse_config(
         audit=audit,
         pgproxy=_pgproxy(r, raw.get("pgproxy")),
         sessions=_sessions(r, r.table(raw, "sessions"), database_url, defaults.sessions),
+        blast_radius=_blast_radius(r, r.table(raw, "blast_radius")),
     )
+
+
+def _blast_radius(r: _Reader, t: dict[str, Any]) -> BlastRadiusSettings:
+    r.known(t, "blast_radius", {"rows", "share", "timeout"})
+    share = t.get("share", 0.2)
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
+        r.fail("blast_radius.share", "must be a fraction of the table between 0 and 1")
+    timeout = t.get("timeout", 2.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 30:
+        r.fail("blast_radius.timeout", "must be a number of seconds between 0 and 30")
+    return BlastRadiusSettings(
+        rows=r.integer(t, "rows", 1000, key="blast_radius.rows", low=0, high=10**12),
+        share=float(share), timeout_seconds=float(timeout))
 
 
 def _sessions(r: _Reader, t: dict[str, Any], database_url: str, defaults: SessionSettings
@@ -463,7 +492,13 @@ def _environments(r: _Reader, raw: dict[str, Any]) -> tuple[EnvironmentSettings,
             r.fail(key, "environment names are letters, digits, '_', '-' and '.'")
         if not isinstance(body, dict):
             r.fail(key, "must be a table ([environments.NAME])")
-        r.known(body, key, {"protected", *RESOURCE_KEYS})
+        r.known(body, key, {"protected", "readonly_database_url", *RESOURCE_KEYS})
+        readonly = (r.string(body, "readonly_database_url", "",
+                             key=f"{key}.readonly_database_url")
+                    if "readonly_database_url" in body else None)
+        if readonly is not None and not readonly.startswith(("postgresql://", "postgres://",
+                                                             "postgresql+psycopg://")):
+            r.fail(f"{key}.readonly_database_url", "must be a postgresql:// URL")
         protected = body.get("protected", False)
         if not isinstance(protected, bool):
             r.fail(f"{key}.protected", "must be true or false")
@@ -472,7 +507,8 @@ def _environments(r: _Reader, raw: dict[str, Any]) -> tuple[EnvironmentSettings,
             str((r.base / os.path.expanduser(p)).resolve()) if not p.startswith("/") else p
             for p in lists["paths"]
         )
-        out.append(EnvironmentSettings(name=name, protected=protected, **lists))
+        out.append(EnvironmentSettings(name=name, protected=protected,
+                                       readonly_database_url=readonly, **lists))
     return tuple(out)
 
 

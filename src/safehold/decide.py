@@ -47,6 +47,8 @@ class Guard:
         self.recorder = recorder
         self.limits = limits or Limits()
         self.registry = registry
+        #: Asks a read-only database how many rows a DELETE/UPDATE touches (configured only).
+        self.blast_radius: Callable[[Action, Facts], Facts] | None = None
         #: What each session was refused lately (the session fact the policy sees).
         self.sessions = sessions
         #: The inventory behind `resolver`, when the guard was built from a configuration.
@@ -110,6 +112,14 @@ class Guard:
             guard.inventory = inventory
         from safehold.sessions import SessionMemory
 
+        readonly = {e.name: e.readonly_database_url for e in config.environments
+                    if e.readonly_database_url}
+        if readonly:
+            from safehold.blast_radius import BlastRadius
+
+            b = config.blast_radius
+            guard.blast_radius = BlastRadius(readonly, rows=b.rows, share=b.share,
+                                             timeout=b.timeout_seconds)
         guard.sessions = SessionMemory(config.sessions_directory(),
                                        config.sessions.caution_seconds)
         return guard
@@ -124,6 +134,8 @@ class Guard:
         facts = analyze(action, self.limits, self.registry)
         if self.resolver is not None:
             facts = self.resolver(action, facts)
+        if self.blast_radius is not None:
+            facts = self.blast_radius(action, facts)
         if self.sessions is not None and action.session:
             caution = self.sessions.caution(action.session, action)
             if caution is not None:
