@@ -69,6 +69,19 @@ class EnvironmentSettings:
     paths: tuple[str, ...] = ()
     urls: tuple[str, ...] = ()
     git_remotes: tuple[str, ...] = ()
+    #: A read-only connection to this environment's database, asked how many rows a
+    #: DELETE/UPDATE would touch (blast_radius.py). Never used to change anything.
+    readonly_database_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BlastRadiusSettings:
+    """Above `rows` rows or `share` of the table (the database's own estimate), a DELETE or
+    UPDATE is destructive; the estimate is given up after `timeout_seconds` (then: unknown)."""
+
+    rows: int = 1000
+    share: float = 0.2
+    timeout_seconds: float = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +129,15 @@ class NotificationSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionSettings:
+    """How long a session stays careful after a refusal (0: never), and where each session's
+    refusals are kept (beside the database, read by every hook process, daemon and server)."""
+
+    caution_seconds: int = 900
+    directory: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """Everything safehold is configured with. `path` is None when the defaults are in force."""
 
@@ -132,6 +154,18 @@ class Config:
     snapshots: SnapshotSettings = field(default_factory=SnapshotSettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
     pgproxy: tuple[ProxyDeclaration, ...] = ()
+    sessions: SessionSettings = field(default_factory=SessionSettings)
+    blast_radius: BlastRadiusSettings = field(default_factory=BlastRadiusSettings)
+
+    def sessions_directory(self) -> str:
+        """Where each session's refusals are kept: as configured, else beside a SQLite
+        database, else in the data directory."""
+        if self.sessions.directory:
+            return self.sessions.directory
+        url = self.database_url
+        if url.startswith("sqlite:///") and ":memory:" not in url:
+            return str(Path(url[len("sqlite:///"):]).parent / "sessions")
+        return str(data_dir() / "sessions")
 
     def environment(self, name: str) -> EnvironmentSettings | None:
         return next((e for e in self.environments if e.name == name), None)
@@ -198,6 +232,7 @@ def default_config(environ: Mapping[str, str] | None = None) -> Config:
         database_url=f"sqlite:///{home / 'safehold.db'}",
         server=ServerSettings(secret_key_path=str(home / "secret.key")),
         audit=_audit_defaults(home),
+        sessions=SessionSettings(directory=str(home / "sessions")),
     )
 
 
@@ -253,6 +288,8 @@ def parse_config(
             "snapshots",
             "audit",
             "pgproxy",
+            "sessions",
+            "blast_radius",
         },
     )
     database_url = r.string(raw, "database_url", defaults.database_url)
@@ -360,6 +397,36 @@ def parse_config(
         snapshots=parse_snapshot_settings(r.table(raw, "snapshots"), r),
         audit=audit,
         pgproxy=_pgproxy(r, raw.get("pgproxy")),
+        sessions=_sessions(r, r.table(raw, "sessions"), database_url, defaults.sessions),
+        blast_radius=_blast_radius(r, r.table(raw, "blast_radius")),
+    )
+
+
+def _blast_radius(r: _Reader, t: dict[str, Any]) -> BlastRadiusSettings:
+    r.known(t, "blast_radius", {"rows", "share", "timeout"})
+    share = t.get("share", 0.2)
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
+        r.fail("blast_radius.share", "must be a fraction of the table between 0 and 1")
+    timeout = t.get("timeout", 2.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 30:
+        r.fail("blast_radius.timeout", "must be a number of seconds between 0 and 30")
+    return BlastRadiusSettings(
+        rows=r.integer(t, "rows", 1000, key="blast_radius.rows", low=0, high=10**12),
+        share=float(share), timeout_seconds=float(timeout))
+
+
+def _sessions(r: _Reader, t: dict[str, Any], database_url: str, defaults: SessionSettings
+              ) -> SessionSettings:
+    r.known(t, "sessions", {"caution", "directory"})
+    directory = ""  # beside the database (Config.sessions_directory)
+    if "directory" in t:
+        directory = r.path(t, "directory", key="sessions.directory")
+    elif not database_url.startswith("sqlite:///") or ":memory:" in database_url:
+        directory = defaults.directory
+    return SessionSettings(
+        caution_seconds=0 if t.get("caution") in (0, "0", "off") else
+        r.duration(t, "caution", 900, key="sessions.caution"),
+        directory=directory,
     )
 
 
@@ -425,7 +492,13 @@ def _environments(r: _Reader, raw: dict[str, Any]) -> tuple[EnvironmentSettings,
             r.fail(key, "environment names are letters, digits, '_', '-' and '.'")
         if not isinstance(body, dict):
             r.fail(key, "must be a table ([environments.NAME])")
-        r.known(body, key, {"protected", *RESOURCE_KEYS})
+        r.known(body, key, {"protected", "readonly_database_url", *RESOURCE_KEYS})
+        readonly = (r.string(body, "readonly_database_url", "",
+                             key=f"{key}.readonly_database_url")
+                    if "readonly_database_url" in body else None)
+        if readonly is not None and not readonly.startswith(("postgresql://", "postgres://",
+                                                             "postgresql+psycopg://")):
+            r.fail(f"{key}.readonly_database_url", "must be a postgresql:// URL")
         protected = body.get("protected", False)
         if not isinstance(protected, bool):
             r.fail(f"{key}.protected", "must be true or false")
@@ -434,7 +507,8 @@ def _environments(r: _Reader, raw: dict[str, Any]) -> tuple[EnvironmentSettings,
             str((r.base / os.path.expanduser(p)).resolve()) if not p.startswith("/") else p
             for p in lists["paths"]
         )
-        out.append(EnvironmentSettings(name=name, protected=protected, **lists))
+        out.append(EnvironmentSettings(name=name, protected=protected,
+                                       readonly_database_url=readonly, **lists))
     return tuple(out)
 
 

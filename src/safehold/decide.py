@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from safehold.policy.engine import DEFAULT_PROTECTED, PolicyEngine, internal_err
 if TYPE_CHECKING:
     from safehold.config import Config
     from safehold.inventory import Inventory
+    from safehold.sessions import SessionMemory
 
 Resolver = Callable[[Action, Facts], Facts]
 Recorder = Callable[[Action, Decision], None]
@@ -38,12 +40,17 @@ class Guard:
         recorder: Recorder | None = None,
         limits: Limits | None = None,
         registry: Registry | None = None,
+        sessions: SessionMemory | None = None,
     ):
         self.engine = engine
         self.resolver = resolver
         self.recorder = recorder
         self.limits = limits or Limits()
         self.registry = registry
+        #: Asks a read-only database how many rows a DELETE/UPDATE touches (configured only).
+        self.blast_radius: Callable[[Action, Facts], Facts] | None = None
+        #: What each session was refused lately (the session fact the policy sees).
+        self.sessions = sessions
         #: The inventory behind `resolver`, when the guard was built from a configuration.
         self.inventory: Inventory | None = None
 
@@ -103,6 +110,18 @@ class Guard:
         )
         if config.environments:
             guard.inventory = inventory
+        from safehold.sessions import SessionMemory
+
+        readonly = {e.name: e.readonly_database_url for e in config.environments
+                    if e.readonly_database_url}
+        if readonly:
+            from safehold.blast_radius import BlastRadius
+
+            b = config.blast_radius
+            guard.blast_radius = BlastRadius(readonly, rows=b.rows, share=b.share,
+                                             timeout=b.timeout_seconds)
+        guard.sessions = SessionMemory(config.sessions_directory(),
+                                       config.sessions.caution_seconds)
         return guard
 
     @property
@@ -110,10 +129,17 @@ class Guard:
         return self.engine.version
 
     def analyze(self, action: Action) -> Facts:
-        """Facts for an action, environments resolved: what the policy will see."""
+        """Facts for an action, environments resolved and the session fact added: what the
+        policy will see."""
         facts = analyze(action, self.limits, self.registry)
         if self.resolver is not None:
             facts = self.resolver(action, facts)
+        if self.blast_radius is not None:
+            facts = self.blast_radius(action, facts)
+        if self.sessions is not None and action.session:
+            caution = self.sessions.caution(action.session, action)
+            if caution is not None:
+                facts = replace(facts, session=caution)
         return facts
 
     def decide(self, action: Action, facts: Facts | None = None) -> Decision:
@@ -125,6 +151,11 @@ class Guard:
         except Exception as exc:  # the path must answer, and never with allow
             log.exception("decision path failed")
             decision = internal_error_decision(action, exc, self.engine.version)
+        if self.sessions is not None and action.session:
+            try:
+                self.sessions.remember(action, decision)
+            except Exception:  # the decision stands; only the session's memory of it is lost
+                log.exception("could not remember the refusal for session %s", action.session)
         if self.recorder is not None:
             try:
                 self.recorder(action, decision)

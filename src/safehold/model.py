@@ -139,6 +139,31 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionCaution:
+    """What the policy knows of the session an action comes from: it was refused (a deny, or
+    an ask nobody has granted) within the caution window. Agents that are refused tend to
+    reroute (the same target through another tool, a script, another spelling), so for a while
+    the session's code that cannot be fully followed, and any write to what was refused, is
+    held for a human. `targets` are what denied actions named (an ask that may still be granted
+    does not stop work on its target). `until` is when the window closes (epoch seconds)."""
+
+    session: str
+    refusals: tuple[str, ...]
+    since: float
+    until: float
+    targets: tuple[Target, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "session": self.session,
+            "refused": list(self.refusals),
+            "since": self.since,
+            "until": self.until,
+            "targets": [t.to_dict() for t in self.targets],
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Facts:
     """What the analysis learned about an action. `unknowns` is never empty by accident:
     every construct an analyser could not follow is listed there, so policy can refuse to
@@ -146,7 +171,12 @@ class Facts:
 
     `credentials` is reading or hunting for secrets (how the incident began);
     `credential_uses` is presenting one (an Authorization header, a token argument), which is
-    routine for a real client and matters only with what the call does."""
+    routine for a real client and matters only with what the call does.
+
+    `code` is code the action runs that is followed only in part (what it leaves out reaches
+    nothing that matters) or that talks to the network or a database: routine on its own, but
+    what a refused agent reroutes through. `session` is the session fact (`SessionCaution`),
+    set by the guard when the session was refused recently."""
 
     kind: str
     operations: tuple[Operation, ...] = ()
@@ -154,6 +184,8 @@ class Facts:
     unknowns: tuple[Finding, ...] = ()
     environment: str | None = None
     credential_uses: tuple[Finding, ...] = ()
+    code: tuple[Finding, ...] = ()
+    session: SessionCaution | None = None
 
     @property
     def effect(self) -> Effect:
@@ -170,12 +202,13 @@ class Facts:
     def merged(self, *others: Facts) -> Facts:
         """These facts plus others' (used when one action embeds another, e.g. SQL in psql -c)."""
         ops, creds, unknowns = list(self.operations), list(self.credentials), list(self.unknowns)
-        uses = list(self.credential_uses)
+        uses, code = list(self.credential_uses), list(self.code)
         for o in others:
             ops.extend(o.operations)
             creds.extend(o.credentials)
             unknowns.extend(o.unknowns)
             uses.extend(o.credential_uses)
+            code.extend(o.code)
         return Facts(
             kind=self.kind,
             operations=tuple(ops),
@@ -183,6 +216,8 @@ class Facts:
             unknowns=tuple(unknowns),
             environment=self.environment,
             credential_uses=tuple(uses),
+            code=tuple(code),
+            session=self.session,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -194,6 +229,8 @@ class Facts:
             "credentials": [c.to_dict() for c in self.credentials],
             "credential_uses": [c.to_dict() for c in self.credential_uses],
             "unknowns": [u.to_dict() for u in self.unknowns],
+            "code": [c.to_dict() for c in self.code],
+            "session": self.session.to_dict() if self.session is not None else None,
         }
 
 

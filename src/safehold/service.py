@@ -197,6 +197,9 @@ class Safehold:
             granted = self.approvals.consume(digest, requester=requester, session=action.session)
             if granted is not None:
                 approval = granted
+                sessions = getattr(self.guard, "sessions", None)
+                if sessions is not None:  # a human said yes to exactly this: not a refusal
+                    sessions.lift(action)
                 who = ", ".join(granted.approvers) or "an approver"
                 decision = _allowed(
                     policy, f"approved by {who} (approval {granted.id})", f"approval:{granted.id}"

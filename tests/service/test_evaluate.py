@@ -50,6 +50,9 @@ urls = ["https://api.prod.example.com"]
 
 [environments.staging]
 urls = ["https://api.staging.example.com"]
+
+[sessions]
+directory = "sessions"
 """)
     return path
 
@@ -276,3 +279,30 @@ def test_pending_work_survives_a_restart(
         clock.advance(600)
         assert sh.evaluate(delete(), requester="token:agent").decision.verdict.value == "allow"
         assert sh.evaluate(write(), requester="token:agent").decision.verdict.value == "allow"
+
+
+NETWORK = "python -c \"import urllib.request; urllib.request.urlopen('https://pypi.org/simple/')\""
+
+
+def test_a_session_stays_careful_until_a_human_grants_what_it_was_refused(
+    app: Safehold,
+) -> None:
+    """The caution window opens on an ask nobody granted; approving exactly that action lifts
+    it, while a refusal of something else keeps the session careful."""
+    net = Action("shell", NETWORK, session="s1", environment="staging", cwd="/home/dev/project")
+    asked = app.evaluate(delete(), requester="token:agent")
+    assert asked.decision.verdict.value == "ask"
+    held = app.evaluate(net, requester="token:agent")
+    assert held.decision.verdict.value == "ask"
+    assert "careful-after-refusal" in held.decision.rule_ids
+    record = app.audit.tail(1, type="decision")[0]
+    assert record.data["decision"]["facts"]["session"]["session"] == "s1"
+    assert asked.approval is not None
+    app.vote(asked.approval.id, "user:ann", True)
+    assert app.evaluate(delete(), requester="token:agent").decision.verdict.value == "allow"
+    assert app.evaluate(net, requester="token:agent").decision.verdict.value == "allow"
+    # another session's refusal changes nothing here; a new refusal here closes it again
+    app.evaluate(delete(2, session="s2"), requester="token:agent")
+    assert app.evaluate(net, requester="token:agent").decision.verdict.value == "allow"
+    app.evaluate(delete(3), requester="token:agent")
+    assert app.evaluate(net, requester="token:agent").decision.verdict.value == "ask"

@@ -44,6 +44,9 @@ class RequestKey(NamedTuple):
     cross: bool
     providers: tuple[str, ...]
     target_kinds: tuple[str, ...]
+    code: tuple[str, ...] = ()
+    session_refused: bool = False
+    refused_target: bool = False
 
 
 def request_key(action: Action, facts: Facts, protected: frozenset[str]) -> RequestKey:
@@ -65,7 +68,19 @@ def request_key(action: Action, facts: Facts, protected: frozenset[str]) -> Requ
         and any(e != action.environment for e in target_envs),
         providers=tuple(sorted({op.provider for op in facts.operations if op.provider})),
         target_kinds=tuple(sorted({t.kind for t in facts.targets})),
+        code=tuple(sorted({c.id for c in facts.code})),
+        session_refused=facts.session is not None,
+        refused_target=_reaches_refused(action, facts),
     )
+
+
+def _reaches_refused(action: Action, facts: Facts) -> bool:
+    """The action touches something this session was refused lately (`sessions.overlaps`)."""
+    if facts.session is None or not facts.session.targets:
+        return False
+    from safehold.sessions import overlaps
+
+    return any(overlaps(t, r, action.cwd) for t in facts.targets for r in facts.session.targets)
 
 
 def build_request(key: RequestKey) -> dict[str, Any]:
@@ -87,6 +102,10 @@ def build_request(key: RequestKey) -> dict[str, Any]:
         "cross_environment": key.cross,
         "providers": list(key.providers),
         "target_kinds": list(key.target_kinds),
+        "code": list(key.code),
+        "code_opaque": bool(key.code),
+        "session_refused": key.session_refused,
+        "refused_target": key.refused_target,
     }
     return {
         "principal": {"type": "Agent", "id": key.agent},
@@ -180,6 +199,8 @@ class PolicyEngine:
             rule_ids.append("unknown-is-never-allow")
             reasons.append("unknown-is-never-allow: part of the action was not understood")
         reasons.extend(_fact_reasons(facts, verdict, action.environment))
+        if "careful-after-refusal" in rule_ids:
+            reasons.extend(_caution_reasons(facts))
         snapshot = any(r.snapshot for r in chosen if r.verdict is verdict)
         delay = None
         if verdict is Verdict.DELAY:
@@ -223,6 +244,21 @@ def _fact_reasons(facts: Facts, verdict: Verdict, claimed: str | None = None) ->
                for u in facts.unknowns)
     out.extend(f"{c.id}: {c.reason}" + (f" (in `{c.source}`)" if c.source else "")
                for c in facts.credentials)
+    return out
+
+
+def _caution_reasons(facts: Facts) -> list[str]:
+    """Why a careful session held this action: what was refused, until when, and what here
+    could not be fully followed."""
+    if facts.session is None:
+        return []
+    import datetime
+
+    until = datetime.datetime.fromtimestamp(facts.session.until, datetime.UTC)
+    out = [f"session-caution: this session was refused lately and stays careful until "
+           f"{until:%Y-%m-%d %H:%M:%S} UTC; refused: " + " | ".join(facts.session.refusals)]
+    out.extend(f"{c.id}: {c.reason}" + (f" (in `{c.source}`)" if c.source else "")
+               for c in facts.code)
     return out
 
 

@@ -46,6 +46,27 @@ UNRESTRICTED = [
     "a IS DISTINCT FROM NULL OR a IS NULL",
     "a IS NOT DISTINCT FROM 3 OR a IS DISTINCT FROM 3",
     "$1",
+    # tests every real row passes: a surrogate key above the bottom of its sequence, a key
+    # that is never NULL, a record time before now, a date after the epoch's start, the
+    # table's own keys
+    "id > 0",
+    "id >= 1",
+    "t.id > 0",
+    "0 < id",
+    "id <> -1",
+    "user_id > 0",
+    "id IS NOT NULL",
+    "NOT (id IS NULL)",
+    "id > 0 OR id < 0",
+    "id > 0 OR id <= 1",
+    "id = 5 OR id > 0",
+    "created_at <= now()",
+    "created_at < CURRENT_TIMESTAMP",
+    "now() >= created_at",
+    "updated_at < now()",
+    "created_at > '1970-01-01'",
+    "id IN (SELECT id FROM t)",
+    "id IN (SELECT id FROM t WHERE 1 = 1)",
 ]
 
 # WHERE clauses that select rows by their content: DELETE with them is a plain delete.
@@ -71,9 +92,15 @@ RESTRICTED = [
     "id BETWEEN 1 AND 10",
     "id <> id OR status = 'old'",
     "other.id = id",
-    "id > 0 OR id < 0",
-    "id > 0 OR id <= 1",
     "x IS NULL AND x IS NOT NULL",
+    "id > 100",
+    "id > 0 AND org_id = 7",
+    "deleted_at IS NOT NULL",
+    "created_at > '2024-01-01'",
+    "expires_at <= now()",
+    "id IN (SELECT id FROM t WHERE status = 'old')",
+    "id IN (SELECT id FROM other)",
+    "valid > 0",
 ]
 
 

@@ -31,6 +31,7 @@ class _Found:
     operations: tuple[Operation, ...]
     credentials: tuple[Finding, ...]
     unknowns: tuple[Finding, ...]
+    code: tuple[Finding, ...]
     embedded: tuple[Facts, ...]
     written: tuple[tuple[str, str | None], ...]
 
@@ -65,7 +66,7 @@ def followed(state: State, lang: str, path: str, text: str, args: Sequence[Arg],
     # the script does even when the command reported some of it before; then put the findings
     # back through the usual de-duplication.
     before = (len(state.operations), len(state.creds), len(state.unknowns), len(state.embedded),
-              dict(state.written))
+              dict(state.written), len(state.code))
     seen = state._seen
     state._seen = set()
     try:
@@ -75,8 +76,10 @@ def followed(state: State, lang: str, path: str, text: str, args: Sequence[Arg],
     written = tuple((k, v) for k, v in state.written.items()
                     if k not in before[4] or before[4][k] != v)
     found = _Found(tuple(state.operations[before[0]:]), tuple(state.creds[before[1]:]),
-                   tuple(state.unknowns[before[2]:]), tuple(state.embedded[before[3]:]), written)
+                   tuple(state.unknowns[before[2]:]), tuple(state.code[before[5]:]),
+                   tuple(state.embedded[before[3]:]), written)
     del state.operations[before[0]:], state.creds[before[1]:], state.unknowns[before[2]:]
+    del state.code[before[5]:]
     del state.embedded[before[3]:]
     state._seen = seen
     _replay(state, found)
@@ -94,5 +97,7 @@ def _replay(state: State, found: _Found) -> None:
         state.credential(c.id, c.reason, c.source)
     for u in found.unknowns:
         state.unknown(u.id, u.reason, u.source)
+    for k in found.code:
+        state.code_fact(k.id, k.reason, k.source)
     state.embedded.extend(found.embedded)
     state.written.update(found.written)

@@ -21,7 +21,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from safehold.analysis.scripts import cache
-from safehold.analysis.scripts.effects import CodeEffects, merge
+from safehold.analysis.scripts.effects import (
+    REACH_DATABASE,
+    REACH_NETWORK,
+    CodeEffects,
+    merge,
+)
 from safehold.analysis.scripts.files import ScriptText, read_script, resolve
 from safehold.analysis.scripts.python_code import python_effects
 from safehold.analysis.shell.paths import DYN, DYN_TEXT
@@ -183,6 +188,12 @@ def apply_effects(d: Dispatcher, fx: CodeEffects, who: str, scope: Scope, walker
         reach = f" (the code {', '.join(sorted(fx.reaches))})" if script else ""
         for reason in fx.unknowns:
             st.unknown("shell:opaque-code", reason + reach, source)
+    elif fx.unknowns:  # routine on its own; a session that was just refused asks (sessions.py)
+        st.code_fact("code:partly-followed", f"{who} code is followed only in part: "
+                     f"{fx.unknowns[0]}", source)
+    for reach, ident in ((REACH_NETWORK, "code:network"), (REACH_DATABASE, "code:database")):
+        if reach in fx.reaches:
+            st.code_fact(ident, f"{who} code {reach}", source)
     for text in fx.shells:
         walker.run_text(text, scope.child(), None, source=f"{who} code")
     for argv in fx.argvs:

@@ -440,3 +440,12 @@ RUNNERS: dict[str, Runner] = {
     **PAYLOAD_RUNNERS,
     **CONSOLE_RUNNERS,
 }
+
+
+def _task_runners() -> None:
+    from safehold.analysis.scripts.rake_invoke import TASK_RUNNERS
+
+    RUNNERS.update(TASK_RUNNERS)
+
+
+_task_runners()

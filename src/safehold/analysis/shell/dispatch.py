@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from safehold.analysis.scripts import follow, runners, written
 from safehold.analysis.shell import (
     connections,
+    content_reads,
     credentials,
     embedded,
     exfiltration,
@@ -214,6 +215,10 @@ class Dispatcher:
         self.catalog(name, args, scope, source, check_dynamic=not inline_code)
         credentials.check_paths(st, name, args, scope, source)
         credentials.check_search(st, name, args, scope, source)
+        if name == "git":
+            content_reads.check_git(st, args, scope, source)
+        elif name in ("grep", "egrep", "fgrep", "rg", "ag", "ack"):
+            content_reads.check_tree_search(st, name, args, scope, source)
         return exfiltration.check(st, name, args, scope, stdin, inputs, out,
                                   len(st.creds) > creds_before, source)
 

@@ -31,6 +31,8 @@ class State:
     operations: list[Operation] = field(default_factory=list)
     creds: list[Finding] = field(default_factory=list)
     unknowns: list[Finding] = field(default_factory=list)
+    #: Code followed only in part, or reaching the network or a database (`Facts.code`).
+    code: list[Finding] = field(default_factory=list)
     embedded: list[Facts] = field(default_factory=list)
     #: Files this command writes before later parts of it run (path -> content, None when the
     #: content is only known at run time); scripts are read from here first.
@@ -82,6 +84,10 @@ class State:
         if self._fresh("c", ident, source):
             self.creds.append(Finding(ident, reason, source))
 
+    def code_fact(self, ident: str, reason: str, source: str = "") -> None:
+        if self._fresh("k", ident, source):
+            self.code.append(Finding(ident, reason, source))
+
     def operation(self, op: Operation) -> None:
         key = op.source + "\0".join(t.name for t in op.targets)
         if self._fresh("o", op.id, key):
@@ -109,5 +115,6 @@ class State:
             operations=tuple(self.operations),
             credentials=tuple(self.creds),
             unknowns=tuple(self.unknowns),
+            code=tuple(self.code),
         )
         return base.merged(*self.embedded) if self.embedded else base

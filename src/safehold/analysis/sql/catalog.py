@@ -102,8 +102,9 @@ def _examples(raw: Any, where: str) -> tuple[Example, ...]:
 
 def _entry(raw: Mapping[str, Any]) -> Entry:
     id = raw.get("id")
-    if not isinstance(id, str) or not id.startswith("sql:"):
-        raise SqlCatalogError(f"entry id {id!r} must be a string starting with 'sql:'")
+    if not isinstance(id, str) or not id.startswith(("sql:", "privilege:")):
+        raise SqlCatalogError(f"entry id {id!r} must be a string starting with 'sql:' (or "
+                              "'privilege:' for a change of security posture)")
     try:
         effect = Effect.parse(str(raw.get("effect", "")))
     except ValueError as exc:

@@ -105,6 +105,12 @@ class _Folder:
             if isinstance(right, exp.Null):
                 return p.is_null(self.fold(e.this))
             return p.compare("=", self.fold(e.this), self.fold(right))
+        if isinstance(e, exp.CurrentTimestamp | exp.CurrentDate | exp.CurrentDatetime) or (
+                isinstance(e, exp.Anonymous) and not e.expressions
+                and p.time_function(str(e.this))):
+            return p.NOW
+        if isinstance(e, exp.In) and e.args.get("query") and self._same_keys(e):
+            return p.ALL_ROWS
         if isinstance(e, exp.In) and not e.args.get("query"):
             return p.in_list(self.fold(e.this), [self.fold(x) for x in e.expressions])
         if isinstance(e, exp.Between):
@@ -121,6 +127,23 @@ class _Folder:
                 return p.Const(p.truthy(inner.value))
             return inner
         return self._opaque(e)
+
+    def _same_keys(self, e: exp.In) -> bool:
+        """`col IN (SELECT col FROM <the same table>)` with nothing restricting the sub-query:
+        every row whose column has a value."""
+        select = e.args["query"]
+        select = select.this if isinstance(select, exp.Subquery) else select
+        if not isinstance(select, exp.Select) or not isinstance(e.this, exp.Column):
+            return False
+        tables = list(select.find_all(exp.Table))
+        if (len(tables) != 1 or tables[0].name not in self.outer or len(select.expressions) != 1
+                or select.args.get("limit") or select.args.get("joins")):
+            return False
+        column = select.expressions[0]
+        where = select.args.get("where")
+        if where is not None and p.restricts(_Folder({tables[0].name}).fold(where)):
+            return False
+        return isinstance(column, exp.Column) and column.name == e.this.name
 
     def _opaque(self, e: exp.Expression) -> p.Value:
         """Varies by row iff it reads a column of the row; inside a sub-query only columns that

@@ -158,6 +158,8 @@ class WhereFolder:
         return p.opaque([left, *items] if items else [left, self.fold(rexpr)])
 
     def _SubLink(self, body: dict[str, Any]) -> p.Value:
+        if self._same_keys(body):
+            return p.ALL_ROWS
         parts: list[p.Value] = []
         if "testexpr" in body:
             parts.append(self.fold(body["testexpr"]))
@@ -166,6 +168,35 @@ class WhereFolder:
                 parts.append(p.VARYING)
                 break
         return p.opaque(parts)
+
+    def _SQLValueFunction(self, body: dict[str, Any]) -> p.Value:
+        op = str(body.get("op", "")).removeprefix("SVFOP_").lower()
+        return p.NOW if p.time_function(op) else p.CONSTANT
+
+    def _FuncCall(self, body: dict[str, Any]) -> p.Value:
+        parts = names(body.get("funcname", ()))
+        if parts and p.time_function(parts[-1]) and not body.get("args"):
+            return p.NOW
+        return p.Row(refs=bool(_column_refs(body)))
+
+    def _same_keys(self, body: dict[str, Any]) -> bool:
+        """`col IN (SELECT col FROM <the same table>)` with nothing restricting the sub-query:
+        every row whose column has a value."""
+        test = body.get("testexpr", {}).get("ColumnRef")
+        select = body.get("subselect", {}).get("SelectStmt", {})
+        if body.get("subLinkType") != "ANY_SUBLINK" or test is None or not select:
+            return False
+        tables = select.get("fromClause") or ()
+        targets = select.get("targetList") or ()
+        if len(tables) != 1 or len(targets) != 1 or "RangeVar" not in tables[0]:
+            return False
+        table = tables[0]["RangeVar"].get("relname", "")
+        where = select.get("whereClause")
+        if table not in self.outer or (where and p.restricts(WhereFolder({table}).fold(where))):
+            return False
+        column = targets[0].get("ResTarget", {}).get("val", {}).get("ColumnRef")
+        return (column is not None and not select.get("limitCount")
+                and names(column.get("fields", ()))[-1:] == names(test.get("fields", ()))[-1:])
 
     def _CurrentOfExpr(self, body: dict[str, Any]) -> p.Value:
         return p.VARYING

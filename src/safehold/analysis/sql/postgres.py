@@ -34,6 +34,7 @@ from safehold.analysis.sql.pg_nodes import (
     table_target,
     truthy_option,
 )
+from safehold.analysis.sql.pg_privilege import privilege_changes
 from safehold.analysis.sql.pg_where import WhereFolder
 from safehold.model import Target
 
@@ -82,6 +83,11 @@ def _split(sql: str) -> list[str]:
 
 
 #: statement node -> (method, catalog id it reports when the method needs one)
+#: Statements that can change security posture (`pg_privilege.py`).
+_POSTURE = frozenset({"CreateRoleStmt", "AlterRoleStmt", "AlterDefaultPrivilegesStmt",
+                      "GrantStmt", "GrantRoleStmt", "AlterTableStmt", "CreateFunctionStmt",
+                      "AlterFunctionStmt"})
+
 _HANDLERS: dict[str, tuple[str, str]] = {
     "SelectStmt": ("_select", ""),
     "InsertStmt": ("_insert", ""),
@@ -165,6 +171,11 @@ class PostgresFront(RoutineJudge):
     def statement(self, node: Node, src: str, top: bool, text: str = "") -> None:
         ((kind, body),) = node.items()
         handler = _HANDLERS.get(kind)
+        if kind in _POSTURE:
+            rel = body.get("relation")
+            table = self._table(rel) if isinstance(rel, dict) and "relname" in rel else None
+            for ident, targets in privilege_changes(kind, body, table):
+                self.col.add(ident, src, targets)
         if kind == "CreateFunctionStmt" or kind == "DoStmt":
             self.bodies(kind, body, src, text)
             return

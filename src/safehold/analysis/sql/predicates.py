@@ -47,6 +47,10 @@ FALSE = Const(False)
 NULL = Const(None)
 CONSTANT = Row(refs=False)
 VARYING = Row(refs=True)
+#: The current time (`now()`, `CURRENT_TIMESTAMP`): the same for every row.
+NOW = Row(refs=False, key="now")
+#: A test every real row passes although it names a column (see `covers_key_space`).
+ALL_ROWS = Const(True)
 
 _BOOL_WORDS = {
     "t": True,
@@ -125,8 +129,52 @@ _CANONICAL = {
 }
 
 
+#: A surrogate key: `id`, `user_id`. Sequences and identity columns start at 1.
+_KEY_COLUMN = re.compile(r"(?:^|_)id$")
+#: When a row was recorded: `created_at`, `inserted_on`, `updated_at`, `modified`. Every
+#: recorded row lies before the present.
+_RECORD_TIME = re.compile(r"^(?:created|inserted|updated|modified|recorded)(?:_|$)")
+_DATE = re.compile(r"^(\d{4})-\d{2}-\d{2}")
+_TIME_FUNCTIONS = frozenset({"now", "current_timestamp", "localtimestamp", "current_date",
+                             "transaction_timestamp", "statement_timestamp", "clock_timestamp",
+                             "getdate", "sysdate", "utc_timestamp", "current_datetime"})
+
+
+def time_function(name: str) -> bool:
+    """`now()` and its spellings: the present, the same for every row."""
+    return name.lower() in _TIME_FUNCTIONS
+
+
+def _column_name(key: str | None) -> str | None:
+    if key is None or not key.startswith("col:"):
+        return None
+    return key[4:].rsplit(".", 1)[-1].strip('"`[]')
+
+
+def covers_key_space(key: str | None, op: str, value: Any) -> bool:
+    """Whether `column op value` holds for every real row: a surrogate key above the bottom of
+    its sequence (`id > 0`, `id >= 1`, `id <> -1`), any date after the epoch's start
+    (`created_at > '1970-01-01'`), a record time before now (`created_at <= now()`)."""
+    name = _column_name(key)
+    if name is None:
+        return False
+    if value is NOW:
+        return op in ("<", "<=") and _RECORD_TIME.match(name) is not None
+    if isinstance(value, Row):
+        return False
+    v = _num(value)
+    if _KEY_COLUMN.search(name) and isinstance(v, int | float) and not isinstance(v, bool):
+        return (op == ">" and v < 1) or (op == ">=" and v <= 1) or (op in ("<>", "!=") and v < 1)
+    m = _DATE.match(str(value)) if isinstance(value, str) else None
+    return m is not None and op in (">", ">=") and int(m.group(1)) <= 1970
+
+
 def compare(op: str, left: Value, right: Value) -> Value:
     """`left op right`, folded when both are constants or both are the same column."""
+    if right is NOW and isinstance(left, Row) and covers_key_space(left.key, op, NOW):
+        return ALL_ROWS
+    if left is NOW and isinstance(right, Row) and op in _FLIP:
+        return compare(_FLIP[op], right, left)
     fn = _COMPARE.get(op)
     if isinstance(left, Const) and isinstance(right, Const):
         if left.value is None or right.value is None:
@@ -145,6 +193,9 @@ def compare(op: str, left: Value, right: Value) -> Value:
             return TRUE if op in _SELF_TRUE else FALSE
     if isinstance(right, Row) and isinstance(left, Const) and op in _FLIP:
         left, right, op = right, left, _FLIP[op]
+    if (isinstance(left, Row) and isinstance(right, Const) and right.value is not None
+            and covers_key_space(left.key, op, right.value)):
+        return ALL_ROWS
     if isinstance(left, Row) and left.key and isinstance(right, Const) and op in _CANONICAL:
         # `x > 0` is `NOT (x <= 0)`: one key per pair, so `x > 0 OR x <= 0` is recognised
         negated, base = _CANONICAL[op]
@@ -159,6 +210,8 @@ def not_(value: Value) -> Value:
         return NULL if t is None else Const(not t)
     if value.key is None:
         return value
+    if value.key.startswith("isnull:"):
+        return is_null(Row(refs=value.refs, key=value.key[7:]), negated=True)
     key = value.key[4:] if value.key.startswith("not:") else "not:" + value.key
     return Row(refs=value.refs, key=key)
 
@@ -207,6 +260,9 @@ def is_null(value: Value, negated: bool = False) -> Value:
         return Const((value.value is None) != negated)
     if value.key is None:
         return Row(refs=value.refs)
+    name = _column_name(value.key)
+    if negated and name is not None and _KEY_COLUMN.search(name):
+        return ALL_ROWS  # every row has a key
     key = "isnull:" + value.key
     return Row(refs=value.refs, key="not:" + key if negated else key)
 
