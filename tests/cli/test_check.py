@@ -118,6 +118,19 @@ def test_demo_runs(tmp_path) -> None:
     r = safehold("demo", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "ALLOW" in r.stdout and ("DENY" in r.stdout or "ASK" in r.stdout)
+    assert "with the built-in policy (version" in r.stdout
+
+
+def test_demo_names_the_user_policy_in_force(tmp_path) -> None:
+    """A user policy changes the answers, so the tour must not claim the built-in one alone."""
+    policy = tmp_path / "team.cedar"
+    policy.write_text('@id("no-rm")\nforbid (principal, action, resource)\n'
+                      'when { context.operations.contains("fs:rm-recursive") };\n')
+    (tmp_path / "safehold.toml").write_text('policy = "team.cedar"\n')
+    r = safehold("demo", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    first = r.stdout.splitlines()[0]
+    assert f"the built-in policy plus {policy}" in first, first
 
 
 INVENTORY = """

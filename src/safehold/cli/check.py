@@ -201,8 +201,9 @@ def demo(
     guard = load_guard(policy, config)
     console = _console()
     console.print(
-        "[bold]safehold[/] decides what an agent's action may do. A few examples, with the "
-        f"built-in policy (version {guard.policy_version}):\n"
+        "[bold]safehold[/] decides what an agent's action may do. A few examples, with "
+        f"{policy_in_force(guard)} (version {guard.policy_version}):\n",
+        markup=True, highlight=False,
     )
     counts: dict[Verdict, int] = {}
     for kind, value, what in DEMO:
@@ -217,6 +218,16 @@ def demo(
         f"[bold]{summary}.[/] Try your own: [cyan]safehold check 'COMMAND'[/] "
         "or [cyan]safehold explain 'COMMAND'[/]."
     )
+
+
+def policy_in_force(guard: Guard) -> str:
+    """Which policy decides: the built-in one alone, or with the user's files on top."""
+    files = guard.engine.paths
+    if not files:
+        return "the built-in policy"
+    from rich.markup import escape
+
+    return "the built-in policy plus " + ", ".join(escape(str(p)) for p in files)
 
 
 def register(app: typer.Typer) -> None:

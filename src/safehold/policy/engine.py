@@ -151,6 +151,11 @@ class PolicyEngine:
     def version(self) -> str:
         return self._bundle.version
 
+    @property
+    def paths(self) -> tuple[Path, ...]:
+        """The user policy files on top of the built-in policy (empty: the built-in alone)."""
+        return self._paths
+
     def reload(self) -> PolicyBundle:
         """Re-read the policy files; on error raise PolicyError and keep the policy in force."""
         bundle = load_bundle(self._paths)
