@@ -41,10 +41,12 @@ def record_decision(
     actor: str | None = None,
     tool_use_id: str | None = None,
     parent_session: str | None = None,
+    event: str = "decision",
     **extra: Any,
 ) -> None:
+    """`event` is `decision`, or `decision.probe` for a health check's (not an agent's) call."""
     audit.append(
-        "decision",
+        event,
         decision_payload(action, decision, **extra),
         actor=actor,
         agent=action.agent,

@@ -53,6 +53,12 @@ def register(app: typer.Typer) -> None:
         state = "installed in" if change.changed else "already installed in"
         typer.echo(f"{TARGETS[agent].label}: safehold hook {state} {change.path}")
         typer.echo(f"  command: {change.command}")
+        if change.per_machine:
+            typer.echo(
+                f"  note: {change.path.name} names this machine's path to safehold, so it is "
+                "per-machine: do not commit it; on each machine (or clone) run `safehold "
+                "install` there, or install with --user."
+            )
         if TARGETS[agent].notes:
             typer.echo(f"  note: {TARGETS[agent].notes}")
         from safehold.surfaces.install import obstacles

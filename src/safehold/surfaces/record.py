@@ -34,6 +34,7 @@ class Record:
     stated_reason: str | None = None
     failure: str | None = None
     approval_id: str | None = None
+    probe: bool = False
 
 
 def write(database_url: str, rec: Record) -> None:
@@ -63,7 +64,8 @@ def append(audit: Any, rec: Record) -> None:
     if rec.action is not None and rec.decision is not None:
         record_decision(
             audit, rec.action, rec.decision, actor=actor, tool_use_id=rec.tool_use_id,
-            parent_session=rec.parent_session, **extra,
+            parent_session=rec.parent_session, event="decision.probe" if rec.probe else "decision",
+            **extra,
         )
         return
     audit.append(

@@ -99,6 +99,10 @@ def judge(
     if settings.environment and call.action.environment is None:
         call = replace(call, action=replace(call.action, environment=settings.environment))
     assert call.action is not None
+    probe = is_probe(protocol.environ, call.session)
+    if probe and settings.server is not None:
+        # doctor checks that the hook starts and blocks; its probe files no approval request
+        settings = replace(settings, server=None)
     guard = (guard_for or build_guard)(settings)
     from safehold.analysis.registry import get_analyzer
 
@@ -118,9 +122,22 @@ def judge(
         parent_session=call.parent_session,
         stated_reason=call.stated_reason,
         approval_id=approval_id,
+        probe=probe,
     )
     return Result(protocol.answer(_told(protocol, outcome, approval_id)), record,
                   settings.database_url)
+
+
+#: The session id and variable `safehold doctor` runs an installed hook with.
+PROBE_SESSION = "safehold-probe"
+PROBE_VARIABLE = "SAFEHOLD_PROBE"
+
+
+def is_probe(environ: Mapping[str, str], session: str | None) -> bool:
+    """A call from `safehold doctor`: answered exactly like any other, but recorded as a probe
+    (not agent activity) and never filed as an approval request. Both marks are needed; a
+    probe's record stays in the audit chain with its decision, so marking hides nothing."""
+    return environ.get(PROBE_VARIABLE) == "doctor" and session == PROBE_SESSION
 
 
 def _told(protocol: Protocol, outcome: Outcome, approval_id: str | None) -> Outcome:

@@ -8,17 +8,19 @@ destructive one, and reports what the agent would make of each answer.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from safehold.surfaces.hooks.runner import PROBE_SESSION, PROBE_VARIABLE
 from safehold.surfaces.install import manage, probes
 from safehold.surfaces.install.targets import TARGETS
 
 #: (label, command, what a working hook must not answer)
 PROBES = (
-    ("harmless", "ls", ("broken",)),
+    ("harmless", "ls", ("broken", "deny")),
     ("destructive", "rm -rf ~", ("broken", "allow", "none")),
 )
 
@@ -90,10 +92,21 @@ def daemon_state(environ: dict[str, str]) -> str:
         return f"hook daemon: not running; the next hook call starts it ({path})"
 
 
+def _probe_environment(agent: str, project: Path) -> dict[str, str]:
+    """The hook's environment as the agent sets it (its project-directory variable), marked
+    as doctor's so the call is recorded as a probe and files no approval request."""
+    env = {**os.environ, PROBE_VARIABLE: "doctor"}
+    variable = TARGETS[agent].project_variable
+    if variable:
+        env[variable] = str(project)
+    return env
+
+
 def run_probe(agent: str, command: str, cwd: Path) -> tuple[ProbeResult, ...]:
     out = []
     for label, probe_command, bad in PROBES:
-        payload = json.dumps(probes.shell_payload(agent, probe_command, str(cwd)))
+        payload = json.dumps(probes.shell_payload(agent, probe_command, str(cwd),
+                                                  session=PROBE_SESSION))
         start = time.monotonic()
         try:
             proc = subprocess.run(
@@ -102,6 +115,7 @@ def run_probe(agent: str, command: str, cwd: Path) -> tuple[ProbeResult, ...]:
                 capture_output=True,
                 text=True,
                 cwd=cwd,
+                env=_probe_environment(agent, cwd),
                 timeout=35,
             )
         except subprocess.TimeoutExpired:

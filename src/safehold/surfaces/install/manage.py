@@ -30,6 +30,8 @@ class Change:
     path: Path
     changed: bool
     command: str | None = None
+    #: the command names an absolute path of this machine in a project file
+    per_machine: bool = False
 
 
 def hook_command(agent: str, executable: str | None = None, auto_approve: bool = False) -> str:
@@ -39,6 +41,29 @@ def hook_command(agent: str, executable: str | None = None, auto_approve: bool =
     exe = executable or _safehold_executable()
     prefix = "SAFEHOLD_AUTO_APPROVE=1 " if auto_approve else ""
     return f"{prefix}{shlex.quote(exe)} hook {agent}"
+
+
+def portable_command(agent: str, project: Path, auto_approve: bool = False) -> str | None:
+    """For a project file meant to be committed: when this installation's virtualenv lives
+    inside the project, a command that finds it through the agent's project-directory variable,
+    so the file names no path of this machine and still works in a clone elsewhere. A hook that
+    cannot start there (no virtualenv yet, a moved one) refuses with exit 2 instead of failing
+    open. None when the agent has no such variable or safehold lives outside the project."""
+    variable = target(agent).project_variable
+    venv = Path(sys.prefix)
+    if variable is None or sys.prefix == sys.base_prefix:
+        return None
+    try:
+        inside = venv.resolve().relative_to(project.resolve())
+    except ValueError:
+        return None
+    python = f'"${variable}"/{shlex.quote(str(inside / "bin" / "python"))}'
+    prefix = "SAFEHOLD_AUTO_APPROVE=1 " if auto_approve else ""
+    return (
+        f"{prefix}{python} -m safehold hook {agent} || {{ s=$?; [ $s = 2 ] || echo \"safehold: "
+        f"the hook in ${variable}/{inside} could not run (exit $s); refusing until it is set "
+        f"up there (./scripts/setup or pip install safehold)\" >&2; exit 2; }}"
+    )
 
 
 def add_entry(agent: str, doc: dict[str, Any], command: str) -> dict[str, Any]:
@@ -76,7 +101,11 @@ def install(
     t = target(agent)
     path = t.path(scope, project, home)
     doc = read(path)
-    command = hook_command(agent, executable, auto_approve)
+    portable = (
+        portable_command(agent, project, auto_approve)
+        if scope == "project" and executable is None else None
+    )
+    command = portable or hook_command(agent, executable, auto_approve)
     before = json.dumps(doc, sort_keys=True)
     try:
         doc = add_entry(agent, doc, command)
@@ -85,7 +114,7 @@ def install(
     changed = json.dumps(doc, sort_keys=True) != before
     if changed:
         write(path, doc)
-    return Change(agent, path, changed, command)
+    return Change(agent, path, changed, command, per_machine=scope == "project" and not portable)
 
 
 def uninstall(agent: str, scope: str, *, project: Path, home: Path) -> Change:

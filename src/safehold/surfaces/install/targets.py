@@ -31,6 +31,8 @@ class Target:
     remove: Callable[[Doc], Doc]
     commands: Callable[[Doc], list[str]]
     notes: str = ""
+    #: the variable in which the agent hands its hook the project directory, if it has one
+    project_variable: str | None = None
 
     def path(self, scope: str, project: Path, home: Path) -> Path:
         return (project / self.project_file) if scope == "project" else (home / self.user_file)
@@ -201,7 +203,7 @@ def claude_entries(doc: Doc) -> list[Doc]:
 TARGETS: dict[str, Target] = {
     "claude-code": Target(
         "claude-code", "Claude Code", ".claude/settings.json", ".claude/settings.json",
-        *_claude,
+        *_claude, project_variable="CLAUDE_PROJECT_DIR",
     ),
     "cursor": Target(
         "cursor", "Cursor", ".cursor/hooks.json", ".cursor/hooks.json",
@@ -219,6 +221,7 @@ TARGETS: dict[str, Target] = {
         _gemini_add, _gem_remove, _gem_commands,
         notes="Gemini CLI ignores a project's settings, hooks included, in a folder you have not "
         "trusted (folder trust): trust the project folder, or install with --user.",
+        project_variable="GEMINI_PROJECT_DIR",
     ),
     "copilot": Target(
         "copilot", "GitHub Copilot CLI", ".github/hooks/safehold.json",
