@@ -182,3 +182,23 @@ def test_the_mcp_proxy_holds_a_call_until_it_is_approved(server, tmp_path: Path)
     assert held.is_error
     assert not passed.is_error
     assert json.loads(store.read_text())["calls"] == ["delete_all_notes"]
+
+
+def test_the_approve_command_the_agent_is_given_works_as_written(server, project: Path):
+    """The refusal names a command for the user; pasted into a terminal as it stands, it
+    approves the request (asking who they are and their password), and the call passes."""
+    from terminal import run_in_terminal
+
+    _base, env, _ = server
+    held = run_hook("claude-code", wipe_notes(project), env)
+    reason = held.json["hookSpecificOutput"]["permissionDecisionReason"]
+    rid = approval_id(reason)
+    suggested = re.search(r"`([^`]*approvals approve[^`]*)`", reason)
+    assert suggested, reason
+    typed = run_in_terminal(suggested.group(1), [("dashboard username", "alice"),
+                                                 ("Password for alice", PASSWORD)],
+                            env=env, cwd=project)
+    assert typed.code == 0, typed.output
+    assert f"{rid}: approved" in typed.output
+    passed = run_hook("claude-code", wipe_notes(project), env)
+    assert passed.json["hookSpecificOutput"]["permissionDecision"] == "allow"

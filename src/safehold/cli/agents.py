@@ -111,7 +111,9 @@ def register(app: typer.Typer) -> None:
                                          agents=agents)
         if not findings:
             typer.echo("safehold's hook is not installed for any agent here or in your home.")
-            typer.echo(f"  install one with: safehold install <agent>   ({AGENTS})")
+            from safehold.invocation import program
+
+            typer.echo(f"  install one with: {program()} install <agent>   ({AGENTS})")
             _print_routes(open_routes)
             raise typer.Exit(1)
         from safehold.surfaces.install import obstacles as hook_obstacles

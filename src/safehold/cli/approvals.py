@@ -1,8 +1,8 @@
 """`safehold approvals list|show|approve|deny` and `safehold delays list|cancel|run-now`.
 
 Approving from the terminal is as strict as the dashboard: `--as` names a dashboard user with
-the approver or admin role, whose password is asked for, so an agent sharing the shell cannot
-approve its own request by typing the command.
+the approver or admin role (asked for when not given), whose password is asked for, so an agent
+sharing the shell cannot approve its own request by typing the command.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ approvals_app = typer.Typer(
 )
 delays_app = typer.Typer(help="Delayed actions: list, cancel, run now.", no_args_is_help=True)
 ConfigOption = typer.Option(None, "--config", "-c", help="safehold.toml to use.")
-AsOption = typer.Option(..., "--as", help="Your dashboard username (approver or admin).")
+AsOption = typer.Option(
+    None, "--as", help="Your dashboard username (approver or admin); asked for when not given."
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -52,13 +54,22 @@ def _safehold(config: Path | None) -> Iterator[Any]:
         app.close()
 
 
-def person_identity(app: Any, username: str) -> str:
-    """`user:NAME` once NAME's password checks out and the role may decide."""
+def person_identity(app: Any, username: str | None) -> str:
+    """`user/NAME` once NAME's password checks out and the role may decide. Without a name,
+    it is asked for (offering the only user who may decide, when there is exactly one)."""
     from safehold.server.accounts import Accounts
 
     accounts = Accounts(app.store)
-    if not accounts.users():
-        raise _fail("no dashboard users exist yet; create one with `safehold users add`", 2)
+    users = accounts.users()
+    if not users:
+        from safehold.invocation import command
+
+        add = command("users", "add", "admin", "--role", "admin")
+        raise _fail(f"no dashboard users exist yet; create one with `{add}`", 2)
+    if username is None:
+        deciders = [u.username for u in users if u.role in ("approver", "admin") and not u.disabled]
+        offer = deciders[0] if len(deciders) == 1 else None
+        username = str(typer.prompt("Your dashboard username", default=offer))
     password = typer.prompt(f"Password for {username}", hide_input=True)
     principal = accounts.authenticate(username, password)
     if principal is None:
@@ -146,7 +157,7 @@ def show(
 
 
 def _vote(
-    approval_id: str, config: Path | None, who: str, approve: bool, comment: str | None
+    approval_id: str, config: Path | None, who: str | None, approve: bool, comment: str | None
 ) -> None:
     with _safehold(config) as app:
         identity = person_identity(app, who)
@@ -158,7 +169,7 @@ def _vote(
 def approve(
     approval_id: str,
     config: Path | None = ConfigOption,
-    who: str = AsOption,
+    who: str | None = AsOption,
     comment: str | None = typer.Option(None, "--comment", "-m"),
 ) -> None:
     """Approve a pending request (it then unlocks that exact action once)."""
@@ -169,7 +180,7 @@ def approve(
 def deny(
     approval_id: str,
     config: Path | None = ConfigOption,
-    who: str = AsOption,
+    who: str | None = AsOption,
     comment: str | None = typer.Option(None, "--comment", "-m"),
 ) -> None:
     """Deny a pending request."""
@@ -209,7 +220,7 @@ def list_delays(
 
 
 @delays_app.command("cancel")
-def cancel(delay_id: str, config: Path | None = ConfigOption, who: str = AsOption) -> None:
+def cancel(delay_id: str, config: Path | None = ConfigOption, who: str | None = AsOption) -> None:
     """Stop a delayed action for good."""
     with _safehold(config) as app:
         d = app.delays.cancel(delay_id, person_identity(app, who))
@@ -217,7 +228,7 @@ def cancel(delay_id: str, config: Path | None = ConfigOption, who: str = AsOptio
 
 
 @delays_app.command("run-now")
-def run_now(delay_id: str, config: Path | None = ConfigOption, who: str = AsOption) -> None:
+def run_now(delay_id: str, config: Path | None = ConfigOption, who: str | None = AsOption) -> None:
     """End the grace period now."""
     with _safehold(config) as app:
         d = app.delays.run_now(delay_id, person_identity(app, who))

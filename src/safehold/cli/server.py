@@ -145,17 +145,19 @@ def _first_run(accounts: Any, config: Path | None) -> None:
 
     if accounts.has_admin():
         return
-    flag = f" --config {config}" if config else ""
+    from safehold.invocation import command
+
+    flag = ["--config", str(config)] if config else []
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         typer.echo(
             "safehold: no admin user exists yet, so nobody can sign in to the dashboard.\n"
-            f"  create one with:  safehold users add admin --role admin{flag}\n"
+            f"  create one with:  {command('users', 'add', 'admin', '--role', 'admin', *flag)}\n"
             "  (it prompts for a password; or pipe one in with --password-stdin)",
             err=True,
         )
         return
     if not typer.confirm("No admin user exists yet. Create one now?", default=True):
-        typer.echo(f"Later: safehold users add NAME --role admin{flag}")
+        typer.echo(f"Later: {command('users', 'add', 'admin', '--role', 'admin', *flag)}")
         return
     name = typer.prompt("Username", default="admin")
     password = generate_password()
@@ -224,7 +226,9 @@ def _set_disabled(name: str, disabled: bool, config: Path | None) -> None:
 def users_list(config: Path | None = ConfigOption) -> None:
     users = _accounts(config).users()
     if not users:
-        typer.echo("no users; add one with: safehold users add NAME --role admin")
+        from safehold.invocation import program
+
+        typer.echo(f"no users; add one with: {program()} users add NAME --role admin")
         return
     for u in users:
         state = "disabled" if u.disabled else "active"
@@ -305,7 +309,9 @@ def tokens_list(
 ) -> None:
     tokens = _accounts(config).tokens(include_revoked=all_)
     if not tokens:
-        typer.echo("no tokens; create one with: safehold tokens create NAME --role agent")
+        from safehold.invocation import program
+
+        typer.echo(f"no tokens; create one with: {program()} tokens create NAME --role agent")
         return
     for t in tokens:
         used = f"used {t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never used"

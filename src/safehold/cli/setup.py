@@ -54,5 +54,8 @@ def setup(
     typer.echo(f"Dashboard: {r.url}")
     typer.echo("Connect agents (hooks become thin clients of the server, with the agent token")
     typer.echo(f"in {lay.client_file}, which can request decisions but never approve):")
-    typer.echo(f"  safehold install <agent> --managed{prefix}")
-    typer.echo("Then check, as the agent's user:  safehold doctor")
+    from safehold.invocation import command
+
+    typer.echo(f"  {r.executable} install <agent> --managed{prefix}")
+
+    typer.echo(f"Then check, as the agent's user:  {command('doctor')}")

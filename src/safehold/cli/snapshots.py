@@ -20,6 +20,7 @@ import typer
 
 from safehold.cli.common import fail
 from safehold.errors import SafeholdError
+from safehold.surfaces.messages import approve_command
 
 snapshots_app = typer.Typer(help="Snapshots: list what exists.", no_args_is_help=True)
 ConfigOption = typer.Option(None, "--config", "-c", help="safehold.toml to use.")
@@ -271,7 +272,7 @@ def _decided_or_exit(cfg: Any, snapshot_id: str, target: str, manifest: Any,
     if verdict is Verdict.ASK and ev.approval is not None:
         typer.echo(f"safehold: restoring over {action.input['target']} needs an approval "
                    f"({reasons}): request {ev.approval.id}. Once another person approves it "
-                   f"(dashboard, or `safehold approvals approve {ev.approval.id} --as NAME`), "
+                   f"(dashboard, or `{approve_command(ev.approval.id)}`), "
                    "run the same command again.", err=True)
     elif verdict is Verdict.DELAY and ev.delay is not None:
         typer.echo(f"safehold: {reasons}", err=True)

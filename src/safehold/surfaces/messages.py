@@ -61,8 +61,9 @@ def needs_approval(action: Action, decision: Decision, hold: Hold | None = None)
         where = f" at {hold.url}" if hold.url else ""
         expiry = f" (expires {hold.expires_at})" if hold.expires_at else ""
         lines.append(
-            f"Approval request {hold.id}{expiry}: ask the user to approve it{where} or with "
-            f"`safehold approvals approve {hold.id}`. Once it is approved, run exactly the same "
+            f"Approval request {hold.id}{expiry}: ask the user to approve it{where} or, where "
+            f"the safehold server's database is, with `{approve_command(hold.id)}` (it asks "
+            "for their dashboard name and password). Once it is approved, run exactly the same "
             "call again: it will pass once. Any change to it needs a new approval."
         )
     else:
@@ -73,6 +74,13 @@ def needs_approval(action: Action, decision: Decision, hold: Hold | None = None)
     if decision.suggestions:
         lines += [f"Or instead: {s}" for s in decision.suggestions[:3]]
     return "\n".join(lines)
+
+
+def approve_command(approval_id: str) -> str:
+    """The command a person pastes to approve a request (it prompts for who they are)."""
+    from safehold.invocation import command
+
+    return command("approvals", "approve", approval_id)
 
 
 def delayed(action: Action, reasons: tuple[str, ...]) -> str:

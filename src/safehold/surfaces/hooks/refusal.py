@@ -12,9 +12,11 @@ EXIT_2_BLOCKS = frozenset({"claude-code", "cursor", "codex", "gemini"})
 
 def failure_text(what: str) -> str:
     """When safehold itself failed: the refusal says so, so nobody mistakes it for policy."""
+    from safehold.invocation import command  # only on this path: the client stays lean
+
     return (
         f"safehold could not judge this tool call ({what}), so it is refused: safehold fails "
-        "closed. Tell the user; `safehold doctor` shows what is wrong."
+        f"closed. Tell the user; `{command('doctor')}` shows what is wrong."
     )
 
 

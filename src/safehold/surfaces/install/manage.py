@@ -66,6 +66,16 @@ def portable_command(agent: str, project: Path, auto_approve: bool = False) -> s
     )
 
 
+def with_project(command: str, agent: str, project: Path) -> str:
+    """`command` with the agent's project-directory variable replaced by `project`, as the
+    agent expands it when it runs the hook there."""
+    variable = target(agent).project_variable
+    if variable is None:
+        return command
+    value = str(project)
+    return command.replace(f'"${variable}"', shlex.quote(value)).replace(f"${variable}", value)
+
+
 def add_entry(agent: str, doc: dict[str, Any], command: str) -> dict[str, Any]:
     """`doc` with safehold's entry for `agent`, fail-closed where the installed agent can be."""
     from safehold.surfaces.install import targets, versions

@@ -78,7 +78,10 @@ def _claude_fail_open(files: Mapping[str, Path], environ: Mapping[str, str]) -> 
         if not entries or all(e.get("onFailure") == "block" for e in entries):
             continue
         if versions.claude_fails_closed(version):
-            fix = f"reinstall (`safehold install claude-code{_flag(scope)}`) to add it"
+            from safehold.invocation import command
+
+            again = command("install", "claude-code", *_flag(scope).split())
+            fix = f"reinstall (`{again}`) to add it"
         else:
             need = versions.shown(versions.CLAUDE_FAIL_CLOSED)
             found = ("no `claude` on PATH" if version is None

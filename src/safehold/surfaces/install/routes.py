@@ -40,6 +40,17 @@ def writable(path: Path) -> bool:
     return os.access(p, os.W_OK)
 
 
+def as_root(*args: str) -> str:
+    """A command root runs: this installation's full path, since root's PATH (sudo's
+    secure_path) rarely holds the user's virtualenv."""
+    import shlex
+    import sys
+
+    own = Path(sys.executable).with_name("safehold")
+    exe = str(own) if own.exists() else "safehold"
+    return " ".join(shlex.quote(a) for a in (exe, *args))
+
+
 def program_writable(command: str) -> Path | None:
     """The hook's program (its first word), or a directory above it, when this user can
     change it: a hook whose program the agent can rewrite answers what the agent wants."""
@@ -78,7 +89,8 @@ def open_routes(
             "", "same-user mode: safehold's policy, configuration, approvals and audit log are "
             "files this user owns (~/.config/safehold, ~/.local/share/safehold); the hook "
             "stops mistakes, not a determined agent",
-            "run `safehold setup --system` as root, then `safehold install <agent> --managed`",
+            f"run `{as_root('setup', '--system')}` as root, then "
+            f"`{as_root('install')} <agent> --managed`",
         ))
     for agent in agents:
         routes += _agent_routes(agent, project, home, root, environ, system)
@@ -93,7 +105,7 @@ def _agent_routes(agent: str, project: Path, home: Path, root: Path,
     if not commands:
         out.append(Route(agent, f"no hook in the administrator-owned {mpath}: the hook lives "
                          "in settings this user can edit, or nowhere",
-                         f"run `safehold install {agent} --managed` as root"))
+                         f"run `{as_root('install', agent, '--managed')}` as root"))
     elif writable(mpath):
         out.append(Route(agent, f"{mpath} holds the hook but this user can change it",
                          f"chown root:root {mpath} && chmod 0644 {mpath} (and its directory)"))
@@ -101,14 +113,14 @@ def _agent_routes(agent: str, project: Path, home: Path, root: Path,
         _, cmds = manage.installed(agent, scope, project=project, home=home)
         commands += cmds
     for command in dict.fromkeys(commands):
-        where = program_writable(command)
+        where = program_writable(manage.with_project(command, agent, project))
         if where is not None:
             out.append(Route(agent, f"the hook runs {command.split()[0]}, and this user can "
                              f"change {where}", "install safehold where only root can write "
                              "(e.g. a root-owned virtualenv) and reinstall the hook"))
         if not system and " --client " in command:
             out.append(Route(agent, f"the hook names a client file that is not root's: "
-                             f"{command}", "rerun `safehold setup --system`"))
+                             f"{command}", f"rerun `{as_root('setup', '--system')}`"))
     out += _overrides(agent, project, home, environ)
     return out
 
