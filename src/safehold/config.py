@@ -92,6 +92,38 @@ class ServerSettings:
     secret_key_path: str = ""
     session_ttl_seconds: int = 12 * 3600
     trusted_proxies: tuple[str, ...] = ()
+    #: `base_url` was written in the configuration (the address people reach the server by),
+    #: rather than derived from host and port
+    base_url_set: bool = False
+
+
+#: addresses that mean "every interface": no one can open a link to them
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", "", "*"})
+
+
+def listening_on(settings: ServerSettings, host: str, port: int) -> ServerSettings:
+    """`settings` served on another host and port (`serve --host --port`): a configured public
+    address stays, one derived from (or only restating) host and port follows them."""
+    import dataclasses
+
+    base = settings.base_url
+    if not settings.base_url_set or base == default_base_url(settings.host, settings.port):
+        base = default_base_url(host, port)
+    return dataclasses.replace(settings, host=host, port=port, base_url=base)
+
+
+def default_base_url(host: str, port: int) -> str:
+    """The server's address in links when `base_url` is not configured: host and port, with
+    the machine's name for a wildcard bind (a link to 0.0.0.0 leads nowhere)."""
+    if host in WILDCARD_HOSTS:
+        import socket
+
+        name = socket.getfqdn() or socket.gethostname()
+    else:
+        name = host
+    if ":" in name and not name.startswith("["):
+        name = f"[{name}]"
+    return f"http://{name}:{port}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,7 +352,11 @@ def parse_config(
     )
     host = r.string(srv, "host", "127.0.0.1", key="server.host")
     port = r.integer(srv, "port", 8474, key="server.port", low=1, high=65535)
-    base_url = r.string(srv, "base_url", f"http://{host}:{port}", key="server.base_url").rstrip("/")
+    base_url_set = "base_url" in srv
+    base_url = (
+        r.string(srv, "base_url", "", key="server.base_url").rstrip("/")
+        if base_url_set else default_base_url(host, port)
+    )
     if not base_url.startswith(("http://", "https://")):
         r.fail("server.base_url", "must start with http:// or https://")
     secret = (
@@ -335,6 +371,7 @@ def parse_config(
         secret_key_path=secret,
         session_ttl_seconds=r.duration(srv, "session_ttl", 12 * 3600, key="server.session_ttl"),
         trusted_proxies=_proxies(r, srv),
+        base_url_set=base_url_set,
     )
     audit = _audit(r, r.table(raw, "audit"), database_url, defaults.audit)
 

@@ -75,12 +75,9 @@ def serve(
     cfg = _config(config)
     settings = cfg.server
     if host or port:
-        host = host or settings.host
-        port = port or settings.port
-        base = settings.base_url
-        if base == f"http://{settings.host}:{settings.port}":
-            base = f"http://{host}:{port}"
-        settings = dataclasses.replace(settings, host=host, port=port, base_url=base)
+        from safehold.config import listening_on
+
+        settings = listening_on(settings, host or settings.host, port or settings.port)
         cfg = dataclasses.replace(cfg, server=settings)
     try:
         sh = Safehold.open(cfg)

@@ -8,6 +8,7 @@ a guard whose control API the agent can reach).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -18,6 +19,7 @@ from safehold.model import Action
 from safehold.server import control
 from safehold.server.accounts import Principal
 from safehold.server.auth import bearer_principal, require_decider
+from safehold.server.links import link_base
 
 router = APIRouter(prefix="/api/v1")
 
@@ -129,7 +131,7 @@ def dump(record: Any) -> dict[str, Any]:
 
 def dump_approval(request: Request, record: Any) -> dict[str, Any]:
     """An approval with the dashboard link an approver can open."""
-    return dict(record.to_dict(base_url=request.app.state.ctx.settings.base_url))
+    return dict(record.to_dict(base_url=link_base(request, request.app.state.ctx.settings)))
 
 
 @router.post("/decisions", tags=["decisions"])
@@ -160,6 +162,9 @@ def decide(body: DecisionRequest, request: Request, who: Caller) -> dict[str, An
         parent_session=body.parent_session,
         request_approval=body.request_approval,
     )
+    if evaluation.base_url:
+        base = link_base(request, request.app.state.ctx.settings)
+        evaluation = dataclasses.replace(evaluation, base_url=base)
     return evaluation.to_dict()
 
 
