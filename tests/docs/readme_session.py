@@ -14,13 +14,15 @@ from __future__ import annotations
 import json
 import os
 import re
-import select
 import shlex
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from terminal import Terminal  # tests/, above this file's directory
 
 MARK = "@@readme-status@@"
 NOT_RUN = {"./scripts/test"}
@@ -47,49 +49,6 @@ def commands(block: str) -> list[str]:
         pending = ""
     assert not pending, f"unfinished command: {pending!r}"
     return out
-
-
-class Terminal:
-    """A process on its own pseudo-terminal, read as it runs."""
-
-    def __init__(self, argv: list[str], env: dict[str, str], cwd: Path):
-        self.master, slave = os.openpty()
-
-        def take_terminal() -> None:
-            import fcntl
-            import termios
-
-            os.setsid()
-            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-        self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
-                                     cwd=cwd, preexec_fn=take_terminal)
-        os.close(slave)
-        self.output = ""
-
-    def read(self, seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            ready, _, _ = select.select([self.master], [], [], 0.1)
-            if ready:
-                try:
-                    chunk = os.read(self.master, 4096)
-                except OSError:
-                    return
-                if not chunk:
-                    return
-                self.output += chunk.decode(errors="replace")
-
-    def wait_for(self, text: str, timeout: float = 180) -> None:
-        end = time.monotonic() + timeout
-        while text not in self.output:
-            if time.monotonic() > end or self.proc.poll() is not None:
-                self.read(0.5)
-                raise SystemExit(f"never printed {text!r}:\n{self.output}")
-            self.read(0.2)
-
-    def type(self, answer: str) -> None:
-        os.write(self.master, answer.encode() + b"\r")
 
 
 def main(checkout: Path, home: Path, report_path: Path) -> None:
