@@ -162,9 +162,9 @@ def check_cedar(block: Block, tmp_path: Path) -> None:
 def check_policy_cases(block: Block, tmp_path: Path) -> None:
     """Run the page's test file against the page's own policy, as `safehold policy test`."""
     cases = yaml.safe_load(block.text)
-    policies = cedar_blocks(block.page)
-    assert len(policies) == 1, f"{block}: expected the page to hold the policy it tests"
-    (tmp_path / cases["policy"]).write_text(policies[0].text)
+    policies = [b for b in cedar_blocks(block.page) if b.line < block.line]
+    assert policies, f"{block}: expected the page to show the policy it tests before it"
+    (tmp_path / cases["policy"]).write_text(policies[-1].text)  # the nearest one above
     (tmp_path / "cases.yaml").write_text(block.text)
     run = subprocess.run([SAFEHOLD, "policy", "test", "cases.yaml"], capture_output=True,
                          text=True, cwd=tmp_path, timeout=120,
