@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from safehold.audit.log import AuditLog
+from safehold.audit.log import AuditLog, Recheck
 from safehold.model import Action, Decision
 
 
@@ -41,11 +41,13 @@ def record_decision(
     actor: str | None = None,
     tool_use_id: str | None = None,
     parent_session: str | None = None,
+    recheck: Recheck | None = None,
     **extra: Any,
 ) -> None:
     audit.append(
         "decision",
         decision_payload(action, decision, **extra),
+        recheck=recheck,
         actor=actor,
         agent=action.agent,
         session=action.session,

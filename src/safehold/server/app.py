@@ -28,7 +28,7 @@ import safehold
 from safehold.config import ServerSettings
 from safehold.protection.posture import age_label
 from safehold.server.accounts import Accounts
-from safehold.server.auth import SessionCookies, SignInThrottle, load_secret_key
+from safehold.server.auth import SessionCookies, SignInThrottle, TokenCache, load_secret_key
 from safehold.server.limits import BodyLimit
 from safehold.server.views import protected_environments, size_label
 
@@ -55,6 +55,7 @@ class ServerContext:
     protected: frozenset[str]
     throttle: SignInThrottle
     checkpointer: Any = None
+    tokens: Any = None
 
 
 def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) -> FastAPI:
@@ -72,15 +73,17 @@ def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) 
         max_age=settings.session_ttl_seconds,
         secure=settings.base_url.startswith("https://"),
     )
+    accounts = Accounts(sh.store, sh.audit, actor="server")
     ctx = ServerContext(
         safehold=sh,
         settings=settings,
-        accounts=Accounts(sh.store, sh.audit, actor="server"),
+        accounts=accounts,
         cookies=cookies,
         templates=_templates(sh.config.path),
         protected=protected_environments(sh.config),
         throttle=SignInThrottle(sh.store),
         checkpointer=checkpointer,
+        tokens=TokenCache(accounts),
     )
 
     @contextlib.asynccontextmanager
