@@ -68,6 +68,16 @@ def load() -> str:
     return "/".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def cpu_seconds(servers: list[LiveServer]) -> float:
+    """User + system CPU the serve processes have used so far (Linux /proc)."""
+    total = 0
+    for server in servers:
+        assert server.proc is not None
+        fields = Path(f"/proc/{server.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def write_config(root: Path, database_url: str) -> Path:
     path = root / "safehold.toml"
     path.write_text(
@@ -216,7 +226,7 @@ def main() -> None:
         base = in_process(args.in_process)
         print(f"in process: Guard.decide {base:,.0f} decisions/s (shell, same commands)")
     print(f"{'backend':8} {'inst':>4} {'clients':>7} {'dec/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
-          f" {'non-200':>7} {'ratio':>7}  load (1/5/15 min)")
+          f" {'non-200':>7} {'ratio':>7} {'cpu ms':>7}  load (1/5/15 min)")
     pg_server = None
     try:
         if "pg" in backends:
@@ -232,13 +242,15 @@ def main() -> None:
                     for clients in levels:
                         asyncio.run(run_clients(urls, dep.token, clients, args.warmup, start_at))
                         start_at += 100_000
+                        cpu0 = cpu_seconds(dep.servers)
                         rate, lat, bad, _ = asyncio.run(
                             run_clients(urls, dep.token, clients, args.seconds, start_at))
+                        cpu = (cpu_seconds(dep.servers) - cpu0) / max(1, len(lat)) * 1000
                         start_at += 100_000
                         ratio = f"1/{base / rate:,.0f}" if base else "-"
                         print(f"{backend:8} {n:>4} {clients:>7} {rate:>8,.0f} "
                               f"{pct(lat, .5) * 1000:>8.1f} {pct(lat, .99) * 1000:>8.1f} "
-                              f"{bad:>7} {ratio:>7}  {load()}", flush=True)
+                              f"{bad:>7} {ratio:>7} {cpu:>7.2f}  {load()}", flush=True)
                     env = {**os.environ, "HOME": str(dep.config.parent / "home")}
                     print(f"  audit verify after {backend} x{n}: {audit_ok(dep.config, env)}")
     finally:

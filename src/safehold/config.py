@@ -92,6 +92,8 @@ class ServerSettings:
     secret_key_path: str = ""
     session_ttl_seconds: int = 12 * 3600
     trusted_proxies: tuple[str, ...] = ()
+    #: Threads that run decisions; concurrent decisions up to this many share one commit.
+    decision_threads: int = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,7 +318,8 @@ def parse_config(
     r.known(
         srv,
         "server",
-        {"host", "port", "base_url", "secret_key", "session_ttl", "trusted_proxies"},
+        {"host", "port", "base_url", "secret_key", "session_ttl", "trusted_proxies",
+         "decision_threads"},
     )
     host = r.string(srv, "host", "127.0.0.1", key="server.host")
     port = r.integer(srv, "port", 8474, key="server.port", low=1, high=65535)
@@ -335,6 +338,8 @@ def parse_config(
         secret_key_path=secret,
         session_ttl_seconds=r.duration(srv, "session_ttl", 12 * 3600, key="server.session_ttl"),
         trusted_proxies=_proxies(r, srv),
+        decision_threads=r.integer(srv, "decision_threads", 64, key="server.decision_threads",
+                                   low=1, high=1024),
     )
     audit = _audit(r, r.table(raw, "audit"), database_url, defaults.audit)
 

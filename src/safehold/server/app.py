@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,9 @@ class ServerContext:
     throttle: SignInThrottle
     checkpointer: Any = None
     tokens: Any = None
+    #: Threads that run decisions: each waits for its record's group commit, so as many
+    #: decisions as threads share one durable write.
+    decisions: Any = None
 
 
 def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) -> FastAPI:
@@ -84,6 +88,7 @@ def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) 
         throttle=SignInThrottle(sh.store),
         checkpointer=checkpointer,
         tokens=TokenCache(accounts),
+        decisions=ThreadPoolExecutor(settings.decision_threads, "safehold-decide"),
     )
 
     @contextlib.asynccontextmanager
@@ -105,6 +110,7 @@ def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) 
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await asyncio.to_thread(checkpointer.sign_or_report)
+            ctx.decisions.shutdown(wait=True)
 
     app = FastAPI(
         title="safehold",
