@@ -226,7 +226,7 @@ def main() -> None:
         base = in_process(args.in_process)
         print(f"in process: Guard.decide {base:,.0f} decisions/s (shell, same commands)")
     print(f"{'backend':8} {'inst':>4} {'clients':>7} {'dec/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
-          f" {'non-200':>7} {'ratio':>7} {'cpu ms':>7}  load (1/5/15 min)")
+          f" {'non-200':>7} {'ratio':>7} {'srv cpu':>7} {'cli cpu':>7}  load (1/5/15 min)")
     pg_server = None
     try:
         if "pg" in backends:
@@ -242,15 +242,17 @@ def main() -> None:
                     for clients in levels:
                         asyncio.run(run_clients(urls, dep.token, clients, args.warmup, start_at))
                         start_at += 100_000
-                        cpu0 = cpu_seconds(dep.servers)
+                        cpu0, own0 = cpu_seconds(dep.servers), time.process_time()
                         rate, lat, bad, _ = asyncio.run(
                             run_clients(urls, dep.token, clients, args.seconds, start_at))
-                        cpu = (cpu_seconds(dep.servers) - cpu0) / max(1, len(lat)) * 1000
+                        done = max(1, len(lat))
+                        cpu = (cpu_seconds(dep.servers) - cpu0) / done * 1000
+                        own = (time.process_time() - own0) / done * 1000
                         start_at += 100_000
                         ratio = f"1/{base / rate:,.0f}" if base else "-"
                         print(f"{backend:8} {n:>4} {clients:>7} {rate:>8,.0f} "
                               f"{pct(lat, .5) * 1000:>8.1f} {pct(lat, .99) * 1000:>8.1f} "
-                              f"{bad:>7} {ratio:>7} {cpu:>7.2f}  {load()}", flush=True)
+                              f"{bad:>7} {ratio:>7} {cpu:>7.2f} {own:>7.2f}  {load()}", flush=True)
                     env = {**os.environ, "HOME": str(dep.config.parent / "home")}
                     print(f"  audit verify after {backend} x{n}: {audit_ok(dep.config, env)}")
     finally:
