@@ -95,6 +95,8 @@ class ServerSettings:
     #: `base_url` was written in the configuration (the address people reach the server by),
     #: rather than derived from host and port
     base_url_set: bool = False
+    #: Threads that run decisions; concurrent decisions up to this many share one commit.
+    decision_threads: int = 64
 
 
 #: addresses that mean "every interface": no one can open a link to them
@@ -348,7 +350,8 @@ def parse_config(
     r.known(
         srv,
         "server",
-        {"host", "port", "base_url", "secret_key", "session_ttl", "trusted_proxies"},
+        {"host", "port", "base_url", "secret_key", "session_ttl", "trusted_proxies",
+         "decision_threads"},
     )
     host = r.string(srv, "host", "127.0.0.1", key="server.host")
     port = r.integer(srv, "port", 8474, key="server.port", low=1, high=65535)
@@ -372,6 +375,8 @@ def parse_config(
         session_ttl_seconds=r.duration(srv, "session_ttl", 12 * 3600, key="server.session_ttl"),
         trusted_proxies=_proxies(r, srv),
         base_url_set=base_url_set,
+        decision_threads=r.integer(srv, "decision_threads", 64, key="server.decision_threads",
+                                   low=1, high=1024),
     )
     audit = _audit(r, r.table(raw, "audit"), database_url, defaults.audit)
 

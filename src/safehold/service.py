@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from safehold.approvals import Approval, ApprovalService, approval_url, decision_digest
-from safehold.audit.log import AuditLog
+from safehold.audit.log import AuditLog, Recheck
 from safehold.audit.recorder import record_decision
 from safehold.config import Config
 from safehold.credentials.for_stores import store_secrets
@@ -182,9 +182,13 @@ class Safehold:
         parent_session: str | None = None,
         request_approval: bool = True,
         facts: Facts | None = None,
+        recheck: Recheck | None = None,
     ) -> Evaluation:
         """Decide `action` on the one path. `facts`: the caller's analysis of this exact
-        action (same kind, input, options, cwd and environment), so it is not done twice."""
+        action (same kind, input, options, cwd and environment), so it is not done twice.
+        The answer comes only once its record is durable; `recheck` (the caller's
+        credentials, say) is checked again in the transaction that writes that record, and
+        when it no longer holds, `Refused` is raised instead."""
         if action.environment is None and self.config.session_environment:
             action = replace(action, environment=self.config.session_environment)
             facts = None
@@ -259,6 +263,7 @@ class Safehold:
                 approval=approval.id if approval else None,
                 delay=delay.id if delay else None,
                 stated_reason=stated_reason,
+                recheck=recheck,
             )
         except AuditError as exc:
             log.exception("could not record a decision")

@@ -152,6 +152,7 @@ BAD = [
     ("colour = 'red'", "colour: unknown key"),
     ("[server]\nport = 70000", "server.port: must be a whole number from 1 to 65535"),
     ("[server]\nport = true", "server.port"),
+    ("[server]\ndecision_threads = 0", "server.decision_threads: must be a whole number"),
     ('[server]\nbase_url = "ftp://x"', "server.base_url: must start with http"),
     ('[approvals]\nttl = "soon"', "approvals.ttl: 'soon' is not a duration"),
     ("[approvals]\nttl = 0", "approvals.ttl"),

@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from safehold.audit.redact import redact
-from safehold.errors import AuditError
+from safehold.errors import AuditError, SafeholdError
 from safehold.store.db import Store
 from safehold.store.models import AuditRecord
 
@@ -142,10 +142,13 @@ class AuditLog:
         payload: Mapping[str, Any] | None = None,
         *,
         within: Session | None = None,
+        recheck: Recheck | None = None,
         **columns: str | None,
     ) -> AuditEntry:
         """Add one record. `within` joins a caller's `Store.write()` transaction, so a state
-        change and its audit record commit together or not at all."""
+        change and its audit record commit together or not at all. `recheck` runs inside the
+        transaction that makes the record durable; when it no longer holds, the record it
+        names is written instead and `Refused` is raised."""
         unknown = set(columns) - set(COLUMNS)
         if unknown:
             raise AuditError(f"unknown audit columns: {', '.join(sorted(unknown))}")
@@ -154,8 +157,10 @@ class AuditLog:
         text = canonical_json(self._redact(dict(payload or {})))
         values = {k: _clip(k, v) for k, v in columns.items()}
         if within is not None:
+            if recheck is not None:
+                raise AuditError("recheck applies to group-committed records, not within=")
             return self._append(within, type, text, values)
-        return self._group_commit(_Pending(type, text, values))
+        return self._group_commit(_Pending(type, text, values, recheck))
 
     def _group_commit(self, mine: _Pending) -> AuditEntry:
         """Write `mine`, together with whatever other threads queued meanwhile, in one
@@ -169,6 +174,7 @@ class AuditLog:
                     batch, self._queue = self._queue, []
                 try:
                     with self.store.write() as s:
+                        self._recheck(s, batch)
                         entries = self._append_many(s, batch)
                     for p, e in zip(batch, entries, strict=True):
                         p.entry = e
@@ -186,7 +192,26 @@ class AuditLog:
         if mine.error is not None:
             raise mine.error
         assert mine.entry is not None
+        if mine.refused is not None:
+            raise Refused(mine.refused, mine.entry)
         return mine.entry
+
+    def _recheck(self, s: Session, batch: list[_Pending]) -> None:
+        """Run each pending record's recheck inside the batch's transaction (once per key:
+        a batch from one caller pays for one check) and swap in the refusal record where
+        the check no longer holds."""
+        seen: dict[str, tuple[str, Mapping[str, Any]] | None] = {}
+        for p in batch:
+            if p.recheck is None:
+                continue
+            if p.recheck.key not in seen:
+                seen[p.recheck.key] = p.recheck.check(s)
+            instead = seen[p.recheck.key]
+            if instead is not None:
+                p.type, payload = instead
+                p.payload = canonical_json(self._redact(dict(payload)))
+                p.columns = {**p.columns, "decision": None}
+                p.refused = str(payload.get("problem", p.type))
 
     def _append(
         self, s: Session, type: str, payload: str, columns: dict[str, str | None]
@@ -286,11 +311,33 @@ class AuditLog:
             raise AuditError(f"cannot read the audit log: {exc}") from exc
 
 
+@dataclass(frozen=True, slots=True)
+class Recheck:
+    """A condition a record's writer relied on (a token still valid, say), checked again in
+    the transaction that makes the record durable. `check` returns None while it holds, else
+    the record `(type, payload)` to write instead; `payload["problem"]` says why. Records with
+    the same `key` in one batch share one check."""
+
+    key: str
+    check: Callable[[Session], tuple[str, Mapping[str, Any]] | None]
+
+
+class Refused(SafeholdError):
+    """A record's recheck failed: `entry` is the refusal that was written in its place."""
+
+    def __init__(self, problem: str, entry: AuditEntry):
+        super().__init__(problem)
+        self.problem = problem
+        self.entry = entry
+
+
 @dataclass(slots=True)
 class _Pending:
     type: str
     payload: str
     columns: dict[str, str | None]
+    recheck: Recheck | None = None
+    refused: str | None = None
     done: threading.Event = field(default_factory=threading.Event)
     entry: AuditEntry | None = None
     error: BaseException | None = None

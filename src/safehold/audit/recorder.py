@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from safehold.audit.log import AuditLog
+from safehold.audit.log import AuditLog, Recheck
 from safehold.model import Action, Decision
 
 
@@ -42,12 +42,14 @@ def record_decision(
     tool_use_id: str | None = None,
     parent_session: str | None = None,
     event: str = "decision",
+    recheck: Recheck | None = None,
     **extra: Any,
 ) -> None:
     """`event` is `decision`, or `decision.probe` for a health check's (not an agent's) call."""
     audit.append(
         event,
         decision_payload(action, decision, **extra),
+        recheck=recheck,
         actor=actor,
         agent=action.agent,
         session=action.session,

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -111,6 +111,7 @@ class Accounts:
 
     def __init__(self, store: Store, audit: AuditLog | None = None, actor: str | None = None):
         self._sessions = store.session
+        self._store = store
         self._audit = audit
         self._actor = actor
 
@@ -307,19 +308,53 @@ class Accounts:
             return None
         with self._sessions() as s:
             row = s.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
-            if row is None or row.revoked_at is not None:
-                return None
-            now = datetime.now(UTC)
-            last = row.last_used_at
-            if last is None or (now - last).total_seconds() > 60:
-                row.last_used_at = now
-            if row.user_id is None:
-                return Principal("token", row.name, row.role, row.id)
-            owner = s.get(User, row.user_id)
-            if owner is None or owner.disabled:
-                return None
-            role = row.role if row.role in _TOKEN_ROLES_FOR[owner.role] else "viewer"
-            return Principal("user", owner.username, role, row.id, via=f"token/{row.name}")
+            principal = _token_principal(s, row)
+            stale = row is not None and _unused_lately(row)
+        if principal is not None and stale:
+            self.mark_used(principal)
+        return principal
+
+    def mark_used(self, principal: Principal) -> None:
+        """Note when the token was last used (at most once a minute). A serialised write of its
+        own: an upgrade from a read inside a busy SQLite would fail as `database is locked`."""
+        cutoff = datetime.now(UTC) - timedelta(seconds=60)
+        stmt = (
+            update(ApiToken)
+            .where(ApiToken.id == principal.id)
+            .where(or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < cutoff))
+            .values(last_used_at=datetime.now(UTC))
+        )
+        with self._store.write() as s:
+            s.execute(stmt)
+
+    def still_valid(self, s: Session, principal: Principal) -> bool:
+        """Whether the token behind `principal` still stands for exactly that caller (not
+        revoked, owner not disabled, role unchanged), read inside the caller's write
+        transaction, where its last use is noted too (at most once a minute)."""
+        row = s.get(ApiToken, principal.id)
+        if _token_principal(s, row) != principal:
+            return False
+        assert row is not None
+        if _unused_lately(row):
+            row.last_used_at = datetime.now(UTC)
+        return True
+
+
+def _unused_lately(row: ApiToken) -> bool:
+    last = row.last_used_at
+    return last is None or (datetime.now(UTC) - last).total_seconds() > 60
+
+
+def _token_principal(s: Session, row: ApiToken | None) -> Principal | None:
+    if row is None or row.revoked_at is not None:
+        return None
+    if row.user_id is None:
+        return Principal("token", row.name, row.role, row.id)
+    owner = s.get(User, row.user_id)
+    if owner is None or owner.disabled:
+        return None
+    role = row.role if row.role in _TOKEN_ROLES_FOR[owner.role] else "viewer"
+    return Principal("user", owner.username, role, row.id, via=f"token/{row.name}")
 
 
 def hash_token(secret: str) -> str:

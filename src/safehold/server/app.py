@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ import safehold
 from safehold.config import ServerSettings
 from safehold.protection.posture import age_label
 from safehold.server.accounts import Accounts
-from safehold.server.auth import SessionCookies, SignInThrottle, load_secret_key
+from safehold.server.auth import SessionCookies, SignInThrottle, TokenCache, load_secret_key
 from safehold.server.limits import BodyLimit
 from safehold.server.views import protected_environments, size_label
 
@@ -55,6 +56,10 @@ class ServerContext:
     protected: frozenset[str]
     throttle: SignInThrottle
     checkpointer: Any = None
+    tokens: Any = None
+    #: Threads that run decisions: each waits for its record's group commit, so as many
+    #: decisions as threads share one durable write.
+    decisions: Any = None
 
 
 def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) -> FastAPI:
@@ -72,15 +77,18 @@ def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) 
         max_age=settings.session_ttl_seconds,
         secure=settings.base_url.startswith("https://"),
     )
+    accounts = Accounts(sh.store, sh.audit, actor="server")
     ctx = ServerContext(
         safehold=sh,
         settings=settings,
-        accounts=Accounts(sh.store, sh.audit, actor="server"),
+        accounts=accounts,
         cookies=cookies,
         templates=_templates(sh.config.path),
         protected=protected_environments(sh.config),
         throttle=SignInThrottle(sh.store),
         checkpointer=checkpointer,
+        tokens=TokenCache(accounts),
+        decisions=ThreadPoolExecutor(settings.decision_threads, "safehold-decide"),
     )
 
     @contextlib.asynccontextmanager
@@ -102,6 +110,7 @@ def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) 
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await asyncio.to_thread(checkpointer.sign_or_report)
+            ctx.decisions.shutdown(wait=True)
 
     app = FastAPI(
         title="safehold",

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,9 +22,12 @@ from typing import Any
 from fastapi import HTTPException, Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
+from safehold.audit.log import Recheck, Refused
 from safehold.owner_only import private_dir
-from safehold.server.accounts import Accounts, Principal
+from safehold.server.accounts import Accounts, Principal, hash_token
 from safehold.store import Store
 from safehold.store.models import SignInFailure
 
@@ -118,16 +123,77 @@ def new_session(principal: Principal | None = None, sid: str = "") -> WebSession
 
 def bearer_principal(request: Request, accounts: Accounts) -> Principal:
     """The API caller, or a 401 that says what is wrong with the credentials."""
+    principal = accounts.token_principal(bearer_secret(request))
+    if principal is None:
+        raise _unauthorized(UNKNOWN_TOKEN)
+    return principal
+
+
+UNKNOWN_TOKEN = "token is unknown or revoked"
+
+
+def bearer_secret(request: Request) -> str:
+    """The secret of `Authorization: Bearer …`, or a 401 saying what is wrong with it."""
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")
     if not header:
         raise _unauthorized("missing Authorization: Bearer <token> header")
     if scheme.lower() != "bearer" or not secret.strip():
         raise _unauthorized("Authorization header must be 'Bearer <token>'")
-    principal = accounts.token_principal(secret.strip())
-    if principal is None:
-        raise _unauthorized("token is unknown or revoked")
-    return principal
+    return secret.strip()
+
+
+class TokenCache:
+    """Verified API tokens, by the SHA-256 of their secret, so the decision path does not read
+    the token tables on every request. What a cached token may do is checked again inside the
+    transaction that makes each decision's audit record durable (`recheck`), so a token revoked
+    by any process (`safehold tokens revoke`) gets no answer from its next request on. Unknown
+    tokens are never cached: one created a moment ago works at once."""
+
+    def __init__(self, accounts: Accounts, size: int = 4096):
+        self._accounts = accounts
+        self._size = size
+        self._known: OrderedDict[str, Principal] = OrderedDict()
+        self._lock = threading.Lock()
+
+    async def principal(self, request: Request) -> tuple[str, Principal]:
+        """The caller and the cache key of its token, or a 401."""
+        secret = bearer_secret(request)
+        key = hash_token(secret)
+        with self._lock:
+            hit = self._known.get(key)
+            if hit is not None:
+                self._known.move_to_end(key)
+                return key, hit
+        found = await run_in_threadpool(self._accounts.token_principal, secret)
+        if found is None:
+            raise _unauthorized(UNKNOWN_TOKEN)
+        with self._lock:
+            self._known[key] = found
+            while len(self._known) > self._size:
+                self._known.popitem(last=False)
+        return key, found
+
+    def recheck(self, key: str, principal: Principal, refusal: dict[str, Any]) -> Recheck:
+        """The `Recheck` for a record written on this token's say-so: when the token no longer
+        stands for `principal`, it leaves the cache and `refusal` is recorded instead."""
+
+        def check(s: Session) -> tuple[str, dict[str, Any]] | None:
+            if self._accounts.still_valid(s, principal):
+                return None
+            self.forget(key)
+            return "request.rejected", {**refusal, "status": 401, "problem": UNKNOWN_TOKEN,
+                                        "problems": [UNKNOWN_TOKEN]}
+
+        return Recheck(f"token:{principal.id}", check)
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._known.pop(key, None)
+
+
+def refused_by_recheck(exc: Refused) -> HTTPException:
+    return _unauthorized(exc.problem)
 
 
 def require_decider(principal: Principal) -> None:
