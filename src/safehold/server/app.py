@@ -55,6 +55,7 @@ class ServerContext:
     protected: frozenset[str]
     throttle: SignInThrottle
     checkpointer: Any = None
+    chain: Any = None
 
 
 def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) -> FastAPI:
@@ -63,7 +64,8 @@ def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) 
     scheduled checkpoints (the start-up and shutdown checkpoints are always signed)."""
     from safehold.audit.checkpoint import checkpointer_for
     from safehold.gateway import routes as gateway_routes
-    from safehold.server import api, dashboard
+    from safehold.server import api, control, dashboard, people
+    from safehold.server.chain import ChainWatch
 
     checkpointer = checkpointer_for(sh.audit, sh.config.audit, publish=(sh.notifier.checkpoint,))
 
@@ -81,6 +83,7 @@ def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) 
         protected=protected_environments(sh.config),
         throttle=SignInThrottle(sh.store),
         checkpointer=checkpointer,
+        chain=ChainWatch(sh, control.verify),
     )
 
     @contextlib.asynccontextmanager
@@ -122,6 +125,7 @@ def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
     app.include_router(dashboard.router)
+    app.include_router(people.router)
     gateway = gateway_routes.mount(app, sh)
 
     async def too_large(request_scope: dict[str, Any]) -> None:
@@ -224,6 +228,7 @@ async def _record_refusal(
 
 def _templates(config_path: str | None = None) -> Jinja2Templates:
     from safehold.deploy.mode import SAME_USER_NOTE, is_system_deployment
+    from safehold.server.reveal import reveal, reveal_plain, reveal_prose
 
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["favicon"] = FAVICON
@@ -231,6 +236,9 @@ def _templates(config_path: str | None = None) -> Jinja2Templates:
     templates.env.globals["same_user_note"] = SAME_USER_NOTE if same_user else ""
     templates.env.globals["size_label"] = size_label
     templates.env.globals["age"] = age_label
+    templates.env.filters["reveal"] = reveal
+    templates.env.filters["reveal_prose"] = reveal_prose
+    templates.env.filters["reveal_plain"] = reveal_plain
     return templates
 
 
