@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -111,6 +111,7 @@ class Accounts:
 
     def __init__(self, store: Store, audit: AuditLog | None = None, actor: str | None = None):
         self._sessions = store.session
+        self._write = store.write
         self._audit = audit
         self._actor = actor
 
@@ -311,15 +312,24 @@ class Accounts:
                 return None
             now = datetime.now(UTC)
             last = row.last_used_at
-            if last is None or (now - last).total_seconds() > 60:
-                row.last_used_at = now
-            if row.user_id is None:
-                return Principal("token", row.name, row.role, row.id)
-            owner = s.get(User, row.user_id)
-            if owner is None or owner.disabled:
-                return None
-            role = row.role if row.role in _TOKEN_ROLES_FOR[owner.role] else "viewer"
-            return Principal("user", owner.username, role, row.id, via=f"token/{row.name}")
+            due = last is None or (now - last).total_seconds() > 60
+            owner = s.get(User, row.user_id) if row.user_id is not None else None
+            owned = row.user_id is not None
+            owner_name = owner.username if owner is not None and not owner.disabled else None
+            owner_role = owner.role if owner is not None else ""
+            token_id, name, role = row.id, row.name, row.role
+        if due:
+            # its own serialised write: upgrading the read above to a write fails at once on
+            # SQLite when another connection committed in between
+            with self._write() as w:
+                w.execute(update(ApiToken).where(ApiToken.id == token_id)
+                          .values(last_used_at=now))
+        if not owned:
+            return Principal("token", name, role, token_id)
+        if owner_name is None:
+            return None
+        role = role if role in _TOKEN_ROLES_FOR[owner_role] else "viewer"
+        return Principal("user", owner_name, role, token_id, via=f"token/{name}")
 
 
 def hash_token(secret: str) -> str:
