@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from server_helpers import PASSWORD, write_config
+from server_helpers import PASSWORD, SAVED_SCREENSHOTS, write_config
 
 from safehold.config import Config, parse_config_file
 from safehold.server.accounts import Accounts
@@ -56,3 +56,11 @@ def client(sh: Safehold, config: Config, accounts: Accounts) -> Iterator[TestCli
     app = create_app(sh, config.server, tick_seconds=0)
     with TestClient(app, base_url="http://127.0.0.1:8474") as c:
         yield c
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Name the folder of the screenshots this run saved for review."""
+    if SAVED_SCREENSHOTS:
+        folder = SAVED_SCREENSHOTS[0].parent
+        terminalreporter.write_line(
+            f"dashboard screenshots for review: {folder} ({len(SAVED_SCREENSHOTS)} saved)")

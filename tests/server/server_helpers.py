@@ -78,6 +78,18 @@ def csrf_of(html: str) -> str:
     return m.group(1)
 
 
+def production_approval(html: str, csrf: str, comment: str = "checked with the team"
+                        ) -> dict[str, str]:
+    """The form fields approving a production request takes: a comment and the confirmation
+    the card shows (the environment and every target), read back from the page."""
+    import html as html_lib
+
+    m = re.search(r'name="confirm" value="([^"]*)"', html)
+    assert m, "the page shows no production confirmation"
+    return {"verdict": "approve", "comment": comment, "confirm": html_lib.unescape(m.group(1)),
+            "csrf_token": csrf}
+
+
 def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> str:
     """Sign in through the real form; returns the session's CSRF token."""
     page = client.get("/login")
@@ -91,6 +103,17 @@ def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> str:
 
 
 CHROMIUM = "/usr/bin/chromium"
+#: Screenshots saved for a person to review during this run; the summary names the folder.
+SAVED_SCREENSHOTS: list[Path] = []
+
+
+def review_screenshot_dir() -> Path:
+    """Where a run keeps the dashboard screenshots meant for review: `$SAFEHOLD_SCREENSHOTS`,
+    else `test-artifacts/screenshots/` in the checkout (git-ignored)."""
+    default = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+    target = Path(os.environ.get("SAFEHOLD_SCREENSHOTS") or default)
+    target.mkdir(parents=True, exist_ok=True)
+    return target
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

@@ -110,7 +110,9 @@ def test_approve_and_deny_through_the_real_page(
     expect(cards.first).to_have_attribute("id", f"approval-{prod}")
     page.screenshot(path=str(shots / "02-pending.png"), full_page=True)
 
+    page.locator(f"#req-{prod} summary").click()
     prod_card.locator("input[name=comment]").fill("cache only; checked with the team")
+    prod_card.locator("label.confirm input").check()
     prod_card.get_by_role("button", name="Approve once").click()
     approved = page.locator(f"#approval-{prod}")
     expect(approved.locator(".state")).to_have_text("approved")
@@ -119,6 +121,7 @@ def test_approve_and_deny_through_the_real_page(
     expect(approved).to_contain_text("cache only; checked with the team")
 
     staging_card = page.locator(f"#approval-{staging}")
+    page.locator(f"#req-{staging} summary").click()
     staging_card.locator("input[name=comment]").fill("use the runbook instead")
     staging_card.get_by_role("button", name="Deny").click()
     denied = page.locator(f"#approval-{staging}")
@@ -274,6 +277,8 @@ path = "{offsite}"
         expect(line).to_contain_text("store offsite")
         expect(line).not_to_contain_text("snap_")
         page.screenshot(path=str(shots / "07-snapshot-planned.png"), full_page=True)
+        card.locator("input[name=comment]").fill("orders is rebuilt nightly")
+        card.locator("label.confirm input").check()
         card.get_by_role("button", name="Approve once").click()
         expect(page.locator(f"#approval-{ap} .state")).to_have_text("approved")
         expect(page.locator(f"#approval-{ap}")).to_contain_text(

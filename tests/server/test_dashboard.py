@@ -6,7 +6,15 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from server_helpers import PASSWORD, ask_input, bearer, csrf_of, delay_input, sign_in
+from server_helpers import (
+    PASSWORD,
+    ask_input,
+    bearer,
+    csrf_of,
+    delay_input,
+    production_approval,
+    sign_in,
+)
 
 
 def file_request(client: TestClient, token: str, input: Any, **extra: Any) -> dict[str, Any]:
@@ -233,13 +241,15 @@ def test_production_can_need_two_approvers(tmp_path: Any) -> None:
             ap = file_request(client, agent, prod)["approval"]["id"]
             csrf = sign_in(client, "alice")
             assert "0 of 2 approvals" in client.get("/").text
-            client.post(f"/approvals/{ap}/decide", data={"verdict": "approve", "csrf_token": csrf})
+            form = production_approval(client.get(f"/approvals/{ap}").text, csrf)
+            client.post(f"/approvals/{ap}/decide", data=form)
             page = client.get(f"/approvals/{ap}").text
             assert "1 of 2 approvals" in page and "You have voted" in page
             assert file_request(client, agent, prod)["decision"] == "ask"
             client.post("/logout", data={"csrf_token": csrf})
             csrf = sign_in(client, "bob")
-            client.post(f"/approvals/{ap}/decide", data={"verdict": "approve", "csrf_token": csrf})
+            form = production_approval(client.get(f"/approvals/{ap}").text, csrf)
+            client.post(f"/approvals/{ap}/decide", data=form)
             released = file_request(client, agent, prod)
             assert released["decision"] == "deny"  # snapshot first, and no driver covers it
             assert "not released" in " ".join(released["reasons"])

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from server_helpers import PASSWORD, ask_input, bearer, sign_in, write_config
+from server_helpers import PASSWORD, ask_input, bearer, production_approval, sign_in, write_config
 from sqlalchemy import text
 from typer.testing import CliRunner
 
@@ -51,7 +51,8 @@ def test_a_cli_token_with_the_approvers_name_does_not_add_a_second_vote(
     path, sh, client, agent = two_approvers
     ap = _ask(client, agent)["approval"]["id"]
     csrf = sign_in(client, "alice")
-    client.post(f"/approvals/{ap}/decide", data={"verdict": "approve", "csrf_token": csrf})
+    client.post(f"/approvals/{ap}/decide",
+                data=production_approval(client.get(f"/approvals/{ap}").text, csrf))
     assert sh.approvals.get(ap).approvers == ("user/alice",)
 
     # The attack: mint a token named like the approver and approve again with it.
@@ -78,7 +79,8 @@ def test_a_cli_token_with_the_approvers_name_does_not_add_a_second_vote(
 
     client.post("/logout", data={"csrf_token": csrf})
     csrf = sign_in(client, "bob")
-    client.post(f"/approvals/{ap}/decide", data={"verdict": "approve", "csrf_token": csrf})
+    client.post(f"/approvals/{ap}/decide",
+                data=production_approval(client.get(f"/approvals/{ap}").text, csrf))
     approval = sh.approvals.get(ap)
     assert approval.state == "approved"
     assert approval.approvers == ("user/alice", "user/bob"), "two people, two votes"

@@ -40,9 +40,9 @@ def test_action_text_shows_the_action_as_typed(value: Any, one_line: bool, expec
                 TargetView("table", "b", "production", True),
                 TargetView("bucket", "c", None, False),
             ],
-            "2 tables, 1 bucket in production, staging",
+            "1 table in production; 1 table in staging; 1 bucket in no inventory environment",
         ),
-        ([TargetView("path", "/x", None, False)], "1 path (environment unknown)"),
+        ([TargetView("path", "/x", None, False)], "1 path in no inventory environment"),
     ],
 )
 def test_blast_radius_counts_kinds_and_environments(
@@ -114,8 +114,12 @@ def test_the_card_shows_the_sessions_claim_and_where_the_targets_live_apart() ->
     assert (view.claimed, view.environment) == ("staging", "production")
     macros = _templates().env.get_template("_macros.html").module
     html = " ".join(str(macros.facts(view)).split())
-    assert ('<dt>Session claims</dt><dd><span class="env ">staging</span></dd>' in html), html
-    assert '<dt>Environment</dt><dd><span class="env prod">production</span>' in html
+    assert ('<dt>Session claims</dt><dd class="claimed"><span class="env ">staging</span></dd>'
+            in html), html
+    assert ('<dt>Environment</dt><dd class="judged"><span class="env prod">production</span>'
+            in html)
     assert ('database postgresql://db.prod.internal</span> <span class="env prod">production'
             in html)
-    assert 'table t</span> <span class="env unknown"' in html
+    # the table has no inventory entry of its own: it lives in the database it runs against
+    assert ('table t</span> <span class="env prod">production</span> <span class="muted">— '
+            'inside database postgresql://db.prod.internal' in html)

@@ -60,6 +60,7 @@ class ServerContext:
     #: Threads that run decisions: each waits for its record's group commit, so as many
     #: decisions as threads share one durable write.
     decisions: Any = None
+    chain: Any = None
 
 
 def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) -> FastAPI:
@@ -68,7 +69,8 @@ def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) 
     scheduled checkpoints (the start-up and shutdown checkpoints are always signed)."""
     from safehold.audit.checkpoint import checkpointer_for
     from safehold.gateway import routes as gateway_routes
-    from safehold.server import api, dashboard
+    from safehold.server import api, control, dashboard, people
+    from safehold.server.chain import ChainWatch
 
     checkpointer = checkpointer_for(sh.audit, sh.config.audit, publish=(sh.notifier.checkpoint,))
 
@@ -89,6 +91,7 @@ def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) 
         checkpointer=checkpointer,
         tokens=TokenCache(accounts),
         decisions=ThreadPoolExecutor(settings.decision_threads, "safehold-decide"),
+        chain=ChainWatch(sh, control.verify),
     )
 
     @contextlib.asynccontextmanager
@@ -131,6 +134,7 @@ def create_app(sh: Any, settings: ServerSettings, *, tick_seconds: float = 5.0) 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
     app.include_router(dashboard.router)
+    app.include_router(people.router)
     gateway = gateway_routes.mount(app, sh)
 
     async def too_large(request_scope: dict[str, Any]) -> None:
@@ -233,6 +237,7 @@ async def _record_refusal(
 
 def _templates(config_path: str | None = None) -> Jinja2Templates:
     from safehold.deploy.mode import SAME_USER_NOTE, is_system_deployment
+    from safehold.server.reveal import reveal, reveal_plain, reveal_prose
 
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["favicon"] = FAVICON
@@ -240,6 +245,9 @@ def _templates(config_path: str | None = None) -> Jinja2Templates:
     templates.env.globals["same_user_note"] = SAME_USER_NOTE if same_user else ""
     templates.env.globals["size_label"] = size_label
     templates.env.globals["age"] = age_label
+    templates.env.filters["reveal"] = reveal
+    templates.env.filters["reveal_prose"] = reveal_prose
+    templates.env.filters["reveal_plain"] = reveal_plain
     return templates
 
 

@@ -121,34 +121,50 @@ def with_snapshots(sh: Any, views: list[Any]) -> list[Any]:
 
 
 def with_agents(sh: Any, views: list[Any]) -> list[Any]:
-    """Fill in which agent filed each approval or delay.
+    """Fill in which agent filed each approval or delay, and a delay's stated reason.
 
-    The requests store the action but not the agent's name; the decision record that filed
-    them does, so one bounded read of the audit log names the agents for a whole page."""
-    wanted = {v.id for v in views if not v.agent}
+    Approvals keep the agent's reason but delays keep neither it nor (always) the agent's
+    name; the decision record that filed them holds both, so one bounded read of the audit
+    log completes a whole page."""
+    from safehold.server.reveal import summarize
+
+    wanted = {v.id for v in views if not v.agent or (_is_delay(v) and not v.stated_reason)}
     if not wanted:
         return views
     requesters = {v.requester for v in views if v.id in wanted}
     q = (
         select(AuditRecord.agent, AuditRecord.payload)
-        .where(AuditRecord.type == "decision", AuditRecord.agent.is_not(None))
+        .where(AuditRecord.type == "decision")
         .where(AuditRecord.actor.in_(requesters))
         .order_by(AuditRecord.seq.desc())
         .limit(5000)
     )
-    found: dict[str, str] = {}
+    agents: dict[str, str] = {}
+    reasons: dict[str, str] = {}
     with sh.store.session() as s:
         for agent, payload in s.execute(q):
             data = as_mapping(payload)
             for key in ("approval", "delay"):
                 ref = data.get(key)
-                if isinstance(ref, str) and ref in wanted and ref not in found:
-                    found[ref] = agent
-            if len(found) == len(wanted):
-                break
+                if not isinstance(ref, str) or ref not in wanted:
+                    continue
+                # newest first: the filing record is the oldest, so later rows overwrite
+                if agent:
+                    agents[ref] = agent
+                reason = data.get("stated_reason")
+                if isinstance(reason, str) and reason:
+                    reasons[ref] = reason
     for v in views:
-        v.agent = v.agent or found.get(v.id)
+        v.agent = v.agent or agents.get(v.id)
+        if not v.stated_reason and v.id in reasons:
+            v.stated_reason = reasons[v.id]
+            v.hidden_chars = v.hidden_chars + summarize(
+                [("the agent's reason", v.stated_reason, False)])
     return views
+
+
+def _is_delay(view: Any) -> bool:
+    return hasattr(view, "run_at")
 
 
 # audit ---------------------------------------------------------------------------------------

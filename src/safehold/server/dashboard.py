@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from safehold.server import control
 from safehold.server.accounts import Principal
 from safehold.server.auth import CSRF_FIELD, CSRF_HEADER, WebSession, csrf_ok, new_session
-from safehold.server.views import approval_view, delay_view
+from safehold.server.views import ApprovalView, DelayView, approval_view, delay_view
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,6 +32,14 @@ def _web(request: Request) -> tuple[WebSession | None, Principal | None]:
     if session is None or session.user_id is None:
         return session, None
     return session, ctx.accounts.session_principal(session.user_id, session.stamp, session.sid)
+
+
+def _approval(ctx: Any, record: Any, user: Principal) -> ApprovalView:
+    return approval_view(record, ctx.protected, user.identity, ctx.safehold.inventory)
+
+
+def _delay(ctx: Any, record: Any) -> DelayView:
+    return delay_view(record, ctx.protected, ctx.safehold.inventory)
 
 
 def _signin_redirect(request: Request) -> RedirectResponse:
@@ -49,8 +57,10 @@ def _render(
 ) -> HTMLResponse:
     ctx = _ctx(request)
     counts = {"pending": 0, "delays": 0}
+    chain_problem = None
     if user is not None:
         counts = control.counts(ctx.safehold)
+        chain_problem = ctx.chain.problem() if ctx.chain is not None else None
     values.setdefault("flash", None)
     response = ctx.templates.TemplateResponse(
         request,
@@ -60,6 +70,8 @@ def _render(
             "csrf": session.csrf if session else "",
             "counts": counts,
             "can_decide": bool(user and user.can_decide),
+            "is_admin": bool(user and user.kind == "user" and user.is_admin),
+            "chain_problem": chain_problem,
             **values,
         },
         status_code=status_code,
@@ -181,16 +193,24 @@ def pending_page(request: Request) -> Response:
     if user is None:
         return _signin_redirect(request)
     ctx = _ctx(request)
-    pending = [approval_view(a, ctx.protected, user.identity)
+    pending = [_approval(ctx, a, user)
                for a in control.approvals(ctx.safehold, "pending")]
     control.with_snapshots(ctx.safehold, control.with_agents(ctx.safehold, pending))
-    pending.sort(key=lambda a: (not a.is_prod, a.expires_at))
-    recent = [approval_view(a, ctx.protected, user.identity)
+    pending.sort(key=danger_order)
+    recent = [_approval(ctx, a, user)
               for a in control.recent_approvals(ctx.safehold, 8)]
-    delays = [delay_view(d, ctx.protected) for d in control.delays(ctx.safehold, "pending")]
+    delays = [_delay(ctx, d) for d in control.delays(ctx.safehold, "pending")]
+    delays.sort(key=danger_order)
     control.with_snapshots(ctx.safehold, control.with_agents(ctx.safehold, recent + delays))
     return _render(request, "pending.html", session, user, page="pending", approvals=pending,
                    recent=recent, delays=delays, known=",".join(a.id for a in pending))
+
+
+def danger_order(view: ApprovalView | DelayView) -> tuple[bool, int, str]:
+    """Most dangerous first: production before the rest, then the worst effect (irreversible,
+    destructive, write, read), then whatever runs out soonest."""
+    deadline = view.expires_at if isinstance(view, ApprovalView) else view.run_at
+    return (not view.is_prod, -view.effect_rank, deadline)
 
 
 @router.get("/fragments/pending-notice")
@@ -215,7 +235,7 @@ def approval_page(request: Request, approval_id: str) -> Response:
         record = control.approval(ctx.safehold, approval_id)
     except control.ControlError as exc:
         raise HTTPException(exc.status, exc.detail) from None
-    view = approval_view(record, ctx.protected, user.identity)
+    view = _approval(ctx, record, user)
     control.with_snapshots(ctx.safehold, control.with_agents(ctx.safehold, [view]))
     return _render(request, "approval.html", session, user, page="pending", a=view)
 
@@ -231,6 +251,19 @@ async def decide(request: Request, approval_id: str) -> Response:
     if not user.can_decide:
         raise HTTPException(403, f"role {user.role!r} may not decide requests")
     flash = None
+    refusal = (
+        await run_in_threadpool(_production_refusal, ctx, approval_id, user, comment,
+                                form.get("confirm"))
+        if verdict == "approve" else None
+    )
+    if refusal is not None:
+        if not _is_htmx(request):
+            raise HTTPException(422, refusal)
+        view = _approval(ctx, control.approval(ctx.safehold, approval_id), user)
+        control.with_snapshots(ctx.safehold, control.with_agents(ctx.safehold, [view]))
+        return _render(request, "_decided.html", session, user, a=view,
+                       card_flash={"kind": "error", "text": refusal},
+                       in_list=str(form.get("next", "")) == "/")
     try:
         record = await run_in_threadpool(
             control.vote, ctx.safehold, approval_id, user, verdict, comment
@@ -242,9 +275,32 @@ async def decide(request: Request, approval_id: str) -> Response:
         flash = {"kind": "error", "text": exc.detail}
     if not _is_htmx(request):
         return RedirectResponse(_safe_next(str(form.get("next", "/"))), status_code=303)
-    view = approval_view(record, ctx.protected, user.identity)
+    view = _approval(ctx, record, user)
     control.with_snapshots(ctx.safehold, control.with_agents(ctx.safehold, [view]))
-    return _render(request, "_decided.html", session, user, a=view, card_flash=flash)
+    return _render(request, "_decided.html", session, user, a=view, card_flash=flash,
+                   in_list=str(form.get("next", "")) == "/")
+
+
+def _production_refusal(
+    ctx: Any, approval_id: str, user: Principal, comment: str | None, confirm: Any
+) -> str | None:
+    """Why this approval may not go through yet, or None. Approving in production takes a
+    comment and a confirmation naming the environment and every target, checked here against
+    the stored request, whatever the browser did."""
+    try:
+        view = _approval(ctx, control.approval(ctx.safehold, approval_id), user)
+    except control.ControlError as exc:
+        raise HTTPException(exc.status, exc.detail) from None
+    if not view.is_prod or view.state != "pending":
+        return None
+    missing = []
+    if not comment or len(comment) < 3:
+        missing.append("a comment saying why it is safe")
+    if confirm != view.confirm_phrase:
+        missing.append(f"the confirmation of where it runs ({view.confirm_phrase})")
+    if not missing:
+        return None
+    return f"Approving a production action needs {' and '.join(missing)}; nothing was approved."
 
 
 @router.get("/delays")
@@ -265,7 +321,7 @@ def delays_fragment(request: Request) -> Response:
 
 def _delay_lists(request: Request) -> dict[str, Any]:
     ctx = _ctx(request)
-    views = [delay_view(d, ctx.protected) for d in control.delays(ctx.safehold, None)]
+    views = [_delay(ctx, d) for d in control.delays(ctx.safehold, None)]
     control.with_snapshots(ctx.safehold, control.with_agents(ctx.safehold, views))
     active = sorted((d for d in views if d.state == "pending"), key=lambda d: d.run_at)
     finished = [d for d in views if d.state != "pending"][:20]
@@ -290,7 +346,7 @@ async def delay_action(request: Request, delay_id: str, verb: str) -> Response:
         flash = {"kind": "error", "text": exc.detail}
     if not _is_htmx(request):
         return RedirectResponse(request.headers.get("referer") or "/delays", status_code=303)
-    views = control.with_agents(ctx.safehold, [delay_view(record, ctx.protected)])
+    views = control.with_agents(ctx.safehold, [_delay(ctx, record)])
     view = control.with_snapshots(ctx.safehold, views)[0]
     return _render(request, "_delay.html", session, user, d=view, card_flash=flash)
 
@@ -319,6 +375,8 @@ def audit_page(
     records = control.audit_rows(ctx.safehold, ctx.protected, limit=min(max(limit, 1), 1000),
                                  **filters)
     verify = control.verify(ctx.safehold)
+    if ctx.chain is not None:
+        ctx.chain.note_full(verify)
     return _render(request, "audit.html", session, user, page="audit", records=records,
                    filters=filters, verify=verify)
 

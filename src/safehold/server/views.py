@@ -25,10 +25,14 @@ def protected_environments(config: Config) -> frozenset[str]:
 
 @dataclass(frozen=True, slots=True)
 class TargetView:
+    """One target and the environment it resolved to; `how` says which inventory entry (or
+    which neighbouring target) placed it there, or why nothing did."""
+
     kind: str
     name: str
     environment: str | None
     prod: bool
+    how: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +74,34 @@ class ActionView:
     options: Mapping[str, Any] = field(default_factory=dict)
     cwd: str | None = None
     snapshot: SnapshotView | None = None
+    env_basis: str = ""
+    hidden_chars: list[str] = field(default_factory=list)
+    one_line: str = ""
+    age: str = ""
 
     @property
     def target_count(self) -> int:
         return len(self.targets)
+
+    @property
+    def confirm_phrase(self) -> str:
+        """What approving in production confirms: the environment and every target. The form
+        sends it back and the server recomputes it, so a confirmation given for one request
+        (or before its targets were shown) cannot approve another."""
+        from safehold.server.reveal import reveal_plain
+
+        where = ", ".join(f"{t.kind} {reveal_plain(t.name)}" for t in self.targets)
+        return f"{self.environment or 'unknown environment'}: {where or 'no resolved target'}"
+
+    @property
+    def effect_rank(self) -> int:
+        return _EFFECT_ORDER.get(self.effect, 0)
+
+    @property
+    def prod_label(self) -> str:
+        """The production badge, saying on what ground: a target placed there, where the
+        action runs, or only the session's claim."""
+        return "PRODUCTION" if self.env_basis != "claim" else "PRODUCTION (claimed by the session)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +160,10 @@ class DelayView(ActionView):
     cancelled_by: str | None = None
 
 
-def approval_view(record: Any, protected: frozenset[str], viewer: str | None) -> ApprovalView:
-    base = _action_fields(record, protected)
+def approval_view(
+    record: Any, protected: frozenset[str], viewer: str | None, inventory: Any = None
+) -> ApprovalView:
+    base = _action_fields(record, protected, inventory)
     votes = [
         {
             "approver": _get(v, "approver"),
@@ -157,8 +187,8 @@ def approval_view(record: Any, protected: frozenset[str], viewer: str | None) ->
     )
 
 
-def delay_view(record: Any, protected: frozenset[str]) -> DelayView:
-    base = _action_fields(record, protected)
+def delay_view(record: Any, protected: frozenset[str], inventory: Any = None) -> DelayView:
+    base = _action_fields(record, protected, inventory)
     run_at = _get(record, "run_at")
     return DelayView(
         **base,
@@ -168,29 +198,33 @@ def delay_view(record: Any, protected: frozenset[str]) -> DelayView:
     )
 
 
-def _action_fields(record: Any, protected: frozenset[str]) -> dict[str, Any]:
+def _action_fields(record: Any, protected: frozenset[str], inventory: Any) -> dict[str, Any]:
     action = as_mapping(_get(record, "action"))
     decision = as_mapping(_get(record, "decision"))
     facts = as_mapping(decision.get("facts"))
+    options = as_mapping(action.get("options"))
     operations = [
         OperationView(
             id=str(op.get("id", "?")),
             effect=str(op.get("effect", "read")),
             reason=str(op.get("reason", "")),
-            targets=tuple(_target(t, protected) for t in op.get("targets") or ()),
+            targets=placed_targets(op.get("targets") or (), protected, inventory, options),
         )
         for op in facts.get("operations") or ()
         if isinstance(op, Mapping)
     ]
     unique = {(t.kind, t.name, t.environment): t for op in operations for t in op.targets}
     targets = list(unique.values())
+    claimed = action.get("claimed_environment")
     environment = (
         _get(record, "environment") or facts.get("environment")
-        or action.get("claimed_environment") or action.get("environment")
+        or claimed or action.get("environment")
     )
     is_prod = (environment in protected) or any(t.prod for t in targets)
     effect = str(facts.get("effect") or _worst(op.effect for op in operations))
     input_text = action_text(action.get("input", ""))
+    cwd = action.get("cwd") if isinstance(action.get("cwd"), str) else None
+    stated = _get(record, "stated_reason")
     return {
         "id": str(_get(record, "id")),
         "state": str(_get(record, "state") or "pending"),
@@ -213,12 +247,70 @@ def _action_fields(record: Any, protected: frozenset[str]) -> dict[str, Any]:
         "created_label": clock(_get(record, "created_at")),
         "snapshot_first": bool(decision.get("snapshot_first")),
         "suggestions": [str(s) for s in decision.get("suggestions") or ()],
-        "claimed": action.get("claimed_environment"),
-        "claimed_prod": action.get("claimed_environment") in protected,
+        "claimed": claimed,
+        "claimed_prod": claimed in protected,
         "facts": facts,
-        "options": as_mapping(action.get("options")),
-        "cwd": action.get("cwd") if isinstance(action.get("cwd"), str) else None,
+        "options": options,
+        "cwd": cwd,
+        "env_basis": _env_basis(environment, targets, claimed),
+        "hidden_chars": hidden_characters(
+            input_text, stated, action.get("agent"), _get(record, "session") or
+            action.get("session"), cwd, targets),
+        "one_line": action_text(action.get("input", ""), one_line=True),
+        "age": ago(_get(record, "created_at")),
     }
+
+
+def _env_basis(environment: Any, targets: list[TargetView], claimed: Any) -> str:
+    """Why the request counts as `environment`: `targets` (a target was placed there),
+    `context` (where the action runs: its connection, URL or kube context), `claim` (only the
+    session says so) or `none`."""
+    if not environment:
+        return "none"
+    if any(t.environment == environment for t in targets):
+        return "targets"
+    if environment == claimed and not any(t.environment for t in targets):
+        return "claim"
+    return "context"
+
+
+def hidden_characters(
+    command: str, reason: Any, agent: Any, session: Any, cwd: Any, targets: Iterable[TargetView]
+) -> list[str]:
+    """Warning lines naming every invisible or look-alike character in agent-supplied text."""
+    from safehold.server.reveal import summarize
+
+    parts: list[tuple[str, str | None, bool]] = [
+        ("the action", command, True),
+        ("the agent's reason", reason if isinstance(reason, str) else None, False),
+        ("the agent name", agent if isinstance(agent, str) else None, True),
+        ("the session", session if isinstance(session, str) else None, True),
+        ("the working directory", cwd, True),
+    ]
+    parts += [(f"target {t.kind}", t.name, True) for t in targets]
+    return summarize(parts)
+
+
+#: Target kinds that say where the statements of an operation run: a table with no
+#: inventory entry of its own lives in the database the same operation connects to.
+_CONTAINERS = frozenset({"database", "db", "dsn", "host", "cluster", "context", "namespace"})
+
+
+def placed_targets(
+    raw: Iterable[Any], protected: frozenset[str], inventory: Any, options: Mapping[str, Any]
+) -> tuple[TargetView, ...]:
+    """The targets of one operation, each with its environment and how it got it."""
+    views = [_target(t, protected, inventory, options) for t in raw]
+    homes = [t for t in views if t.kind in _CONTAINERS and t.environment]
+    if len(homes) == 1:
+        home = homes[0]
+        views = [
+            TargetView(t.kind, t.name, home.environment, home.prod,
+                       f"inside {home.kind} {home.name}, which this operation runs against")
+            if t.environment is None and t.kind not in _CONTAINERS else t
+            for t in views
+        ]
+    return tuple(views)
 
 
 def action_text(value: Any, *, one_line: bool = False) -> str:
@@ -242,15 +334,21 @@ def action_text(value: Any, *, one_line: bool = False) -> str:
 
 
 def blast_radius(targets: Iterable[TargetView]) -> str:
-    """'2 volumes, 1 table in production, staging' — what could be lost, in one line."""
+    """'2 volumes in production; 1 table in no inventory environment' — what could be lost,
+    each group with the environment its targets resolved to, in one line."""
     targets = list(targets)
     if not targets:
         return "no resolved target"
-    kinds = Counter(t.kind for t in targets)
-    parts = [f"{n} {_plural(kind, n)}" for kind, n in kinds.most_common()]
-    envs = sorted({t.environment for t in targets if t.environment})
-    where = f" in {', '.join(envs)}" if envs else " (environment unknown)"
-    return ", ".join(parts) + where
+    groups: dict[str | None, Counter[str]] = {}
+    for t in targets:
+        groups.setdefault(t.environment, Counter())[t.kind] += 1
+    order = sorted(groups, key=lambda env: (env is None, not any(
+        t.prod for t in targets if t.environment == env), env or ""))
+    out = []
+    for env in order:
+        kinds = ", ".join(f"{n} {_plural(k, n)}" for k, n in groups[env].most_common())
+        out.append(f"{kinds} in {env}" if env else f"{kinds} in no inventory environment")
+    return "; ".join(out)
 
 
 def _headline(operations: list[OperationView], kind: str) -> str:
@@ -268,10 +366,34 @@ def _worst(effects: Iterable[str]) -> str:
     return max(effects, key=lambda e: _EFFECT_ORDER.get(e, 0), default="read")
 
 
-def _target(t: Any, protected: frozenset[str]) -> TargetView:
+def _target(
+    t: Any, protected: frozenset[str], inventory: Any, options: Mapping[str, Any]
+) -> TargetView:
     t = as_mapping(t)
     env = t.get("environment")
-    return TargetView(str(t.get("kind", "?")), str(t.get("name", "?")), env, env in protected)
+    kind, name = str(t.get("kind", "?")), str(t.get("name", "?"))
+    return TargetView(kind, name, env, env in protected,
+                      _placement(inventory, kind, name, t.get("provider"), env, options))
+
+
+def _placement(
+    inventory: Any, kind: str, name: str, provider: Any, env: str | None,
+    options: Mapping[str, Any],
+) -> str:
+    """How the stored environment came about, in words, checked against the inventory."""
+    if inventory is None:
+        return "" if env is None else "as recorded with the request"
+    from safehold.model import Target
+
+    placed = inventory.place(Target(kind, name, provider=provider if isinstance(provider, str)
+                                    else None), context={k: str(v) for k, v in options.items()})
+    if env is None:
+        return f"not in the inventory: {placed.how}"
+    if placed.environment == env:
+        return f"by the inventory's {placed.how}"
+    if placed.environment is None:
+        return "from where the action runs (its connection or context)"
+    return f"recorded as {env}; the inventory now says {placed.environment} ({placed.how})"
 
 
 def _plural(word: str, n: int) -> str:
@@ -321,6 +443,18 @@ def iso(value: Any) -> str:
 def clock(value: Any) -> str:
     t = parse_time(value)
     return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if t else ""
+
+
+def ago(value: Any, now: datetime | None = None) -> str:
+    """How long ago, coarsely: '40s', '12m', '3h', '2d'."""
+    t = parse_time(value)
+    if t is None:
+        return ""
+    seconds = max(0, int(((now or datetime.now(UTC)) - t).total_seconds()))
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def time_left(value: Any, now: datetime | None = None) -> str:
