@@ -44,14 +44,14 @@ def crashing(env: dict, tmp_path: Path) -> dict:
 def test_a_crash_while_deciding_is_refused(agent: str, crashing: dict, project: Path):
     payload = probes.shell_payload(agent, "ls", str(project))
     run = run_hook(agent, payload, crashing, cwd=project)
-    assert probes.verdict(agent, run.stdout, run.code) == "deny", run
+    assert probes.verdict(agent, run.stdout, run.code, run.stderr) == "deny", run
     assert "signal 11" in run.stdout + run.stderr
 
 
 def test_the_same_call_without_the_crash_is_allowed(env: dict, project: Path):
     payload = probes.shell_payload("claude-code", "ls", str(project))
     run = run_hook("claude-code", payload, env, cwd=project)
-    assert probes.verdict("claude-code", run.stdout, run.code) == "none", run
+    assert probes.verdict("claude-code", run.stdout, run.code, run.stderr) == "none", run
 
 
 def test_a_daemon_that_crashes_mid_call_is_refused(crashing: dict, project: Path, tmp_path):
@@ -73,7 +73,7 @@ def test_a_daemon_that_crashes_mid_call_is_refused(crashing: dict, project: Path
         assert os.path.exists(path), "the daemon did not start listening"
         payload = probes.shell_payload("claude-code", "ls", str(project))
         run = run_hook("claude-code", payload, env, cwd=project)
-        assert probes.verdict("claude-code", run.stdout, run.code) == "deny", run
+        assert probes.verdict("claude-code", run.stdout, run.code, run.stderr) == "deny", run
         assert daemon.wait(timeout=10) == -11, "the daemon itself was expected to crash"
     finally:
         if daemon.poll() is None:

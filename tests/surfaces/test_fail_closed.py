@@ -23,7 +23,7 @@ AGENTS = ("claude-code", "cursor", "codex", "gemini", "copilot")
 
 
 def refused(agent: str, run) -> bool:
-    return probes.verdict(agent, run.stdout, run.code) == "deny"
+    return probes.verdict(agent, run.stdout, run.code, run.stderr) == "deny"
 
 
 @pytest.mark.parametrize("agent", AGENTS)
@@ -122,7 +122,7 @@ def test_an_unreachable_approval_server_refuses(agent: str, env: dict, project: 
         port = s.getsockname()[1]
     env = {**env, "SAFEHOLD_SERVER_URL": f"http://127.0.0.1:{port}", "SAFEHOLD_TOKEN": "t"}
     run = run_hook(agent, _ask_payload(agent, project), env)
-    assert probes.verdict(agent, run.stdout, run.code) == "deny", run
+    assert probes.verdict(agent, run.stdout, run.code, run.stderr) == "deny", run
     assert "unreachable" in run.stdout + run.stderr
 
 

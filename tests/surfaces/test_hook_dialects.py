@@ -94,7 +94,7 @@ def test_gemini_mcp_tool_is_refused_by_its_server_rule(env: dict, project: Path,
     payload = _gemini_mcp("mcp_github_delete_repository", {"owner": "a", "repo": "b"}, project,
                           context)
     run = run_hook("gemini", payload, env)
-    assert probes.verdict("gemini", run.stdout, run.code) == "deny", run
+    assert probes.verdict("gemini", run.stdout, run.code, run.stderr) == "deny", run
     assert "delete_repository" in run.stdout
 
 
@@ -107,7 +107,7 @@ def test_claude_code_other_shell_tools_are_hooked_and_judged(
     assert _fires(_matcher("claude-code", project, tmp_path, "PreToolUse"), tool)
     run = run_hook("claude-code", claude(tool=tool, tool_input={
         "command": "rm -rf ~", "description": "clean up"}, cwd=project), env)
-    assert probes.verdict("claude-code", run.stdout, run.code) in ("deny", "ask"), run
+    assert probes.verdict("claude-code", run.stdout, run.code, run.stderr) in ("deny", "ask"), run
 
 
 @pytest.mark.parametrize("agent", ["claude-code", "copilot"])
@@ -118,7 +118,7 @@ def test_no_objection_leaves_the_agents_own_prompt_unless_opted_in(
     quiet = run_hook(agent, payload, env)
     assert quiet.code == 0 and quiet.stdout.strip() == "", quiet
     opted = run_hook(agent, payload, {**env, "SAFEHOLD_AUTO_APPROVE": "1"})
-    assert probes.verdict(agent, opted.stdout, opted.code) == "allow", opted
+    assert probes.verdict(agent, opted.stdout, opted.code, opted.stderr) == "allow", opted
 
 
 def test_copilot_mcp_tool_gets_an_opinion(env: dict, project: Path):
@@ -126,7 +126,7 @@ def test_copilot_mcp_tool_gets_an_opinion(env: dict, project: Path):
                "toolName": "github-delete_repository",
                "toolArgs": json.dumps({"owner": "acme", "repo": "api"})}
     run = run_hook("copilot", payload, env)
-    assert probes.verdict("copilot", run.stdout, run.code) == "deny", run
+    assert probes.verdict("copilot", run.stdout, run.code, run.stderr) == "deny", run
 
 
 # --- Claude Code's entry, called by another agent that reads .claude/settings.json ---------

@@ -80,7 +80,7 @@ def mcp(agent: str, tool: str, arguments: dict[str, Any], cwd: Path) -> dict[str
 
 
 def verdict(agent: str, run: Any) -> str:
-    return probes.verdict(agent, run.stdout, run.code)
+    return probes.verdict(agent, run.stdout, run.code, run.stderr)
 
 
 @pytest.mark.parametrize("agent", AGENTS)
@@ -241,6 +241,6 @@ def test_the_project_directory_stays_the_workspace_when_the_shell_has_moved(
     earlier reports that directory as its cwd. Deleting there is not clean-up."""
     hook_env = {**env, "CLAUDE_PROJECT_DIR": str(project)}
     moved = run_hook("claude-code", claude("rm -rf build", cwd=Path("/srv/app")), hook_env)
-    assert probes.verdict("claude-code", moved.stdout, moved.code) in ("ask", "deny"), moved
+    assert verdict("claude-code", moved) in ("ask", "deny"), moved
     inside = run_hook("claude-code", claude("rm -rf build", cwd=project / "src"), hook_env)
-    assert probes.verdict("claude-code", inside.stdout, inside.code) == "none", inside
+    assert verdict("claude-code", inside) == "none", inside

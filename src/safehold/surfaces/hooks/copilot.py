@@ -5,7 +5,8 @@ and `toolArgs` (a JSON string); with the PascalCase `PreToolUse` event name the 
 `session_id`, `tool_name`, `tool_input`. Output: `permissionDecision` with
 `permissionDecisionReason`; only deny is reliably honoured, so no objection is silence (allow only
 with SAFEHOLD_AUTO_APPROVE=1). MCP tools are named `<server>-<tool>`; Copilot's own tools
-have no hyphen, so a hyphenated name is judged as an MCP call split at its first hyphen.
+have no hyphen, so a hyphenated name is judged as an MCP call; server names may hold hyphens
+too (`github-mcp-server`), so `mcp_names` reads it against the configured servers.
 Copilot treats a failing or timed-out hook as no objection — exit codes never block —
 so even safehold's own failure is answered as a deny on stdout with exit 0.
 """
@@ -16,7 +17,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from safehold.surfaces.hooks import refusal
+from safehold.surfaces.hooks import mcp_names, refusal
 from safehold.surfaces.hooks.protocol import (
     Answer,
     HookInputError,
@@ -48,8 +49,9 @@ class Copilot(Protocol):
         cwd = text(payload, "cwd")
         ctx = Context(agent=self.name, cwd=cwd, session=session, workspace=cwd)
         action = action_for(tool, tool_input, ctx)
-        server, dash, name = tool.partition("-")
-        if action is None and dash and server and name:
+        if action is None and "-" in tool.strip("-"):
+            known = mcp_names.configured_servers(self.name, self.environ, cwd)
+            server, name = mcp_names.split(tool, "-", known, tool)
             action = mcp_action(server, name, dict(tool_input), ctx)
         return ToolCall(
             agent=self.name,

@@ -25,6 +25,8 @@ def refuse(agent: str, reason: str) -> tuple[str, str, int]:
     if agent == "copilot":
         body = {"permissionDecision": "deny", "permissionDecisionReason": reason}
         return _dumps(body), "", 0
+    if agent == "gemini":  # JSON decides whatever the exit status; exit 2 denies garbled text
+        return _dumps({"decision": "deny", "reason": reason}), reason, 2
     if agent == "cursor":
         body = {"permission": "deny", "user_message": reason, "agent_message": reason}
         return _dumps(body), reason, 2

@@ -122,7 +122,7 @@ def run_probe(agent: str, command: str, cwd: Path) -> tuple[ProbeResult, ...]:
             out.append(ProbeResult(label, probe_command, "timeout", 35.0, False, "no answer"))
             continue
         seconds = time.monotonic() - start
-        verdict = probes.verdict(agent, proc.stdout, proc.returncode)
+        verdict = probes.verdict(agent, proc.stdout, proc.returncode, proc.stderr)
         detail = "" if verdict != "broken" else (proc.stderr.strip() or proc.stdout.strip())[:300]
         out.append(
             ProbeResult(label, probe_command, verdict, seconds, verdict not in bad, detail)
