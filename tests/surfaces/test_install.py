@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from safehold.surfaces.install import manage
+from safehold.surfaces.install import codex_trust, manage
 from safehold.surfaces.install.targets import TARGETS
 
 from .conftest import SAFEHOLD, claude
@@ -126,13 +126,53 @@ def test_doctor_reports_each_installed_hook_and_probes_it(
     env = claude_release(env, tmp_path, "2.1.300")
     for agent in ("claude-code", "codex"):
         assert cli("install", agent, env=env, cwd=project).returncode == 0
+    untrusted = cli("doctor", env=env, cwd=project)
+    assert untrusted.returncode == 1, untrusted.stdout  # Codex skips a hook nobody trusted
+    assert "has not been trusted in `/hooks`" in untrusted.stdout
+    _trust_codex_hooks(project, Path(env["HOME"]))
     report = cli("doctor", env=env, cwd=project)
     assert report.returncode == 0, report.stdout + report.stderr
     assert "Claude Code (project)" in report.stdout
     assert "Codex CLI (project)" in report.stdout
     assert "probe destructive `rm -rf ~`" in report.stdout
     assert "WRONG" not in report.stdout
-    assert "trusted in `/hooks`" in report.stdout  # Codex's trust, which doctor cannot see
+    assert "in `/hooks`" not in report.stdout
+
+
+def _trust_codex_hooks(project: Path, home: Path) -> None:
+    """What Codex's `/hooks` writes when the user trusts every PreToolUse entry."""
+    hooks_file = project / ".codex/hooks.json"
+    doc = json.loads(hooks_file.read_text())
+    lines = []
+    for gi, group in enumerate(doc["hooks"]["PreToolUse"]):
+        for hi, handler in enumerate(group["hooks"]):
+            key = f"{hooks_file}:pre_tool_use:{gi}:{hi}"
+            lines += [f"[hooks.state.{json.dumps(key)}]",
+                      f"trusted_hash = {json.dumps(_hash(group, handler))}"]
+    (home / ".codex").mkdir(exist_ok=True)
+    (home / ".codex/config.toml").write_text("\n".join(lines) + "\n")
+
+
+def _hash(group: dict, handler: dict) -> str:
+    return codex_trust.hook_hash(group.get("matcher"), handler)
+
+
+def test_doctor_sees_a_codex_hook_changed_since_it_was_trusted(env: dict, project: Path):
+    home = Path(env["HOME"])
+    manage.install("codex", "project", project=project, home=home, executable="/opt/a/safehold")
+    _trust_codex_hooks(project, home)
+    manage.install("codex", "project", project=project, home=home, executable="/opt/b/safehold")
+    report = cli("doctor", env=env, cwd=project)
+    assert report.returncode == 1
+    assert "changed since it was trusted in `/hooks`" in report.stdout
+
+
+def test_codex_hook_hash_matches_one_codex_persisted():
+    """A `trusted_hash` that Codex itself wrote to config.toml for a PostToolUse hook (matcher
+    "*", no timeout: Codex's 600 s), as recorded by another hook installer's test suite."""
+    command = "'/Applications/GWT.app/Contents/MacOS/gwtd' hook event PostToolUse"
+    assert codex_trust.hook_hash("*", {"command": command}, event="post_tool_use") == (
+        "sha256:9c3ce103f03f0b27a28bc4a30883f7e98a80b5df566b4572fcbb2955ebf5ba62")
 
 
 def test_doctor_finds_a_hook_that_cannot_start(env: dict, project: Path):

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from safehold.surfaces.install import targets, versions
+from safehold.surfaces.install import codex_trust, targets, versions
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +63,29 @@ def obstacles(
     if agent == "gemini" and "project" in files:
         found += _gemini_untrusted(project, home)
     if agent == "codex":
-        found.append(Obstacle(
-            agent, "Codex runs a new or changed hook only after it is trusted in `/hooks`, and "
-            "a reinstall resets that trust; doctor cannot see it",
-            "open `/hooks` in Codex and trust safehold's entry", held=False))
+        found += _codex_untrusted(files, home, environ)
     return found
+
+
+def _codex_untrusted(files: Mapping[str, Path], home: Path,
+                     environ: Mapping[str, str]) -> list[Obstacle]:
+    """Codex skips a user or project hook nobody trusted in `/hooks`, or one changed since."""
+    codex_home = Path(environ.get("CODEX_HOME") or home / ".codex")
+    out = []
+    for scope, path in files.items():
+        if scope == "managed":
+            continue
+        for key, status in codex_trust.states(path, codex_home):
+            if status == "trusted":
+                continue
+            why = {"untrusted": "has not been trusted in `/hooks`",
+                   "modified": "changed since it was trusted in `/hooks` (a reinstall does that)",
+                   "disabled": "is turned off in `/hooks`"}[status]
+            out.append(Obstacle(
+                "codex", f"{path}: Codex skips safehold's hook, which {why} "
+                f"({codex_home / 'config.toml'}, hooks.state {key!r})",
+                "open `/hooks` in Codex and trust (and enable) safehold's PreToolUse entry"))
+    return out
 
 
 def _claude_fail_open(files: Mapping[str, Path], environ: Mapping[str, str]) -> list[Obstacle]:
