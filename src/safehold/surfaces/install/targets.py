@@ -212,7 +212,8 @@ TARGETS: dict[str, Target] = {
     "codex": Target(
         "codex", "Codex CLI", ".codex/hooks.json", ".codex/hooks.json", *_codex,
         notes="Codex runs a new or changed hook only after you trust it: open `/hooks` in Codex "
-        "and trust safehold's entry (again after every reinstall). Codex loads project hooks "
+        "and trust safehold's entry (again after every reinstall; `safehold doctor` shows "
+        "whether it is trusted). Codex loads project hooks "
         "only in a trusted project; releases before hooks were on by default need "
         "`[features] codex_hooks = true` in ~/.codex/config.toml.",
     ),
