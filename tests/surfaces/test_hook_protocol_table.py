@@ -155,11 +155,7 @@ def test_ambiguous_mcp_name_is_never_judged_as_a_weaker_guess(
 def test_configured_server_settles_the_github_reading(
     agent: str, payload: Payload, config: str, server: str, env: dict, project: Path
 ):
-    path = Path(env["HOME"]) / config
-    path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"mcpServers": {server: {"command": "x"}}}))
-    run = run_hook(agent, payload(project), env)
-    assert probes.verdict(agent, run.stdout, run.code, run.stderr) == "deny", run
+    run = _configured_run(agent, payload, config, server, env, project)
     assert "mcp-github:repo-delete" in run.stdout, run
 
 
@@ -172,11 +168,7 @@ def test_configured_server_settles_the_github_reading(
 def test_configured_server_settles_the_reading(
     agent: str, payload: Payload, config: str, server: str, env: dict, project: Path
 ):
-    path = Path(env["HOME"]) / config
-    path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"mcpServers": {server: {"command": "x"}}}))
-    run = run_hook(agent, payload(project), env)
-    assert probes.verdict(agent, run.stdout, run.code, run.stderr) == "deny", run
+    run = _configured_run(agent, payload, config, server, env, project)
     assert "DROP" in run.stdout or "drop" in run.stdout.lower(), run
     safe = run_hook(agent, payload(project) | _args(agent, {"sql": "SELECT 1"}), env)
     assert probes.verdict(agent, safe.stdout, safe.code, safe.stderr) in ("allow", "none"), safe
@@ -188,6 +180,17 @@ def test_gemini_mcp_context_names_the_server_with_an_underscore(env: dict, proje
     run = run_hook("gemini", payload, env)
     assert probes.verdict("gemini", run.stdout, run.code, run.stderr) == "deny", run
     assert "mcp-github:repo-delete" in run.stdout, run
+
+
+def _configured_run(agent: str, payload: Payload, config: str, server: str, env: dict,
+                    project: Path) -> Any:
+    """The hook's answer once `server` is configured in the agent's own MCP settings; a deny."""
+    path = Path(env["HOME"]) / config
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"mcpServers": {server: {"command": "x"}}}))
+    run = run_hook(agent, payload(project), env)
+    assert probes.verdict(agent, run.stdout, run.code, run.stderr) == "deny", run
+    return run
 
 
 def _args(agent: str, args: dict[str, Any]) -> dict[str, Any]:
