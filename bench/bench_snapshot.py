@@ -6,8 +6,10 @@
 - directory snapshot (deduplicated: a first one, then one after 1% of the files changed) vs
   `tar -cf` of the same tree.
 
-Figures only (median of --repeat runs), no asserts. The store is on /dev/shm, a filesystem
-other than the cluster's, as the same-device check requires; pg_dump writes to /dev/shm too.
+Figures only (median of --repeat runs), no asserts. Each pair of measurements alternates ours
+and theirs run by run, so a load change on a shared machine hits both alike; every line ends
+with the 1-minute load average. The store is on /dev/shm, a filesystem other than the
+cluster's, as the same-device check requires; pg_dump writes to /dev/shm too.
 
     .venv/bin/python bench/bench_snapshot.py [--rows 1000000] [--delete-rows 100000] [--repeat 3]
 """
@@ -37,18 +39,29 @@ from safehold.protection.postgres import pg_tool
 from safehold.protection.snapshot import restore, take
 
 
+def once(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
 def timed(fn: Callable[[], object], repeat: int) -> float:
-    times = []
+    return statistics.median(once(fn) for _ in range(repeat))
+
+
+def paired(ours: Callable[[], object], theirs: Callable[[], object], repeat: int
+           ) -> tuple[float, float]:
+    """Medians of ours and theirs, run alternately."""
+    a, b = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        a.append(once(ours))
+        b.append(once(theirs))
+    return statistics.median(a), statistics.median(b)
 
 
 def line(name: str, ours: float, theirs: float, base: str) -> None:
     print(f"{name:<44} {ours * 1000:9.1f} ms   {base:<22} {theirs * 1000:9.1f} ms   "
-          f"ratio {ours / theirs:5.2f}x")
+          f"ratio {ours / theirs:5.2f}x   load {os.getloadavg()[0]:.2f}")
 
 
 def main() -> None:
@@ -69,21 +82,21 @@ def main() -> None:
             c.execute("INSERT INTO orders (id, customer, total, note) SELECT g, g %% 5000, "
                       "g * 0.37, md5(g::text) FROM generate_series(1, %s) g", (args.rows,))
             c.execute("VACUUM ANALYZE orders")
-        print(f"PostgreSQL {pg.PG_BIN}, {args.rows} rows; median of {args.repeat}")
+        print(f"PostgreSQL {pg.PG_BIN}, {args.rows} rows; median of {args.repeat}, "
+              f"load {os.getloadavg()[0]:.2f}")
         drv = driver_named("postgresql")
 
         table = Capture("postgresql", url, "tables", ("orders",))
-        ours = timed(lambda: take(table, drv, store, retention_seconds=3600), args.repeat)
         dump = work / "plain.pgdump"
-        theirs = timed(lambda: subprocess.run(
-            [pg_tool("pg_dump"), "-Fc", "--table=orders", f"--dbname={url}", "-f", str(dump)],
-            check=True), args.repeat)
+        ours, theirs = paired(lambda: take(table, drv, store, retention_seconds=3600),
+                              lambda: subprocess.run(
+                                  [pg_tool("pg_dump"), "-Fc", "--table=orders",
+                                   f"--dbname={url}", "-f", str(dump)], check=True),
+                              args.repeat)
         line(f"table snapshot ({args.rows} rows)", ours, theirs, "pg_dump -Fc")
 
         where = f"id <= {args.delete_rows}"
         rows = Capture("postgresql", url, "rows", ("orders",), where)
-        ours = timed(lambda: take(rows, drv, store, retention_seconds=3600), args.repeat)
-
         def raw_copy() -> None:
             with psycopg.connect(url) as c, (work / "raw.copy").open("wb") as out, \
                     c.cursor().copy(f"COPY (SELECT * FROM orders WHERE {where}) TO STDOUT "
@@ -91,15 +104,14 @@ def main() -> None:
                 for data in copy:
                     out.write(data)
 
-        theirs = timed(raw_copy, args.repeat)
+        ours, theirs = paired(lambda: take(rows, drv, store, retention_seconds=3600), raw_copy,
+                              args.repeat)
         line(f"row snapshot (DELETE … WHERE, {args.delete_rows} rows)", ours, theirs,
              "raw COPY of the rows")
 
         snap = take(table, drv, store, retention_seconds=3600)
         base = url.rsplit("/", 1)[0]
         n = iter(range(1000))
-        ours = timed(lambda: restore(store, snap.id, f"{base}/r_ours_{next(n)}"), args.repeat)
-
         def plain_restore() -> None:
             name = f"r_plain_{next(n)}"
             with psycopg.connect(f"{base}/postgres", autocommit=True) as c:
@@ -108,7 +120,8 @@ def main() -> None:
                             "--exit-on-error", "--single-transaction",
                             f"--dbname={base}/{name}", str(dump)], check=True)
 
-        theirs = timed(plain_restore, args.repeat)
+        ours, theirs = paired(lambda: restore(store, snap.id, f"{base}/r_ours_{next(n)}"),
+                              plain_restore, args.repeat)
         line("restore of the table snapshot", ours, theirs, "createdb + pg_restore")
 
     finally:
@@ -130,11 +143,12 @@ def directories(args: argparse.Namespace, work: Path) -> None:
             (d / f"f{i}.bin").write_bytes(os.urandom(4096 + (i % 7) * 8192))
         cap = Capture("directory", str(tree), "directory")
         runs = iter(range(1000))
-        first = timed(lambda: take(cap, driver_named("directory"),
-                                   LocalStore("bench", work / f"dir-{next(runs)}"),
-                                   retention_seconds=3600), args.repeat)
-        theirs = timed(lambda: subprocess.run(["tar", "-cf", str(work / "plain.tar"), "-C",
-                                               str(tree), "."], check=True), args.repeat)
+        first, theirs = paired(lambda: take(cap, driver_named("directory"),
+                                            LocalStore("bench", work / f"dir-{next(runs)}"),
+                                            retention_seconds=3600),
+                               lambda: subprocess.run(["tar", "-cf", str(work / "plain.tar"),
+                                                       "-C", str(tree), "."], check=True),
+                               args.repeat)
         size = sum(p.stat().st_size for p in tree.rglob("*") if p.is_file())
         line(f"directory snapshot, first ({args.files} files, {size >> 20} MiB)", first,
              theirs, "tar -cf")

@@ -77,6 +77,30 @@ def test_a_second_snapshot_stores_only_the_changed_chunks(tmp_path: Path, offsit
     assert (tmp_path / "r1" / "notes.txt").read_text() == "hello\n"
 
 
+def test_a_chunk_the_store_does_not_keep_as_written_fails_the_snapshot(
+    tmp_path: Path, offsite: Path
+) -> None:
+    """The read-back compares the stored bytes with the bytes that were hashed: a store that
+    keeps something else under the digest (a bad disk, a tampered write) records nothing."""
+
+    class Garbling(LocalStore):
+        def put_chunk(self, digest: str, data: bytes, retention_until: str | None) -> bool:
+            return super().put_chunk(digest, data[:-1] + bytes([data[-1] ^ 1]), retention_until)
+
+    data = _data(tmp_path)
+    store = Garbling("offsite", offsite)
+    with pytest.raises(CorruptSnapshot, match="did not read back as written"):
+        _snap(data, store)
+    assert store.ids() == []
+    assert list((offsite / ".chunks").rglob("*.partial")) == []
+    clean = _snap(data, LocalStore("offsite2", offsite / "clean"))
+    for p in (offsite / "clean" / ".chunks").rglob("*"):
+        if p.is_file():
+            assert p.stat().st_mode & 0o777 == 0o444, "chunks are read-only"
+            assert hashlib.sha256(p.read_bytes()).hexdigest() == p.name
+    assert clean.details["new_chunks"] == 13
+
+
 @pytest.mark.parametrize("damage", ["flip", "delete"])
 def test_a_bad_chunk_restores_nothing_over_live_data(
     tmp_path: Path, offsite: Path, damage: str

@@ -3,12 +3,12 @@ in the store under its sha256, and a tree part listing every entry and the chunk
 
 A second snapshot of a mostly unchanged tree writes only the chunks it has not seen (like
 restic, with fixed chunks: a change inside a file costs the chunks it touches). Each new chunk
-is read back from the store and its digest checked before the snapshot is recorded. A restore
-fetches every chunk, checks its size and sha256 and then each file's sha256, all into a fresh
-directory beside the target; any corrupt or missing chunk is an error naming it, and the target
-is not touched. Paths are checked (relative, no `..`), files are created exclusively without
-following links, and links are made last and only when they stay inside the tree — the same
-rules as tarfile's `data` filter.
+is read back from the store and compared with the bytes its digest was computed from before
+the snapshot is recorded. A restore fetches every chunk, checks its size and sha256 and then
+each file's sha256, all into a fresh directory beside the target; any corrupt or missing chunk
+is an error naming it, and the target is not touched. Paths are checked (relative, no `..`),
+files are created exclusively without following links, and links are made last and only when
+they stay inside the tree — the same rules as tarfile's `data` filter.
 """
 
 from __future__ import annotations
@@ -17,7 +17,10 @@ import hashlib
 import os
 import re
 import stat
+import threading
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -29,6 +32,9 @@ _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 class ChunkSink(Protocol):
     def put(self, digest: str, data: bytes) -> None: ...
+
+    def drain(self) -> None:
+        """Return once every chunk put is stored and verified; raise the first failure."""
 
 
 class ChunkSource(Protocol):
@@ -43,27 +49,65 @@ def check_digest(digest: str) -> str:
 
 class ChunkWriter:
     """Puts chunks into a store once, verifies each new one by reading it back, and counts
-    what was new and what was already there."""
+    what was new and what was already there.
+
+    Writes run on a few threads while the caller reads and hashes the next files: each new
+    chunk is still written, fsynced and read back on its own, but the fsyncs overlap (the
+    filesystem commits them together) instead of each waiting for the last. At most
+    `IN_FLIGHT` chunks are held in memory; `drain` waits for all of them."""
+
+    THREADS = 8
+    IN_FLIGHT = 32
 
     def __init__(self, store: Any, retention_until: str | None):
         self.store = store
         self.retention_until = retention_until
         self.new_chunks = self.new_bytes = self.reused_bytes = 0
         self._seen: set[str] = set()
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: deque[Future[None]] = deque()
 
     def put(self, digest: str, data: bytes) -> None:
         if digest in self._seen:
-            self.reused_bytes += len(data)
+            with self._lock:
+                self.reused_bytes += len(data)
             return
         self._seen.add(digest)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.THREADS, thread_name_prefix="safehold-chunk")
+        self._pending.append(self._pool.submit(self._store, digest, data))
+        while len(self._pending) > self.IN_FLIGHT:
+            self._pending.popleft().result()
+
+    def _store(self, digest: str, data: bytes) -> None:
         if not self.store.put_chunk(digest, data, self.retention_until):
-            self.reused_bytes += len(data)
+            with self._lock:
+                self.reused_bytes += len(data)
             return
-        back = self.store.get_chunk(digest)
-        if len(back) != len(data) or hashlib.sha256(back).hexdigest() != digest:
+        # the bytes read back must be the bytes hashed: comparing them is as strict as
+        # hashing them again (their digest is `digest`) and costs a memcmp, not a sha256
+        if self.store.get_chunk(digest) != data:
             raise CorruptSnapshot(f"chunk {digest[:12]}… did not read back as written")
-        self.new_chunks += 1
-        self.new_bytes += len(data)
+        with self._lock:
+            self.new_chunks += 1
+            self.new_bytes += len(data)
+
+    def drain(self) -> None:
+        try:
+            while self._pending:
+                self._pending.popleft().result()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop: wait for writes under way, drop the rest (after a failure elsewhere)."""
+        for f in self._pending:
+            f.cancel()
+        self._pending.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
 
 def capture_tree(root: Path, walk: list[tuple[Path, str]], sink: ChunkSink
@@ -71,19 +115,26 @@ def capture_tree(root: Path, walk: list[tuple[Path, str]], sink: ChunkSink
     """The tree's entries (files with their chunks) and warnings for what was skipped."""
     entries: list[dict[str, Any]] = []
     warnings: list[str] = []
-    for path, rel in walk:
-        try:
-            st = os.lstat(path)
-        except OSError as exc:
-            raise SnapshotError(f"cannot read {path}: {exc}") from exc
-        if stat.S_ISDIR(st.st_mode):
-            entries.append({"path": rel, "type": "dir", "mode": stat.S_IMODE(st.st_mode)})
-        elif stat.S_ISLNK(st.st_mode):
-            entries.append({"path": rel, "type": "link", "link": os.readlink(path)})
-        elif stat.S_ISREG(st.st_mode):
-            entries.append(_capture_file(path, rel, st, sink))
-        else:
-            warnings.append(f"skipped {rel}: not a file, directory or link")
+    try:
+        for path, rel in walk:
+            try:
+                st = os.lstat(path)
+            except OSError as exc:
+                raise SnapshotError(f"cannot read {path}: {exc}") from exc
+            if stat.S_ISDIR(st.st_mode):
+                entries.append({"path": rel, "type": "dir", "mode": stat.S_IMODE(st.st_mode)})
+            elif stat.S_ISLNK(st.st_mode):
+                entries.append({"path": rel, "type": "link", "link": os.readlink(path)})
+            elif stat.S_ISREG(st.st_mode):
+                entries.append(_capture_file(path, rel, st, sink))
+            else:
+                warnings.append(f"skipped {rel}: not a file, directory or link")
+    except BaseException:
+        close = getattr(sink, "close", None)
+        if close is not None:
+            close()
+        raise
+    sink.drain()  # every chunk stored and read back before the tree that lists them
     return entries, warnings
 
 

@@ -14,7 +14,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from safehold.errors import CorruptSnapshot, SnapshotNotFound, SnapshotStoreError
@@ -141,21 +141,31 @@ class LocalStore(SnapshotStore):
 
     # -- content chunks, shared by snapshots: `.chunks/ab/abcd…`, written once, read-only ------
 
-    def _chunk(self, digest: str) -> Path:
-        return self.root / CHUNKS / check_digest(digest)[:2] / digest
+    def _chunk(self, digest: str) -> str:
+        # plain strings and os calls: a first snapshot of a tree handles one chunk per small
+        # file, and pathlib's per-call parsing was a tenth of its time
+        return os.path.join(self.root, CHUNKS, check_digest(digest)[:2], digest)
 
     def put_chunk(self, digest: str, data: bytes, retention_until: str | None) -> bool:
         path = self._chunk(digest)
-        if path.is_file():
+        if os.path.isfile(path):
             return False
-        tmp = path.with_name(f".{digest}.{os.getpid()}.{threading.get_ident()}.partial")
+        folder = os.path.dirname(path)
+        tmp = os.path.join(folder, f".{digest}.{os.getpid()}.{threading.get_ident()}.partial")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tmp.open("xb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            tmp.chmod(0o444)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+            try:
+                fd = os.open(tmp, flags, 0o444)
+            except FileNotFoundError:  # the first chunk in its fan-out folder
+                os.makedirs(folder, exist_ok=True)
+                fd = os.open(tmp, flags, 0o444)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
             os.link(tmp, path)  # never replaces a chunk already there
         except FileExistsError:
             return False
@@ -163,12 +173,14 @@ class LocalStore(SnapshotStore):
             raise SnapshotStoreError(
                 f"store {self.name}: writing chunk {digest[:12]}… failed: {exc}") from exc
         finally:
-            tmp.unlink(missing_ok=True)
+            with suppress(FileNotFoundError):
+                os.unlink(tmp)
         return True
 
     def get_chunk(self, digest: str) -> bytes:
         try:
-            return self._chunk(digest).read_bytes()
+            with open(self._chunk(digest), "rb", buffering=0) as f:
+                return f.read()
         except FileNotFoundError:
             raise CorruptSnapshot(f"chunk {digest[:12]}… is missing from store {self.name}; "
                                   "nothing restored") from None
